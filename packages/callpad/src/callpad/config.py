@@ -1,0 +1,82 @@
+"""One settings object for the whole server, read from `CALLPAD_*` environment variables."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["DEV_ADMIN_KEY", "DEV_AUTH_SECRET", "MediaMode", "Settings"]
+
+DEV_AUTH_SECRET = "callpad-dev-secret-change-me-0123456789"
+DEV_ADMIN_KEY = "callpad-dev-admin-key"
+
+
+class MediaMode(StrEnum):
+    OFFLINE = "offline"
+    LIVEKIT = "livekit"
+
+
+class Settings(BaseSettings):
+    """Every knob of the server. See docs/configuration.md."""
+
+    model_config = SettingsConfigDict(env_prefix="CALLPAD_", extra="ignore")
+
+    # Storage
+    data_dir: Path = Path("data")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; defaults to a SQLite file in data_dir. "
+        "postgresql://... is accepted and driven with asyncpg.",
+    )
+
+    # HTTP
+    public_url: str = "http://127.0.0.1:8080"
+    max_body_bytes: int = 64 * 1024
+
+    # Auth
+    auth_secret: str | None = DEV_AUTH_SECRET
+    auth_jwks_url: str | None = None
+    auth_audience: str | None = None
+    auth_issuer: str | None = None
+    admin_key: str = DEV_ADMIN_KEY
+    dev_token_ttl_s: int = 24 * 3600
+
+    # Sessions
+    default_ring_timeout_s: float = 30.0
+    timer_poll_interval_s: float = 0.25
+    idempotency_ttl_s: int = 24 * 3600
+
+    # Media
+    media: MediaMode = MediaMode.OFFLINE
+    livekit_url: str = "ws://127.0.0.1:7880"
+    livekit_api_key: str = "devkey"
+    livekit_api_secret: str = "secret"
+    join_grant_ttl_s: int = 6 * 3600
+    offline_answer_delay_s: float = 1.0
+
+    # Realtime
+    realtime_token_ttl_s: int = 3600
+
+    def resolved_database_url(self) -> str:
+        """The async SQLAlchemy URL the server connects with."""
+        url = self.database_url or f"sqlite:///{self.data_dir / 'callpad.db'}"
+        return to_async_url(url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url().startswith("sqlite")
+
+
+def to_async_url(url: str) -> str:
+    """Map a plain database URL onto the async driver the server uses."""
+    for plain, async_ in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return async_ + url[len(plain) :]
+    return url

@@ -1,0 +1,191 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations create exactly this."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+__all__ = [
+    "contacts",
+    "idempotency_keys",
+    "invites",
+    "media_jobs",
+    "members",
+    "metadata",
+    "outbox",
+    "presence",
+    "session_users",
+    "sessions",
+    "team_members",
+    "teams",
+    "vendors",
+]
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Json = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+class Timestamp(sa.TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite as on PostgreSQL."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a Timestamp column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+vendors = sa.Table(
+    "vendors",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("slug", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("ring_timeout_s", sa.Float, nullable=False),
+    sa.Column("created_at", Timestamp(), nullable=False),
+)
+
+members = sa.Table(
+    "members",
+    metadata,
+    sa.Column("vendor_id", sa.ForeignKey("vendors.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", sa.BigInteger, primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("created_at", Timestamp(), nullable=False),
+)
+
+contacts = sa.Table(
+    "contacts",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("vendor_id", sa.ForeignKey("vendors.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("phone", sa.String(20)),
+    sa.Column("user_id", sa.BigInteger),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Index("ix_contacts_vendor_id", "vendor_id"),
+)
+
+teams = sa.Table(
+    "teams",
+    metadata,
+    sa.Column("vendor_id", sa.ForeignKey("vendors.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("updated_at", Timestamp(), nullable=False),
+)
+
+team_members = sa.Table(
+    "team_members",
+    metadata,
+    sa.Column("vendor_id", sa.Integer, primary_key=True),
+    sa.Column("team", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.BigInteger, primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["vendor_id", "team"], ["teams.vendor_id", "teams.name"], ondelete="CASCADE"
+    ),
+)
+
+presence = sa.Table(
+    "presence",
+    metadata,
+    sa.Column("vendor_id", sa.ForeignKey("vendors.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", sa.BigInteger, primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("updated_at", Timestamp(), nullable=False),
+)
+
+# One row per session: indexed columns for queries, the aggregate as one JSON document.
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("vendor_id", sa.ForeignKey("vendors.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("document", Json, nullable=False),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("updated_at", Timestamp(), nullable=False),
+    sa.Index("ix_sessions_vendor_id_state_created_at", "vendor_id", "state", "created_at"),
+)
+
+# Which users take part in which session, and whether it is still live for them.
+session_users = sa.Table(
+    "session_users",
+    metadata,
+    sa.Column("session_id", sa.ForeignKey("sessions.id"), primary_key=True),
+    sa.Column("user_id", sa.BigInteger, primary_key=True),
+    sa.Column("live", sa.Boolean, nullable=False),
+    sa.Index("ix_session_users_user_id_live", "user_id", "live"),
+)
+
+# Every ring in progress (app invites and phone legs), for listing and durable expiry.
+invites = sa.Table(
+    "invites",
+    metadata,
+    sa.Column("participant_id", sa.String(40), primary_key=True),
+    sa.Column("id", sa.String(40), nullable=False, unique=True),
+    sa.Column("session_id", sa.ForeignKey("sessions.id"), nullable=False),
+    sa.Column("vendor_id", sa.Integer, nullable=False),
+    sa.Column("user_id", sa.BigInteger),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("expires_at", Timestamp(), nullable=False),
+    sa.Index("ix_invites_state_expires_at", "state", "expires_at"),
+    sa.Index("ix_invites_user_id_state", "user_id", "state"),
+)
+
+# Media work and media reports, durable so a restart neither loses nor repeats them.
+media_jobs = sa.Table(
+    "media_jobs",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("session_id", sa.String(40), nullable=False),
+    sa.Column("due_at", Timestamp(), nullable=False),
+    sa.Column("body", Json, nullable=False),
+    sa.Column("done_at", Timestamp()),
+    sa.Index("ix_media_jobs_done_at_due_at", "done_at", "due_at"),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("principal", sa.String(40), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=False),
+    sa.Column("response", Json, nullable=False),
+    sa.Column("created_at", Timestamp(), nullable=False),
+)
+
+# The transactional outbox: events written with the change they describe.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("topic", sa.String(40), nullable=False),
+    sa.Column("channels", Json, nullable=False),
+    sa.Column("data", Json, nullable=False),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("published_at", Timestamp()),
+    sa.Index("ix_outbox_published_at_id", "published_at", "id"),
+)

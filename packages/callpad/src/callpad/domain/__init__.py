@@ -1,0 +1,57 @@
+"""The pure domain: session state, capability rules and transitions. No I/O."""
+
+from .capabilities import Denial, capabilities, check, role_allows
+from .effects import InviteChange, MediaCommand, invite_changes, media_commands
+from .model import (
+    Capability,
+    Direction,
+    Dispatch,
+    DispatchState,
+    DispatchStrategy,
+    EndReason,
+    Invitee,
+    Participant,
+    ParticipantKind,
+    ParticipantState,
+    Recording,
+    RecordingState,
+    Role,
+    Route,
+    Session,
+    SessionState,
+    SipLeg,
+    SipLegState,
+    StateReason,
+)
+from .transitions import DomainError
+
+__all__ = [
+    "Capability",
+    "Denial",
+    "Direction",
+    "Dispatch",
+    "DispatchState",
+    "DispatchStrategy",
+    "DomainError",
+    "EndReason",
+    "InviteChange",
+    "Invitee",
+    "MediaCommand",
+    "Participant",
+    "ParticipantKind",
+    "ParticipantState",
+    "Recording",
+    "RecordingState",
+    "Role",
+    "Route",
+    "Session",
+    "SessionState",
+    "SipLeg",
+    "SipLegState",
+    "StateReason",
+    "capabilities",
+    "check",
+    "invite_changes",
+    "media_commands",
+    "role_allows",
+]

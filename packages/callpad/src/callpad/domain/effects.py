@@ -1,0 +1,107 @@
+"""What a change means outside the aggregate, derived by comparing two versions of it.
+
+Invites and media work are never recorded separately from the session: they follow from
+how its participants and recordings moved, so they can never disagree with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from .model import (
+    ParticipantKind,
+    ParticipantState,
+    RecordingState,
+    Session,
+    SessionState,
+    SipLegState,
+)
+
+__all__ = ["InviteChange", "MediaCommand", "invite_changes", "media_commands"]
+
+
+@dataclass(frozen=True, slots=True)
+class InviteChange:
+    """A ring that opened (`state` invited) or closed (any other state)."""
+
+    participant_id: str
+    user_id: int | None
+    state: ParticipantState
+    expires_at: datetime | None
+
+    @property
+    def opened(self) -> bool:
+        return self.state is ParticipantState.INVITED
+
+
+MediaAction = Literal[
+    "dial", "hang_up", "remove", "start_recording", "stop_recording", "hold", "close_room"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class MediaCommand:
+    """Work for the media layer: dial a number, start an egress, revoke publishing, ..."""
+
+    action: MediaAction
+    participant_id: str | None = None
+    phone: str | None = None
+    recording_id: str | None = None
+    held: bool | None = None
+
+
+def invite_changes(before: Session | None, after: Session) -> list[InviteChange]:
+    """Every participant whose ring opened or closed between `before` and `after`."""
+    was_invited = {
+        p.id for p in (before.participants if before else ()) if p.state is ParticipantState.INVITED
+    }
+    changes = []
+    for p in after.participants:
+        invited_now = p.state is ParticipantState.INVITED
+        if invited_now != (p.id in was_invited):
+            changes.append(InviteChange(p.id, p.user_id, p.state, p.expires_at))
+    return changes
+
+
+def media_commands(before: Session | None, after: Session) -> list[MediaCommand]:
+    """The media work that makes the room match `after`."""
+    commands: list[MediaCommand] = []
+    previous = {p.id: p for p in (before.participants if before else ())}
+    for p in after.participants:
+        old = previous.get(p.id)
+        if p.kind is ParticipantKind.PHONE:
+            if old is None and p.state is ParticipantState.INVITED and p.phone:
+                commands.append(MediaCommand("dial", participant_id=p.id, phone=p.phone))
+            elif (
+                old is not None
+                and old.is_live
+                and not p.is_live
+                and not (p.sip_leg is not None and p.sip_leg.state is SipLegState.FAILED)
+            ):
+                # Idempotent on the media side: a leg that already hung up is left alone.
+                commands.append(MediaCommand("hang_up", participant_id=p.id))
+        elif (
+            old is not None
+            and old.state is ParticipantState.ACCEPTED
+            and p.state is ParticipantState.REMOVED
+        ):
+            commands.append(MediaCommand("remove", participant_id=p.id))
+    previous_recordings = {r.id: r for r in (before.recordings if before else ())}
+    for r in after.recordings:
+        old_recording = previous_recordings.get(r.id)
+        if old_recording is None and r.state is RecordingState.STARTING:
+            commands.append(MediaCommand("start_recording", recording_id=r.id))
+        elif (
+            old_recording is not None
+            and old_recording.is_live
+            and r.state is RecordingState.STOPPED
+        ):
+            commands.append(MediaCommand("stop_recording", recording_id=r.id))
+    ended = after.state is SessionState.ENDED
+    if before is not None and before.on_hold != after.on_hold and not ended:
+        commands.append(MediaCommand("hold", held=after.on_hold))
+    if ended and (before is None or before.state is not SessionState.ENDED):
+        commands.append(MediaCommand("close_room"))
+    return commands

@@ -1,0 +1,252 @@
+"""The session aggregate: plain, immutable data. No I/O anywhere in `callpad.domain`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+__all__ = [
+    "Capability",
+    "Direction",
+    "Dispatch",
+    "DispatchState",
+    "DispatchStrategy",
+    "EndReason",
+    "Invitee",
+    "Participant",
+    "ParticipantKind",
+    "ParticipantState",
+    "Recording",
+    "RecordingState",
+    "Role",
+    "Route",
+    "Session",
+    "SessionState",
+    "SipLeg",
+    "SipLegState",
+    "StateReason",
+]
+
+
+class SessionState(StrEnum):
+    RINGING = "ringing"
+    ACTIVE = "active"
+    ON_HOLD = "on_hold"
+    ENDED = "ended"
+
+
+class EndReason(StrEnum):
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    MISSED = "missed"
+    ENDED_BY_HOST = "ended_by_host"
+    FAILED = "failed"
+
+
+class ParticipantKind(StrEnum):
+    USER = "user"
+    PHONE = "phone"
+
+
+class Role(StrEnum):
+    HOST = "host"
+    AGENT = "agent"
+    CUSTOMER = "customer"
+    GUEST = "guest"
+
+
+class ParticipantState(StrEnum):
+    INVITED = "invited"
+    ACCEPTED = "accepted"
+    LEFT = "left"
+    REMOVED = "removed"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+class StateReason(StrEnum):
+    """One closed set of reasons for app and phone legs alike."""
+
+    DECLINED = "declined"
+    BUSY = "busy"
+    TIMEOUT = "timeout"
+    CANCELLED = "cancelled"
+    ANSWERED_ELSEWHERE = "answered_elsewhere"
+    FAILED = "failed"
+    REMOVED = "removed"
+    HUNG_UP = "hung_up"
+
+
+class Capability(StrEnum):
+    ACCEPT_INVITE = "accept_invite"
+    REJECT_INVITE = "reject_invite"
+    LEAVE_SESSION = "leave_session"
+    CANCEL_SESSION = "cancel_session"
+    END_SESSION = "end_session"
+    HOLD_SESSION = "hold_session"
+    UNHOLD_SESSION = "unhold_session"
+    START_RECORDING = "start_recording"
+    STOP_RECORDING = "stop_recording"
+    ADD_PARTICIPANT = "add_participant"
+    REMOVE_PARTICIPANT = "remove_participant"
+    RENAME_SESSION = "rename_session"
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+    INTERNAL = "internal"
+
+
+class SipLegState(StrEnum):
+    DIALING = "dialing"
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    FAILED = "failed"
+    ENDED = "ended"
+
+
+class RecordingState(StrEnum):
+    STARTING = "starting"
+    ACTIVE = "active"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+
+class DispatchStrategy(StrEnum):
+    PARALLEL = "parallel"
+    SEQUENTIAL = "sequential"
+
+
+class DispatchState(StrEnum):
+    STARTED = "started"
+    RESOLVED = "resolved"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class SipLeg:
+    """Telephony work for a phone participant (`operations[]` in the view)."""
+
+    state: SipLegState
+    phone: str
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    id: str
+    kind: ParticipantKind
+    role: Role
+    state: ParticipantState
+    invited_at: datetime
+    user_id: int | None = None
+    phone: str | None = None
+    contact_id: str | None = None
+    state_reason: StateReason | None = None
+    expires_at: datetime | None = None
+    accepted_at: datetime | None = None
+    ended_at: datetime | None = None
+    invited_by: str | None = None
+    dispatch_id: str | None = None
+    sip_leg: SipLeg | None = None
+    connected: bool = False
+
+    @property
+    def is_live(self) -> bool:
+        return self.state in (ParticipantState.INVITED, ParticipantState.ACCEPTED)
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    id: str
+    state: RecordingState
+    started_by: str
+    started_at: datetime
+    stopped_at: datetime | None = None
+    error: str | None = None
+
+    @property
+    def is_live(self) -> bool:
+        return self.state in (RecordingState.STARTING, RecordingState.ACTIVE)
+
+
+@dataclass(frozen=True, slots=True)
+class Dispatch:
+    id: str
+    team: str
+    strategy: DispatchStrategy
+    state: DispatchState
+    member_participant_ids: tuple[str, ...] = ()
+    resolved_participant_id: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """SessionRouteContext: where the call came from and what it was aimed at."""
+
+    direction: Direction
+    initiator_user_id: int
+    initiator_participant_id: str
+    target: dict[str, object]
+    team: str | None = None
+    dispatch_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Invitee:
+    """A resolved start or add-participant target: who to ring, and as what."""
+
+    kind: ParticipantKind
+    role: Role
+    user_id: int | None = None
+    phone: str | None = None
+    contact_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    id: str
+    vendor: str
+    name: str
+    version: int
+    route: Route
+    room: str
+    created_at: datetime
+    participants: tuple[Participant, ...] = ()
+    dispatches: tuple[Dispatch, ...] = ()
+    recordings: tuple[Recording, ...] = ()
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    end_reason: EndReason | None = None
+    on_hold: bool = False
+    ring_timeout_s: float = field(default=30.0)
+
+    @property
+    def state(self) -> SessionState:
+        """Derived, never set: ringing until two parties accept, then active/on_hold, ended."""
+        if self.end_reason is not None:
+            return SessionState.ENDED
+        if self.answered_at is None:
+            return SessionState.RINGING
+        return SessionState.ON_HOLD if self.on_hold else SessionState.ACTIVE
+
+    def participant(self, participant_id: str) -> Participant | None:
+        return next((p for p in self.participants if p.id == participant_id), None)
+
+    def participants_of_user(self, user_id: int) -> tuple[Participant, ...]:
+        return tuple(p for p in self.participants if p.user_id == user_id)
+
+    @property
+    def accepted(self) -> tuple[Participant, ...]:
+        return tuple(p for p in self.participants if p.state is ParticipantState.ACCEPTED)
+
+    @property
+    def invited(self) -> tuple[Participant, ...]:
+        return tuple(p for p in self.participants if p.state is ParticipantState.INVITED)
+
+    @property
+    def live_recording(self) -> Recording | None:
+        return next((r for r in self.recordings if r.is_live), None)

@@ -1,0 +1,452 @@
+"""Every change a session can go through, as pure functions `Session -> Session`.
+
+Each action checks the actor's capability, applies its change, then `_settle`s the
+session (answer detection, host hand-over, ending by itself) and bumps `version` once.
+An action that changes nothing returns the session it was given, version untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from .capabilities import Denial, check
+from .model import (
+    Capability,
+    Direction,
+    EndReason,
+    Invitee,
+    Participant,
+    ParticipantKind,
+    ParticipantState,
+    Recording,
+    RecordingState,
+    Role,
+    Route,
+    Session,
+    SessionState,
+    SipLeg,
+    SipLegState,
+    StateReason,
+)
+
+__all__ = [
+    "DomainError",
+    "accept",
+    "add_participant",
+    "cancel",
+    "end",
+    "expire_invite",
+    "hold",
+    "leave",
+    "reason_for_sip_status",
+    "recording_update",
+    "reject",
+    "remove_participant",
+    "rename",
+    "set_connected",
+    "sip_leg_update",
+    "start_recording",
+    "start_session",
+    "stop_recording",
+    "unhold",
+]
+
+MAX_NAME_LENGTH = 200
+
+
+class DomainError(Exception):
+    """An action refused by the rules: `status` is the HTTP status it maps to."""
+
+    def __init__(
+        self, status: int, code: str, detail: str, capability: Capability | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.capability = capability
+
+    @classmethod
+    def from_denial(cls, denial: Denial) -> DomainError:
+        return cls(403 if denial.forbidden else 409, denial.code, denial.detail, denial.capability)
+
+
+def start_session(
+    *,
+    session_id: str,
+    vendor: str,
+    name: str,
+    room: str,
+    direction: Direction,
+    target: dict[str, object],
+    initiator: Invitee,
+    initiator_participant_id: str,
+    invitees: list[tuple[str, Invitee]],
+    ring_timeout_s: float,
+    now: datetime,
+) -> Session:
+    """A new ringing session: the initiator accepted, every invitee rung."""
+    if initiator.user_id is None:
+        raise ValueError("the initiator is always a user")
+    if not invitees:
+        raise DomainError(422, "no_invitees", "A session needs someone to call.")
+    host = Participant(
+        id=initiator_participant_id,
+        kind=ParticipantKind.USER,
+        role=initiator.role,
+        state=ParticipantState.ACCEPTED,
+        user_id=initiator.user_id,
+        invited_at=now,
+        accepted_at=now,
+    )
+    session = Session(
+        id=session_id,
+        vendor=vendor,
+        name=_valid_name(name),
+        version=1,
+        route=Route(
+            direction=direction,
+            initiator_user_id=initiator.user_id,
+            initiator_participant_id=initiator_participant_id,
+            target=target,
+        ),
+        room=room,
+        created_at=now,
+        participants=(host,),
+        ring_timeout_s=ring_timeout_s,
+    )
+    for participant_id, invitee in invitees:
+        session = _invite(session, participant_id, invitee, invited_by=host.id, now=now)
+    return session
+
+
+def accept(session: Session, participant_id: str, now: datetime) -> Session:
+    invitee = _actor(session, participant_id, Capability.ACCEPT_INVITE)
+    return _commit(session, _accepted(session, invitee, now), now)
+
+
+def reject(session: Session, participant_id: str, now: datetime) -> Session:
+    invitee = _actor(session, participant_id, Capability.REJECT_INVITE)
+    after = _close(session, invitee, ParticipantState.DECLINED, StateReason.DECLINED, now)
+    return _commit(session, after, now)
+
+
+def expire_invite(session: Session, participant_id: str, now: datetime) -> Session:
+    """Ring timeout. A no-op unless the participant is still invited and due."""
+    participant = session.participant(participant_id)
+    if (
+        session.state is SessionState.ENDED
+        or participant is None
+        or participant.state is not ParticipantState.INVITED
+        or participant.expires_at is None
+        or participant.expires_at > now
+    ):
+        return session
+    after = _close(session, participant, ParticipantState.WITHDRAWN, StateReason.TIMEOUT, now)
+    return _commit(session, after, now)
+
+
+def leave(session: Session, participant_id: str, now: datetime) -> Session:
+    participant = _actor(session, participant_id, Capability.LEAVE_SESSION)
+    after = _close(session, participant, ParticipantState.LEFT, StateReason.HUNG_UP, now)
+    return _commit(session, after, now)
+
+
+def cancel(session: Session, participant_id: str, now: datetime) -> Session:
+    _actor(session, participant_id, Capability.CANCEL_SESSION)
+    return _commit(session, _finish(session, EndReason.CANCELLED, now), now)
+
+
+def end(session: Session, participant_id: str, now: datetime) -> Session:
+    _actor(session, participant_id, Capability.END_SESSION)
+    return _commit(session, _finish(session, EndReason.ENDED_BY_HOST, now), now)
+
+
+def hold(session: Session, participant_id: str, now: datetime) -> Session:
+    _actor(session, participant_id, Capability.HOLD_SESSION)
+    return _commit(session, replace(session, on_hold=True), now)
+
+
+def unhold(session: Session, participant_id: str, now: datetime) -> Session:
+    _actor(session, participant_id, Capability.UNHOLD_SESSION)
+    return _commit(session, replace(session, on_hold=False), now)
+
+
+def rename(session: Session, participant_id: str, name: str, now: datetime) -> Session:
+    _actor(session, participant_id, Capability.RENAME_SESSION)
+    return _commit(session, replace(session, name=_valid_name(name)), now)
+
+
+def add_participant(
+    session: Session, participant_id: str, new_participant_id: str, invitee: Invitee, now: datetime
+) -> Session:
+    _actor(session, participant_id, Capability.ADD_PARTICIPANT)
+    if invitee.user_id is not None and any(
+        p.is_live for p in session.participants_of_user(invitee.user_id)
+    ):
+        raise DomainError(409, "already_participant", "That user is already in the session.")
+    if invitee.phone is not None and any(
+        p.is_live and p.phone == invitee.phone for p in session.participants
+    ):
+        raise DomainError(409, "already_participant", "That number is already in the session.")
+    after = _invite(session, new_participant_id, invitee, invited_by=participant_id, now=now)
+    return _commit(session, after, now)
+
+
+def remove_participant(
+    session: Session, participant_id: str, target_participant_id: str, now: datetime
+) -> Session:
+    _actor(session, participant_id, Capability.REMOVE_PARTICIPANT)
+    target = session.participant(target_participant_id)
+    if target is None:
+        raise DomainError(404, "participant_not_found", "No such participant in this session.")
+    if target.id == participant_id:
+        raise DomainError(409, "invalid_state", "Leave the session instead of removing yourself.")
+    if not target.is_live:
+        raise DomainError(409, "invalid_state", f"The participant has already {target.state}.")
+    state = (
+        ParticipantState.REMOVED
+        if target.state is ParticipantState.ACCEPTED
+        else ParticipantState.WITHDRAWN
+    )
+    return _commit(session, _close(session, target, state, StateReason.REMOVED, now), now)
+
+
+def start_recording(
+    session: Session, participant_id: str, recording_id: str, now: datetime
+) -> Session:
+    _actor(session, participant_id, Capability.START_RECORDING)
+    recording = Recording(
+        id=recording_id, state=RecordingState.STARTING, started_by=participant_id, started_at=now
+    )
+    return _commit(session, replace(session, recordings=(*session.recordings, recording)), now)
+
+
+def stop_recording(
+    session: Session, participant_id: str, recording_id: str, now: datetime
+) -> Session:
+    _actor(session, participant_id, Capability.STOP_RECORDING)
+    recording = next((r for r in session.recordings if r.id == recording_id), None)
+    if recording is None:
+        raise DomainError(404, "recording_not_found", "No such recording in this session.")
+    if not recording.is_live:
+        raise DomainError(409, "invalid_state", f"The recording is already {recording.state}.")
+    stopped = replace(recording, state=RecordingState.STOPPED, stopped_at=now)
+    return _commit(session, _with_recording(session, stopped), now)
+
+
+# -- what the media layer reports -------------------------------------------------------
+
+
+def reason_for_sip_status(status: int) -> StateReason:
+    """SIP final responses onto the closed set of participant reasons."""
+    if status == 486 or status == 600:
+        return StateReason.BUSY
+    if status == 603:
+        return StateReason.DECLINED
+    if status in (408, 480):
+        return StateReason.TIMEOUT
+    if status == 487:
+        return StateReason.CANCELLED
+    return StateReason.FAILED
+
+
+def sip_leg_update(
+    session: Session,
+    participant_id: str,
+    leg_state: SipLegState,
+    now: datetime,
+    *,
+    reason: StateReason | None = None,
+    error: str | None = None,
+) -> Session:
+    """A phone leg moved: ringing, answered, failed (with a reason) or hung up."""
+    participant = session.participant(participant_id)
+    if (
+        session.state is SessionState.ENDED
+        or participant is None
+        or participant.sip_leg is None
+        or not participant.is_live
+    ):
+        return session
+    leg = replace(participant.sip_leg, state=leg_state, error=error)
+    updated = replace(participant, sip_leg=leg)
+    after = _with_participant(session, updated)
+    if leg_state is SipLegState.ANSWERED and participant.state is ParticipantState.INVITED:
+        after = _accepted(after, updated, now)
+    elif leg_state in (SipLegState.FAILED, SipLegState.ENDED):
+        if participant.state is ParticipantState.ACCEPTED:
+            closed_reason = reason or StateReason.HUNG_UP
+            after = _close(after, updated, ParticipantState.LEFT, closed_reason, now)
+        else:
+            closed_reason = reason or StateReason.FAILED
+            state = (
+                ParticipantState.DECLINED
+                if closed_reason in (StateReason.BUSY, StateReason.DECLINED)
+                else ParticipantState.WITHDRAWN
+            )
+            after = _close(after, updated, state, closed_reason, now)
+    return _commit(session, after, now)
+
+
+def recording_update(
+    session: Session,
+    recording_id: str,
+    state: RecordingState,
+    now: datetime,
+    error: str | None = None,
+) -> Session:
+    """The egress behind a recording started, stopped or failed."""
+    recording = next((r for r in session.recordings if r.id == recording_id), None)
+    if recording is None or not recording.is_live or recording.state is state:
+        return session
+    stopped_at = now if state in (RecordingState.STOPPED, RecordingState.FAILED) else None
+    updated = replace(recording, state=state, stopped_at=stopped_at, error=error)
+    return _commit(session, _with_recording(session, updated), now)
+
+
+def set_connected(session: Session, participant_id: str, connected: bool, now: datetime) -> Session:
+    """Whether the participant is in the media room (LiveKit participant joined/left)."""
+    participant = session.participant(participant_id)
+    if participant is None or participant.connected is connected:
+        return session
+    return _commit(session, _with_participant(session, replace(participant, connected=connected)), now)
+
+
+# -- internals --------------------------------------------------------------------------
+
+
+def _actor(session: Session, participant_id: str, wanted: Capability) -> Participant:
+    participant = session.participant(participant_id)
+    denial = check(session, participant, wanted)
+    if denial is not None:
+        raise DomainError.from_denial(denial)
+    assert participant is not None
+    return participant
+
+
+def _valid_name(name: str) -> str:
+    name = name.strip()
+    if len(name) > MAX_NAME_LENGTH:
+        raise DomainError(422, "invalid_name", f"A name has at most {MAX_NAME_LENGTH} characters.")
+    return name
+
+
+def _invite(
+    session: Session, participant_id: str, invitee: Invitee, *, invited_by: str, now: datetime
+) -> Session:
+    participant = Participant(
+        id=participant_id,
+        kind=invitee.kind,
+        role=invitee.role,
+        state=ParticipantState.INVITED,
+        user_id=invitee.user_id,
+        phone=invitee.phone,
+        contact_id=invitee.contact_id,
+        invited_at=now,
+        invited_by=invited_by,
+        expires_at=now + timedelta(seconds=session.ring_timeout_s),
+        sip_leg=(
+            SipLeg(state=SipLegState.DIALING, phone=invitee.phone)
+            if invitee.kind is ParticipantKind.PHONE and invitee.phone is not None
+            else None
+        ),
+    )
+    return replace(session, participants=(*session.participants, participant))
+
+
+def _accepted(session: Session, participant: Participant, now: datetime) -> Session:
+    return _with_participant(
+        session,
+        replace(
+            participant,
+            state=ParticipantState.ACCEPTED,
+            state_reason=None,
+            accepted_at=now,
+            expires_at=None,
+        ),
+    )
+
+
+def _close(
+    session: Session,
+    participant: Participant,
+    state: ParticipantState,
+    reason: StateReason,
+    now: datetime,
+) -> Session:
+    leg = participant.sip_leg
+    if leg is not None and leg.state not in (SipLegState.FAILED, SipLegState.ENDED):
+        leg = replace(leg, state=SipLegState.ENDED)
+    closed = replace(
+        participant, state=state, state_reason=reason, ended_at=now, expires_at=None, sip_leg=leg
+    )
+    return _with_participant(session, closed)
+
+
+def _with_participant(session: Session, updated: Participant) -> Session:
+    return replace(
+        session,
+        participants=tuple(updated if p.id == updated.id else p for p in session.participants),
+    )
+
+
+def _with_recording(session: Session, updated: Recording) -> Session:
+    return replace(
+        session,
+        recordings=tuple(updated if r.id == updated.id else r for r in session.recordings),
+    )
+
+
+def _finish(session: Session, reason: EndReason, now: datetime) -> Session:
+    """End the session: everyone still in it leaves, every ring stops, recordings stop."""
+    for participant in session.participants:
+        if participant.state is ParticipantState.ACCEPTED:
+            session = _close(session, participant, ParticipantState.LEFT, StateReason.HUNG_UP, now)
+        elif participant.state is ParticipantState.INVITED:
+            session = _close(
+                session, participant, ParticipantState.WITHDRAWN, StateReason.CANCELLED, now
+            )
+    recordings = tuple(
+        replace(r, state=RecordingState.STOPPED, stopped_at=now) if r.is_live else r
+        for r in session.recordings
+    )
+    return replace(
+        session, recordings=recordings, on_hold=False, ended_at=now, end_reason=reason
+    )
+
+
+def _settle(session: Session, now: datetime) -> Session:
+    """Answer detection, host hand-over, and ending by itself."""
+    if session.state is SessionState.ENDED:
+        return session
+    accepted = session.accepted
+    if session.answered_at is None and len(accepted) >= 2:
+        session = replace(session, answered_at=now)
+    if session.answered_at is not None:
+        if len(accepted) < 2:
+            return _finish(session, EndReason.COMPLETED, now)
+        if not any(p.role is Role.HOST for p in accepted):
+            successor = min(
+                (p for p in accepted if p.role is Role.AGENT),
+                key=lambda p: (p.accepted_at or now, p.id),
+                default=None,
+            )
+            if successor is not None:
+                session = _with_participant(session, replace(successor, role=Role.HOST))
+        return session
+    if not session.invited and len(accepted) < 2:
+        closed = [
+            p for p in session.participants if p.id != session.route.initiator_participant_id
+        ]
+        failed = bool(closed) and all(p.state_reason is StateReason.FAILED for p in closed)
+        return _finish(session, EndReason.FAILED if failed else EndReason.MISSED, now)
+    return session
+
+
+def _commit(before: Session, after: Session, now: datetime) -> Session:
+    after = _settle(after, now)
+    if after == before:
+        return before
+    return replace(after, version=before.version + 1)
