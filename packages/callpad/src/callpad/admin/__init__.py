@@ -1,0 +1,1 @@
+"""Vendors, members, contacts, teams and presence."""

@@ -1,0 +1,172 @@
+"""Operator administration (admin key) and vendor administration (owners, admins)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import PositiveInt
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..context import utcnow, write_transaction
+from ..dependencies import Admin, Ctx, CurrentUser
+from ..idempotency import run_mutation
+from ..problems import problem_responses
+from . import repository as repo
+from . import service
+from .schemas import (
+    ContactCreate,
+    ContactList,
+    ContactView,
+    MemberPut,
+    MemberView,
+    PresencePut,
+    PresenceView,
+    TeamPut,
+    TeamView,
+    VendorCreate,
+    VendorView,
+)
+
+__all__ = ["router"]
+
+router = APIRouter()
+TeamName = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+
+
+@router.post(
+    "/admin/vendors",
+    tags=["admin"],
+    operation_id="create_vendor",
+    status_code=201,
+    response_model=VendorView,
+    responses=problem_responses(409, 413),
+)
+async def create_vendor(
+    body: VendorCreate, request: Request, ctx: Ctx, _admin: Admin
+) -> JSONResponse:
+    """Create a vendor (operator admin key)."""
+    ring_timeout = body.ring_timeout_s or ctx.settings.default_ring_timeout_s
+
+    async def run(conn: AsyncConnection, now: datetime) -> VendorView:
+        return await service.create_vendor(conn, body.slug, body.name, ring_timeout, now)
+
+    return await run_mutation(ctx, request, "admin", run, status_code=201)
+
+
+@router.put(
+    "/admin/vendors/{vendor}/members/{user_id}",
+    tags=["admin"],
+    operation_id="put_member",
+    response_model=MemberView,
+    responses=problem_responses(404, 413),
+)
+async def put_member(
+    vendor: str, user_id: PositiveInt, body: MemberPut, ctx: Ctx, _admin: Admin
+) -> MemberView:
+    """Add a member to a vendor, or change their role (operator admin key)."""
+    async with write_transaction(ctx) as conn:
+        await service.set_member(conn, vendor, user_id, body.role, utcnow())
+    return MemberView(vendor=vendor, user_id=user_id, role=body.role)
+
+
+@router.delete(
+    "/admin/vendors/{vendor}/members/{user_id}",
+    tags=["admin"],
+    operation_id="delete_member",
+    status_code=204,
+    responses=problem_responses(404),
+)
+async def delete_member(vendor: str, user_id: PositiveInt, ctx: Ctx, _admin: Admin) -> Response:
+    """Remove a member from a vendor (operator admin key)."""
+    async with write_transaction(ctx) as conn:
+        await service.remove_member(conn, vendor, user_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/vendors/{vendor}/contacts",
+    tags=["vendors"],
+    operation_id="create_contact",
+    status_code=201,
+    response_model=ContactView,
+    responses=problem_responses(403, 404, 413),
+)
+async def create_contact(
+    vendor: str, body: ContactCreate, request: Request, ctx: Ctx, user_id: CurrentUser
+) -> JSONResponse:
+    """Add an address-book contact (owners and admins)."""
+
+    async def run(conn: AsyncConnection, now: datetime) -> ContactView:
+        found = await service.require_vendor(conn, vendor)
+        await service.require_manager(conn, found, user_id)
+        contact, created_at = await service.create_contact(conn, found, body, now)
+        return ContactView(
+            id=contact.id,
+            vendor=vendor,
+            name=contact.name,
+            phone=contact.phone,
+            user_id=contact.user_id,
+            created_at=created_at,
+        )
+
+    return await run_mutation(ctx, request, f"user:{user_id}", run, status_code=201)
+
+
+@router.get(
+    "/vendors/{vendor}/contacts",
+    tags=["vendors"],
+    operation_id="list_contacts",
+    response_model=ContactList,
+    responses=problem_responses(403, 404),
+)
+async def list_contacts(vendor: str, ctx: Ctx, user_id: CurrentUser) -> ContactList:
+    """The vendor's address book (members)."""
+    async with ctx.db.read() as conn:
+        found = await service.require_vendor(conn, vendor)
+        await service.require_member(conn, found, user_id)
+        rows = await repo.list_contacts(conn, found.id)
+    return ContactList(
+        contacts=[
+            ContactView(
+                id=c.id, vendor=vendor, name=c.name, phone=c.phone, user_id=c.user_id, created_at=at
+            )
+            for c, at in rows
+        ]
+    )
+
+
+@router.put(
+    "/vendors/{vendor}/teams/{team}",
+    tags=["vendors"],
+    operation_id="put_team",
+    response_model=TeamView,
+    responses=problem_responses(403, 404, 413),
+)
+async def put_team(
+    vendor: str, team: TeamName, body: TeamPut, ctx: Ctx, user_id: CurrentUser
+) -> TeamView:
+    """Set a team's members, in ring order (owners and admins)."""
+    async with write_transaction(ctx) as conn:
+        found = await service.require_vendor(conn, vendor)
+        await service.require_manager(conn, found, user_id)
+        members = await service.set_team(conn, found, team, body.members, utcnow())
+    return TeamView(vendor=vendor, team=team, members=members)
+
+
+@router.put(
+    "/vendors/{vendor}/presence/me",
+    tags=["vendors"],
+    operation_id="put_my_presence",
+    response_model=PresenceView,
+    responses=problem_responses(403, 404, 413),
+)
+async def put_my_presence(
+    vendor: str, body: PresencePut, ctx: Ctx, user_id: CurrentUser
+) -> PresenceView:
+    """Say whether you take calls (members): `available` or `away`."""
+    async with write_transaction(ctx) as conn:
+        found = await service.require_vendor(conn, vendor)
+        return await service.set_presence(conn, found, user_id, body.status, utcnow())

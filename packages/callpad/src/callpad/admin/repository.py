@@ -1,0 +1,190 @@
+"""Queries for vendors, members, contacts and teams."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..db.tables import contacts, members, presence, team_members, teams, vendors
+
+__all__ = [
+    "ContactRow",
+    "VendorRow",
+    "delete_member",
+    "get_contact",
+    "get_vendor",
+    "insert_contact",
+    "insert_vendor",
+    "list_contacts",
+    "member_role",
+    "member_roles",
+    "replace_team",
+    "upsert_member",
+    "upsert_presence",
+    "vendor_created_at",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class VendorRow:
+    id: int
+    slug: str
+    name: str
+    ring_timeout_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRow:
+    id: str
+    vendor_id: int
+    name: str
+    phone: str | None
+    user_id: int | None
+
+
+async def get_vendor(conn: AsyncConnection, slug: str) -> VendorRow | None:
+    row = (
+        await conn.execute(
+            sa.select(vendors.c.id, vendors.c.slug, vendors.c.name, vendors.c.ring_timeout_s).where(
+                vendors.c.slug == slug
+            )
+        )
+    ).first()
+    return VendorRow(*row) if row else None
+
+
+async def member_role(conn: AsyncConnection, vendor_id: int, user_id: int) -> str | None:
+    return (
+        await conn.execute(
+            sa.select(members.c.role).where(
+                members.c.vendor_id == vendor_id, members.c.user_id == user_id
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def member_roles(conn: AsyncConnection, vendor_id: int) -> dict[int, str]:
+    """Every member of the vendor with their role."""
+    rows = await conn.execute(
+        sa.select(members.c.user_id, members.c.role).where(members.c.vendor_id == vendor_id)
+    )
+    return {int(user_id): role for user_id, role in rows}
+
+
+async def get_contact(conn: AsyncConnection, vendor_id: int, contact_id: str) -> ContactRow | None:
+    row = (
+        await conn.execute(
+            sa.select(
+                contacts.c.id, contacts.c.vendor_id, contacts.c.name, contacts.c.phone, contacts.c.user_id
+            ).where(contacts.c.id == contact_id, contacts.c.vendor_id == vendor_id)
+        )
+    ).first()
+    return ContactRow(*row) if row else None
+
+
+async def insert_vendor(
+    conn: AsyncConnection, slug: str, name: str, ring_timeout_s: float, now: datetime
+) -> None:
+    await conn.execute(
+        vendors.insert().values(slug=slug, name=name, ring_timeout_s=ring_timeout_s, created_at=now)
+    )
+
+
+async def vendor_created_at(conn: AsyncConnection, vendor_id: int) -> datetime:
+    return (
+        await conn.execute(sa.select(vendors.c.created_at).where(vendors.c.id == vendor_id))
+    ).scalar_one()
+
+
+async def upsert_member(
+    conn: AsyncConnection, vendor_id: int, user_id: int, role: str, now: datetime
+) -> None:
+    updated = await conn.execute(
+        members.update()
+        .where(members.c.vendor_id == vendor_id, members.c.user_id == user_id)
+        .values(role=role)
+    )
+    if updated.rowcount == 0:
+        await conn.execute(
+            members.insert().values(vendor_id=vendor_id, user_id=user_id, role=role, created_at=now)
+        )
+
+
+async def delete_member(conn: AsyncConnection, vendor_id: int, user_id: int) -> bool:
+    deleted = await conn.execute(
+        members.delete().where(members.c.vendor_id == vendor_id, members.c.user_id == user_id)
+    )
+    await conn.execute(
+        team_members.delete().where(
+            team_members.c.vendor_id == vendor_id, team_members.c.user_id == user_id
+        )
+    )
+    return deleted.rowcount > 0
+
+
+async def insert_contact(conn: AsyncConnection, contact: ContactRow, now: datetime) -> None:
+    await conn.execute(
+        contacts.insert().values(
+            id=contact.id,
+            vendor_id=contact.vendor_id,
+            name=contact.name,
+            phone=contact.phone,
+            user_id=contact.user_id,
+            created_at=now,
+        )
+    )
+
+
+async def list_contacts(conn: AsyncConnection, vendor_id: int) -> list[tuple[ContactRow, datetime]]:
+    rows = await conn.execute(
+        sa.select(
+            contacts.c.id,
+            contacts.c.vendor_id,
+            contacts.c.name,
+            contacts.c.phone,
+            contacts.c.user_id,
+            contacts.c.created_at,
+        )
+        .where(contacts.c.vendor_id == vendor_id)
+        .order_by(contacts.c.name, contacts.c.id)
+    )
+    return [(ContactRow(*row[:5]), row[5]) for row in rows]
+
+
+async def replace_team(
+    conn: AsyncConnection, vendor_id: int, team: str, user_ids: list[int], now: datetime
+) -> None:
+    await conn.execute(
+        team_members.delete().where(team_members.c.vendor_id == vendor_id, team_members.c.team == team)
+    )
+    await conn.execute(
+        teams.delete().where(teams.c.vendor_id == vendor_id, teams.c.name == team)
+    )
+    await conn.execute(teams.insert().values(vendor_id=vendor_id, name=team, updated_at=now))
+    if user_ids:
+        await conn.execute(
+            team_members.insert(),
+            [
+                {"vendor_id": vendor_id, "team": team, "user_id": uid, "position": i}
+                for i, uid in enumerate(user_ids)
+            ],
+        )
+
+
+async def upsert_presence(
+    conn: AsyncConnection, vendor_id: int, user_id: int, status: str, now: datetime
+) -> None:
+    updated = await conn.execute(
+        presence.update()
+        .where(presence.c.vendor_id == vendor_id, presence.c.user_id == user_id)
+        .values(status=status, updated_at=now)
+    )
+    if updated.rowcount == 0:
+        await conn.execute(
+            presence.insert().values(
+                vendor_id=vendor_id, user_id=user_id, status=status, updated_at=now
+            )
+        )

@@ -1,0 +1,129 @@
+"""create_app(settings): the ASGI app. Its lifespan owns the engine, media and workers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from . import __version__
+from .admin.endpoints import router as admin_router
+from .auth import TokenVerifier
+from .config import MediaMode, Settings
+from .context import AppContext
+from .db.engine import Database
+from .db.migrate import assert_schema_current
+from .media.base import MediaBackend
+from .media.offline import OfflineMedia
+from .problems import ProblemCode, install_problem_handlers, problem_response
+from .sessions.endpoints import router as sessions_router
+from .workers import Workers
+
+__all__ = ["create_app"]
+
+logger = logging.getLogger("callpad")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The Callpad server. Refuses to start on a database that is not migrated."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.resolved_database_url())
+        try:
+            await assert_schema_current(db)
+            ctx = AppContext(
+                settings=settings,
+                db=db,
+                verifier=TokenVerifier(settings),
+                media=_media_backend(settings),
+            )
+            app.state.ctx = ctx
+            media = ctx.media.describe()
+            logger.warning("callpad %s: media %s", __version__, media.get("note", media))
+            async with Workers(ctx).running():
+                yield
+        finally:
+            await db.dispose()
+
+    app = FastAPI(
+        title="Callpad",
+        version=__version__,
+        summary="Voice sessions: invites, participants, hold, recordings, phone legs.",
+        lifespan=lifespan,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    install_problem_handlers(app)
+    app.include_router(sessions_router, prefix="/api/v1")
+    app.include_router(admin_router, prefix="/api/v1")
+
+    @app.get("/healthz", tags=["ops"], operation_id="healthz")
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"], operation_id="readyz")
+    async def readyz() -> JSONResponse:
+        """Readiness: the database answers; says which media backend is in use."""
+        ctx: AppContext = app.state.ctx
+        try:
+            await assert_schema_current(ctx.db)
+        except Exception as exc:
+            return problem_response(503, ProblemCode.NOT_READY, str(exc))
+        return JSONResponse({"status": "ready", "media": ctx.media.describe()})
+
+    @app.get("/metrics", tags=["ops"], operation_id="metrics", response_class=Response)
+    async def metrics() -> Response:
+        """Prometheus metrics."""
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def _media_backend(settings: Settings) -> MediaBackend:
+    if settings.media is MediaMode.OFFLINE:
+        return OfflineMedia(answer_delay_s=settings.offline_answer_delay_s)
+    raise NotImplementedError("the livekit media backend is not built yet; use offline")
+
+
+class BodySizeLimit:
+    """Answers 413 problem+json for bodies over the limit, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            response = problem_response(413, ProblemCode.BODY_TOO_LARGE, self._detail())
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    # Raised inside the endpoint's body read: the problem handlers answer it.
+                    raise StarletteHTTPException(413, self._detail())
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+    def _detail(self) -> str:
+        return f"The body exceeds {self.max_bytes} bytes."

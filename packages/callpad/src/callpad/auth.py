@@ -1,0 +1,90 @@
+"""Who is calling: user JWTs (HS256 secret or a JWKS URL) and the operator's admin key."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from typing import Any
+
+import anyio
+import jwt
+
+from .config import Settings
+from .problems import Problem, ProblemCode
+
+__all__ = ["TokenVerifier", "mint_user_token"]
+
+
+class TokenVerifier:
+    """Checks `Authorization: Bearer <JWT>` tokens; `sub` is the user id."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._jwks = jwt.PyJWKClient(settings.auth_jwks_url) if settings.auth_jwks_url else None
+        if self._jwks is None and not settings.auth_secret:
+            raise ValueError("set CALLPAD_AUTH_SECRET or CALLPAD_AUTH_JWKS_URL")
+
+    async def user_id(self, authorization: str | None) -> int:
+        token = _bearer(authorization)
+        if self._jwks is not None:
+            jwks = self._jwks
+            try:
+                signing_key = await anyio.to_thread.run_sync(jwks.get_signing_key_from_jwt, token)
+            except jwt.PyJWTError as exc:
+                raise _unauthorized("The token's signing key is unknown.") from exc
+            key: Any = signing_key.key
+            algorithms = ["RS256", "ES256", "EdDSA", "PS256"]
+        else:
+            key, algorithms = self._settings.auth_secret, ["HS256"]
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=algorithms,
+                audience=self._settings.auth_audience,
+                issuer=self._settings.auth_issuer,
+                options={"require": ["sub", "exp"], "verify_aud": bool(self._settings.auth_audience)},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Problem(401, ProblemCode.TOKEN_EXPIRED, "The token has expired.") from exc
+        except jwt.PyJWTError as exc:
+            raise _unauthorized(f"The token is invalid: {exc}.") from exc
+        subject = str(claims["sub"])
+        if not subject.isdecimal() or int(subject) <= 0:
+            raise _unauthorized("The token's sub is not a user id.")
+        return int(subject)
+
+    def check_admin(self, authorization: str | None) -> None:
+        token = _bearer(authorization)
+        if not hmac.compare_digest(token.encode(), self._settings.admin_key.encode()):
+            raise _unauthorized("This operation needs the operator's admin key.")
+
+
+def mint_user_token(settings: Settings, user_id: int, ttl_s: int | None = None) -> str:
+    """A user token signed with the configured HS256 secret (dev and tests only)."""
+    if not settings.auth_secret:
+        raise ValueError("no CALLPAD_AUTH_SECRET is configured; tokens come from your IdP")
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": str(user_id),
+        "iat": now,
+        "exp": now + (ttl_s or settings.dev_token_ttl_s),
+    }
+    if settings.auth_audience:
+        claims["aud"] = settings.auth_audience
+    if settings.auth_issuer:
+        claims["iss"] = settings.auth_issuer
+    return jwt.encode(claims, settings.auth_secret, algorithm="HS256")
+
+
+def _bearer(authorization: str | None) -> str:
+    if not authorization:
+        raise _unauthorized("Send Authorization: Bearer <token>.")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("Send Authorization: Bearer <token>.")
+    return token.strip()
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(401, ProblemCode.UNAUTHORIZED, detail)

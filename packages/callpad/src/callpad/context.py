@@ -1,0 +1,43 @@
+"""What the running server owns, built once by the app's lifespan and shared by requests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .auth import TokenVerifier
+from .config import Settings
+from .db.engine import Database
+from .media.base import MediaBackend
+
+__all__ = ["AppContext", "utcnow", "write_transaction"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    db: Database
+    verifier: TokenVerifier
+    media: MediaBackend
+    # Set after a commit that wrote outbox rows or media jobs, so the background workers
+    # act at once instead of at their next poll.
+    outbox_written: asyncio.Event = field(default_factory=asyncio.Event)
+    media_jobs_written: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@asynccontextmanager
+async def write_transaction(ctx: AppContext) -> AsyncIterator[AsyncConnection]:
+    """One write transaction; after it commits, the relay and the media worker are woken."""
+    async with ctx.db.write() as conn:
+        yield conn
+    ctx.outbox_written.set()
+    ctx.media_jobs_written.set()

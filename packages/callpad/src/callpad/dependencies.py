@@ -1,0 +1,37 @@
+"""FastAPI dependencies: the app context, the calling user, the admin key."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from .context import AppContext
+
+__all__ = ["Admin", "Ctx", "CurrentUser", "get_context"]
+
+
+def get_context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[AppContext, Depends(get_context)]
+
+
+async def _current_user(
+    ctx: Ctx,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> int:
+    return await ctx.verifier.user_id(authorization)
+
+
+def _admin(
+    ctx: Ctx,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> None:
+    ctx.verifier.check_admin(authorization)
+
+
+CurrentUser = Annotated[int, Depends(_current_user)]
+Admin = Annotated[None, Depends(_admin)]

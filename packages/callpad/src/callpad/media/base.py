@@ -1,0 +1,41 @@
+"""The media interface. Backends carry out `MediaCommand`s and report back what happened.
+
+A backend never touches the database. The server stores each command as a durable job in
+the same transaction as the change that caused it; a worker hands the job to `execute`,
+and stores whatever `MediaReport`s come back as jobs due later. Reports (and, with
+LiveKit, webhooks) are applied to sessions like any other change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..domain import MediaCommand, Session
+
+__all__ = ["MediaBackend", "MediaReport"]
+
+
+@dataclass(frozen=True, slots=True)
+class MediaReport:
+    """Something the media layer observed, to apply `after_s` seconds from now.
+
+    `body` is one of:
+    `{"type": "sip", "participant_id", "state", "sip_status"?, "error"?}`,
+    `{"type": "recording", "recording_id", "state", "error"?}`,
+    `{"type": "connected", "participant_id", "connected"}`.
+    """
+
+    after_s: float
+    body: dict[str, Any]
+
+
+class MediaBackend(Protocol):
+    name: str
+    has_audio: bool
+
+    def describe(self) -> dict[str, Any]:
+        """What /readyz and the startup line say about media."""
+        ...
+
+    async def execute(self, session: Session, command: MediaCommand) -> list[MediaReport]: ...

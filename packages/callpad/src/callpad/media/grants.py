@@ -1,0 +1,47 @@
+"""VoiceJoinGrant: a real LiveKit access token for one participant of one session's room."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from livekit import api
+
+from ..config import Settings
+from ..domain import Participant, Role, Session
+
+__all__ = ["JoinGrant", "mint_join_grant"]
+
+
+@dataclass(frozen=True, slots=True)
+class JoinGrant:
+    url: str
+    token: str
+    room: str
+    participant_id: str
+    expires_at: datetime
+
+
+def mint_join_grant(
+    settings: Settings, session: Session, participant: Participant, now: datetime
+) -> JoinGrant:
+    """Identity = participant id, scoped to the session's room. Held parties may not publish."""
+    ttl = timedelta(seconds=settings.join_grant_ttl_s)
+    held = session.on_hold and participant.role is not Role.HOST
+    token = (
+        api.AccessToken(settings.livekit_api_key, settings.livekit_api_secret)
+        .with_identity(participant.id)
+        .with_name(f"user {participant.user_id}" if participant.user_id else participant.id)
+        .with_ttl(ttl)
+        .with_grants(
+            api.VideoGrants(
+                room_join=True,
+                room=session.room,
+                can_publish=not held,
+                can_subscribe=True,
+                can_publish_data=True,
+            )
+        )
+        .to_jwt()
+    )
+    return JoinGrant(settings.livekit_url, token, session.room, participant.id, now + ttl)

@@ -1,0 +1,180 @@
+"""Every error the API answers, as RFC 9457 problem+json with a stable `code`.
+
+    Problem (status, code, title, detail)      raised by services and endpoints
+    DomainError (status, code, capability)     raised by the pure domain, mapped here
+    RequestValidationError                     -> 422 validation_failed / 400 malformed_json
+    Starlette HTTPException (404/405 routing)  -> not_found / method_not_allowed
+    anything else                              -> 500 internal_error
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .domain import DomainError
+
+__all__ = [
+    "PROBLEM_MEDIA_TYPE",
+    "Problem",
+    "ProblemCode",
+    "ProblemDetails",
+    "install_problem_handlers",
+    "problem_response",
+    "problem_responses",
+]
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+logger = logging.getLogger("callpad")
+
+
+class ProblemCode(StrEnum):
+    """The stable machine-readable codes; `type` is `urn:callpad:problem:<code>`."""
+
+    MALFORMED_JSON = "malformed_json"
+    VALIDATION_FAILED = "validation_failed"
+    BODY_TOO_LARGE = "body_too_large"
+    UNAUTHORIZED = "unauthorized"
+    TOKEN_EXPIRED = "token_expired"
+    FORBIDDEN = "forbidden"
+    CAPABILITY_MISSING = "capability_missing"
+    TARGET_NOT_ALLOWED = "target_not_allowed"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    VENDOR_NOT_FOUND = "vendor_not_found"
+    SESSION_NOT_FOUND = "session_not_found"
+    PARTICIPANT_NOT_FOUND = "participant_not_found"
+    RECORDING_NOT_FOUND = "recording_not_found"
+    CONTACT_NOT_FOUND = "contact_not_found"
+    MEMBER_NOT_FOUND = "member_not_found"
+    INVALID_TARGET = "invalid_target"
+    INVALID_PHONE = "invalid_phone"
+    INVALID_NAME = "invalid_name"
+    NO_INVITEES = "no_invitees"
+    VENDOR_EXISTS = "vendor_exists"
+    SESSION_ENDED = "session_ended"
+    INVITE_NOT_PENDING = "invite_not_pending"
+    INVALID_STATE = "invalid_state"
+    ALREADY_PARTICIPANT = "already_participant"
+    VERSION_MISMATCH = "version_mismatch"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    INTERNAL_ERROR = "internal_error"
+    NOT_READY = "not_ready"
+
+
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    412: "Precondition Failed",
+    413: "Content Too Large",
+    422: "Unprocessable Content",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+class ProblemDetails(BaseModel):
+    """An RFC 9457 problem. Extension members (`capability`, `errors`, `session`) may follow."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(examples=["urn:callpad:problem:session_ended"])
+    title: str
+    status: int
+    detail: str
+    code: ProblemCode
+    capability: str | None = Field(default=None, description="The missing capability, if any.")
+
+
+class Problem(Exception):
+    """Raise to answer with a problem."""
+
+    def __init__(self, status: int, code: ProblemCode, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.extra = extra
+
+
+def problem_response(
+    status: int, code: ProblemCode | str, detail: str, **extra: Any
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"urn:callpad:problem:{code}",
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": str(code),
+    }
+    body.update({k: v for k, v in extra.items() if v is not None})
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for the problems an operation may answer."""
+    return {
+        status: {
+            "model": ProblemDetails,
+            "description": _TITLES.get(status, "Error"),
+            "content": {PROBLEM_MEDIA_TYPE: {}},
+        }
+        for status in sorted({*statuses, 401, 422, 500})
+    }
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(_request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc.status, exc.code, exc.detail, **exc.extra)
+
+    @app.exception_handler(DomainError)
+    async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
+        return problem_response(exc.status, exc.code, exc.detail, capability=exc.capability)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        if any(e["type"] == "json_invalid" for e in errors):
+            return problem_response(
+                400, ProblemCode.MALFORMED_JSON, "The body is not valid JSON.", errors=errors
+            )
+        first = errors[0] if errors else {"loc": [], "msg": "invalid"}
+        where = ".".join(str(part) for part in first["loc"])
+        return problem_response(
+            422,
+            ProblemCode.VALIDATION_FAILED,
+            f"{where}: {first['msg']}" if where else str(first["msg"]),
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {
+            404: ProblemCode.NOT_FOUND,
+            405: ProblemCode.METHOD_NOT_ALLOWED,
+            413: ProblemCode.BODY_TOO_LARGE,
+            401: ProblemCode.UNAUTHORIZED,
+        }.get(exc.status_code, ProblemCode.INTERNAL_ERROR)
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        return problem_response(exc.status_code, code, detail)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error", exc_info=exc)
+        return problem_response(500, ProblemCode.INTERNAL_ERROR, "An unexpected error occurred.")

@@ -1,0 +1,1 @@
+"""Realtime: channel names, the transactional outbox, and (later) the relay and hub."""

@@ -1,0 +1,36 @@
+"""The transactional outbox: events are rows written in the transaction of their change."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..db.tables import outbox
+
+__all__ = ["OutboxEvent", "write_events"]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEvent:
+    """One publication: `{topic, data}` on each of `channels`."""
+
+    topic: str
+    data: dict[str, Any]
+    channels: tuple[str, ...]
+
+
+async def write_events(
+    conn: AsyncConnection, events: Iterable[OutboxEvent], now: datetime
+) -> int:
+    rows = [
+        {"topic": e.topic, "data": e.data, "channels": list(e.channels), "created_at": now}
+        for e in events
+        if e.channels
+    ]
+    if rows:
+        await conn.execute(outbox.insert(), rows)
+    return len(rows)

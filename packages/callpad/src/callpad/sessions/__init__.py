@@ -1,0 +1,1 @@
+"""Sessions: start, answer, hold, record, add and remove participants, end."""

@@ -1,0 +1,188 @@
+"""The session aggregate as a JSON document, and back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ..domain import (
+    Direction,
+    Dispatch,
+    DispatchState,
+    DispatchStrategy,
+    EndReason,
+    Participant,
+    ParticipantKind,
+    ParticipantState,
+    Recording,
+    RecordingState,
+    Role,
+    Route,
+    Session,
+    SipLeg,
+    SipLegState,
+    StateReason,
+)
+
+__all__ = ["from_document", "to_document"]
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _required(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def to_document(s: Session) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "vendor": s.vendor,
+        "name": s.name,
+        "version": s.version,
+        "room": s.room,
+        "created_at": _time(s.created_at),
+        "answered_at": _time(s.answered_at),
+        "ended_at": _time(s.ended_at),
+        "end_reason": s.end_reason,
+        "on_hold": s.on_hold,
+        "ring_timeout_s": s.ring_timeout_s,
+        "route": {
+            "direction": s.route.direction,
+            "initiator_user_id": s.route.initiator_user_id,
+            "initiator_participant_id": s.route.initiator_participant_id,
+            "target": s.route.target,
+            "team": s.route.team,
+            "dispatch_id": s.route.dispatch_id,
+        },
+        "participants": [
+            {
+                "id": p.id,
+                "kind": p.kind,
+                "role": p.role,
+                "state": p.state,
+                "invited_at": _time(p.invited_at),
+                "user_id": p.user_id,
+                "phone": p.phone,
+                "contact_id": p.contact_id,
+                "state_reason": p.state_reason,
+                "expires_at": _time(p.expires_at),
+                "accepted_at": _time(p.accepted_at),
+                "ended_at": _time(p.ended_at),
+                "invited_by": p.invited_by,
+                "dispatch_id": p.dispatch_id,
+                "sip_leg": (
+                    {"state": p.sip_leg.state, "phone": p.sip_leg.phone, "error": p.sip_leg.error}
+                    if p.sip_leg
+                    else None
+                ),
+                "connected": p.connected,
+            }
+            for p in s.participants
+        ],
+        "recordings": [
+            {
+                "id": r.id,
+                "state": r.state,
+                "started_by": r.started_by,
+                "started_at": _time(r.started_at),
+                "stopped_at": _time(r.stopped_at),
+                "error": r.error,
+            }
+            for r in s.recordings
+        ],
+        "dispatches": [
+            {
+                "id": d.id,
+                "team": d.team,
+                "strategy": d.strategy,
+                "state": d.state,
+                "member_participant_ids": list(d.member_participant_ids),
+                "resolved_participant_id": d.resolved_participant_id,
+                "reason": d.reason,
+            }
+            for d in s.dispatches
+        ],
+    }
+
+
+def from_document(doc: dict[str, Any]) -> Session:
+    route = doc["route"]
+    return Session(
+        id=doc["id"],
+        vendor=doc["vendor"],
+        name=doc["name"],
+        version=doc["version"],
+        room=doc["room"],
+        created_at=_required(doc["created_at"]),
+        answered_at=_parse(doc["answered_at"]),
+        ended_at=_parse(doc["ended_at"]),
+        end_reason=EndReason(doc["end_reason"]) if doc["end_reason"] else None,
+        on_hold=doc["on_hold"],
+        ring_timeout_s=doc["ring_timeout_s"],
+        route=Route(
+            direction=Direction(route["direction"]),
+            initiator_user_id=route["initiator_user_id"],
+            initiator_participant_id=route["initiator_participant_id"],
+            target=route["target"],
+            team=route["team"],
+            dispatch_id=route["dispatch_id"],
+        ),
+        participants=tuple(
+            Participant(
+                id=p["id"],
+                kind=ParticipantKind(p["kind"]),
+                role=Role(p["role"]),
+                state=ParticipantState(p["state"]),
+                invited_at=_required(p["invited_at"]),
+                user_id=p["user_id"],
+                phone=p["phone"],
+                contact_id=p["contact_id"],
+                state_reason=StateReason(p["state_reason"]) if p["state_reason"] else None,
+                expires_at=_parse(p["expires_at"]),
+                accepted_at=_parse(p["accepted_at"]),
+                ended_at=_parse(p["ended_at"]),
+                invited_by=p["invited_by"],
+                dispatch_id=p["dispatch_id"],
+                sip_leg=(
+                    SipLeg(
+                        state=SipLegState(p["sip_leg"]["state"]),
+                        phone=p["sip_leg"]["phone"],
+                        error=p["sip_leg"]["error"],
+                    )
+                    if p["sip_leg"]
+                    else None
+                ),
+                connected=p["connected"],
+            )
+            for p in doc["participants"]
+        ),
+        recordings=tuple(
+            Recording(
+                id=r["id"],
+                state=RecordingState(r["state"]),
+                started_by=r["started_by"],
+                started_at=_required(r["started_at"]),
+                stopped_at=_parse(r["stopped_at"]),
+                error=r["error"],
+            )
+            for r in doc["recordings"]
+        ),
+        dispatches=tuple(
+            Dispatch(
+                id=d["id"],
+                team=d["team"],
+                strategy=DispatchStrategy(d["strategy"]),
+                state=DispatchState(d["state"]),
+                member_participant_ids=tuple(d["member_participant_ids"]),
+                resolved_participant_id=d["resolved_participant_id"],
+                reason=d["reason"],
+            )
+            for d in doc["dispatches"]
+        ),
+    )

@@ -1,0 +1,431 @@
+"""HTTP endpoints for sessions and invites (`/api/v1`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..admin.repository import member_role
+from ..context import utcnow
+from ..dependencies import Ctx, CurrentUser
+from ..domain import Participant, Session
+from ..domain import transitions as t
+from ..idempotency import run_mutation
+from ..problems import Problem, ProblemCode, problem_responses
+from . import repository as repo
+from . import service
+from .schemas import (
+    AddParticipantRequest,
+    InviteList,
+    InviteView,
+    RenameRequest,
+    SessionList,
+    SessionView,
+    SessionWithJoin,
+    StartSessionRequest,
+    VoiceJoinGrant,
+)
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["sessions"])
+
+SESSION = "/vendors/{vendor}/sessions/{session_id}"
+IfMatch = Annotated[
+    str | None,
+    Header(
+        description="Act only if the session is still at this version; 412 with the "
+        "current view otherwise."
+    ),
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(description="Retries with the same key return the first response, once applied."),
+]
+MUTATION_PROBLEMS = problem_responses(400, 403, 404, 409, 412, 413)
+
+
+def _version(if_match: str | None) -> int | None:
+    if if_match is None:
+        return None
+    raw = if_match.strip().removeprefix("W/").strip('"')
+    if not raw.isdecimal():
+        raise Problem(422, ProblemCode.VALIDATION_FAILED, "If-Match must be a session version.")
+    return int(raw)
+
+
+def _principal(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+async def _act(
+    ctx: Ctx,
+    request: Request,
+    user_id: int,
+    vendor: str,
+    session_id: str,
+    action: service.Action,
+    if_match: str | None,
+) -> JSONResponse:
+    expected = _version(if_match)
+
+    async def run(conn: AsyncConnection, now: datetime) -> SessionView:
+        session = await service.mutate(
+            conn, vendor, session_id, user_id, action, now, if_match=expected
+        )
+        return SessionView.of(session)
+
+    return await run_mutation(ctx, request, _principal(user_id), run)
+
+
+def _by_actor(step: object) -> service.Action:
+    """Adapt `transitions.x(session, participant_id, now)` to an Action."""
+
+    def action(session: Session, actor: Participant | None, now: datetime) -> Session:
+        return step(session, actor.id if actor else "", now)  # type: ignore[operator, no-any-return]
+
+    return action
+
+
+@router.post(
+    "/vendors/{vendor}/sessions",
+    operation_id="start_session",
+    status_code=201,
+    response_model=SessionWithJoin,
+    responses=MUTATION_PROBLEMS,
+)
+async def start_session(
+    vendor: str,
+    body: StartSessionRequest,
+    request: Request,
+    ctx: Ctx,
+    user_id: CurrentUser,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Start a session: ring the target; the caller joins at once and gets a join grant."""
+
+    async def run(conn: AsyncConnection, now: datetime) -> SessionWithJoin:
+        session, grant = await service.start(
+            ctx, conn, vendor, user_id, body.target, body.name, now
+        )
+        return SessionWithJoin(session=SessionView.of(session), join=VoiceJoinGrant.of(grant))
+
+    return await run_mutation(ctx, request, _principal(user_id), run, status_code=201)
+
+
+@router.get(
+    "/vendors/{vendor}/sessions",
+    operation_id="list_sessions",
+    response_model=SessionList,
+    responses=problem_responses(404),
+)
+async def list_sessions(
+    vendor: str,
+    ctx: Ctx,
+    user_id: CurrentUser,
+    status: Literal["live", "ended", "all"] = "live",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> SessionList:
+    """The vendor's sessions: all of them for owners and admins, else the caller's own."""
+    async with ctx.db.read() as conn:
+        found = await service.require_vendor(conn, vendor)
+        role = await member_role(conn, found.id, user_id)
+        sessions = await repo.list_sessions(
+            conn,
+            vendor_id=found.id,
+            user_id=None if role in service.ADMIN_ROLES else user_id,
+            status=status,
+            limit=limit,
+        )
+    return SessionList(sessions=[SessionView.of(s) for s in sessions])
+
+
+@router.get(
+    SESSION, operation_id="get_session", response_model=SessionView, responses=problem_responses(404)
+)
+async def get_session(vendor: str, session_id: str, ctx: Ctx, user_id: CurrentUser) -> SessionView:
+    """One session the caller takes part in, or administers."""
+    async with ctx.db.read() as conn:
+        found = await service.require_vendor(conn, vendor)
+        return SessionView.of(await service.get_visible(conn, found, session_id, user_id))
+
+
+@router.patch(
+    SESSION, operation_id="rename_session", response_model=SessionView, responses=MUTATION_PROBLEMS
+)
+async def rename_session(
+    vendor: str,
+    session_id: str,
+    body: RenameRequest,
+    request: Request,
+    ctx: Ctx,
+    user_id: CurrentUser,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    """Rename the session (hosts)."""
+
+    def action(session: Session, actor: Participant | None, now: datetime) -> Session:
+        return t.rename(session, actor.id if actor else "", body.name, now)
+
+    return await _act(ctx, request, user_id, vendor, session_id, action, if_match)
+
+
+@router.post(
+    SESSION + "/participants/{participant_id}/accept",
+    operation_id="accept_invite",
+    response_model=SessionWithJoin,
+    responses=MUTATION_PROBLEMS,
+)
+async def accept_invite(
+    vendor: str,
+    session_id: str,
+    participant_id: str,
+    request: Request,
+    ctx: Ctx,
+    user_id: CurrentUser,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Answer an invite. Exactly one of several racing accepts wins; the others get 409."""
+    expected = _version(if_match)
+
+    async def run(conn: AsyncConnection, now: datetime) -> SessionWithJoin:
+        action = service.own_invite(participant_id, user_id, t.accept)
+        session = await service.mutate(
+            conn, vendor, session_id, user_id, action, now, if_match=expected
+        )
+        grant = service.fresh_join(ctx, session, user_id, now)
+        return SessionWithJoin(session=SessionView.of(session), join=VoiceJoinGrant.of(grant))
+
+    return await run_mutation(ctx, request, _principal(user_id), run)
+
+
+@router.post(
+    SESSION + "/participants/{participant_id}/reject",
+    operation_id="reject_invite",
+    response_model=SessionView,
+    responses=MUTATION_PROBLEMS,
+)
+async def reject_invite(
+    vendor: str,
+    session_id: str,
+    participant_id: str,
+    request: Request,
+    ctx: Ctx,
+    user_id: CurrentUser,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Decline an invite."""
+    action = service.own_invite(participant_id, user_id, t.reject)
+    return await _act(ctx, request, user_id, vendor, session_id, action, if_match)
+
+
+@router.post(
+    SESSION + "/join",
+    operation_id="join_session",
+    response_model=VoiceJoinGrant,
+    responses=problem_responses(404, 409),
+)
+async def join_session(
+    vendor: str, session_id: str, ctx: Ctx, user_id: CurrentUser
+) -> VoiceJoinGrant:
+    """A fresh media grant for the caller's accepted participant."""
+    async with ctx.db.read() as conn:
+        found = await service.require_vendor(conn, vendor)
+        session = await service.get_visible(conn, found, session_id, user_id)
+    return VoiceJoinGrant.of(service.fresh_join(ctx, session, user_id, utcnow()))
+
+
+def _simple(name: str, step: object, summary: str) -> None:
+    async def endpoint(
+        vendor: str,
+        session_id: str,
+        request: Request,
+        ctx: Ctx,
+        user_id: CurrentUser,
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        return await _act(ctx, request, user_id, vendor, session_id, _by_actor(step), if_match)
+
+    endpoint.__doc__ = summary
+    router.add_api_route(
+        f"{SESSION}/{name}",
+        endpoint,
+        methods=["POST"],
+        operation_id=f"{name}_session",
+        response_model=SessionView,
+        responses=MUTATION_PROBLEMS,
+        name=f"{name}_session",
+    )
+
+
+_simple("leave", t.leave, "Leave the session; it ends when fewer than two remain.")
+_simple("cancel", t.cancel, "Hang up while ringing (the initiator): the session ends cancelled.")
+_simple("end", t.end, "End the session for everyone (hosts).")
+_simple("hold", t.hold, "Put the session on hold: held parties stop publishing (hosts).")
+_simple("unhold", t.unhold, "Take the session off hold (hosts).")
+
+
+@router.post(
+    SESSION + "/participants",
+    operation_id="add_participant",
+    response_model=SessionView,
+    responses=MUTATION_PROBLEMS,
+)
+async def add_participant(
+    vendor: str,
+    session_id: str,
+    body: AddParticipantRequest,
+    request: Request,
+    ctx: Ctx,
+    user_id: CurrentUser,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Ring another party into the session (hosts): a member, a customer, a contact, a phone."""
+    expected = _version(if_match)
+
+    async def run(conn: AsyncConnection, now: datetime) -> SessionView:
+        found = await service.require_vendor(conn, vendor)
+        role = await member_role(conn, found.id, user_id)
+        invitee = await service.resolve_target(conn, found, role, user_id, body.target)
+        new_participant = service.new_id("par")
+
+        def action(session: Session, actor: Participant | None, now: datetime) -> Session:
+            return t.add_participant(session, actor.id if actor else "", new_participant, invitee, now)
+
+        session = await service.mutate(
+            conn, vendor, session_id, user_id, action, now, if_match=expected
+        )
+        return SessionView.of(session)
+
+    return await run_mutation(ctx, request, _principal(user_id), run)
+
+
+@router.delete(
+    SESSION + "/participants/{participant_id}",
+    operation_id="remove_participant",
+    response_model=SessionView,
+    responses=MUTATION_PROBLEMS,
+)
+async def remove_participant(
+    vendor: str,
+    session_id: str,
+    participant_id: str,
+    request: Request,
+    ctx: Ctx,
+    user_id: CurrentUser,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    """Remove a participant, or stop ringing them (hosts)."""
+
+    def action(session: Session, actor: Participant | None, now: datetime) -> Session:
+        return t.remove_participant(session, actor.id if actor else "", participant_id, now)
+
+    return await _act(ctx, request, user_id, vendor, session_id, action, if_match)
+
+
+@router.post(
+    SESSION + "/recordings",
+    operation_id="start_recording",
+    response_model=SessionView,
+    status_code=201,
+    responses=MUTATION_PROBLEMS,
+)
+async def start_recording(
+    vendor: str,
+    session_id: str,
+    request: Request,
+    ctx: Ctx,
+    user_id: CurrentUser,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Start recording the session (hosts); `starting` until the egress reports it active."""
+    expected = _version(if_match)
+    recording_id = service.new_id("rec")
+
+    def action(session: Session, actor: Participant | None, now: datetime) -> Session:
+        return t.start_recording(session, actor.id if actor else "", recording_id, now)
+
+    async def run(conn: AsyncConnection, now: datetime) -> SessionView:
+        session = await service.mutate(
+            conn, vendor, session_id, user_id, action, now, if_match=expected
+        )
+        return SessionView.of(session)
+
+    return await run_mutation(ctx, request, _principal(user_id), run, status_code=201)
+
+
+@router.post(
+    SESSION + "/recordings/{recording_id}/stop",
+    operation_id="stop_recording",
+    response_model=SessionView,
+    responses=MUTATION_PROBLEMS,
+)
+async def stop_recording(
+    vendor: str,
+    session_id: str,
+    recording_id: str,
+    request: Request,
+    ctx: Ctx,
+    user_id: CurrentUser,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Stop a recording (hosts)."""
+
+    def action(session: Session, actor: Participant | None, now: datetime) -> Session:
+        return t.stop_recording(session, actor.id if actor else "", recording_id, now)
+
+    return await _act(ctx, request, user_id, vendor, session_id, action, if_match)
+
+
+@router.get("/me/sessions", operation_id="list_my_sessions", response_model=SessionList)
+async def list_my_sessions(
+    ctx: Ctx,
+    user_id: CurrentUser,
+    status: Literal["live", "ended", "all"] = "live",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> SessionList:
+    """The caller's sessions across every vendor."""
+    async with ctx.db.read() as conn:
+        sessions = await repo.list_sessions(
+            conn, vendor_id=None, user_id=user_id, status=status, limit=limit
+        )
+    return SessionList(sessions=[SessionView.of(s) for s in sessions])
+
+
+@router.get("/me/invites", operation_id="list_my_invites", response_model=InviteList)
+async def list_my_invites(ctx: Ctx, user_id: CurrentUser) -> InviteList:
+    """The caller's pending invites across every vendor, oldest first."""
+    return await _invites(ctx, user_id, None)
+
+
+@router.get(
+    "/vendors/{vendor}/invites",
+    operation_id="list_vendor_invites",
+    response_model=InviteList,
+    responses=problem_responses(404),
+)
+async def list_vendor_invites(vendor: str, ctx: Ctx, user_id: CurrentUser) -> InviteList:
+    """The caller's pending invites from this vendor, oldest first."""
+    return await _invites(ctx, user_id, vendor)
+
+
+async def _invites(ctx: Ctx, user_id: int, vendor: str | None) -> InviteList:
+    async with ctx.db.read() as conn:
+        vendor_id = (await service.require_vendor(conn, vendor)).id if vendor else None
+        pending = await repo.pending_invites(conn, user_id, vendor_id)
+    views = []
+    for session, participant_id in pending:
+        participant = session.participant(participant_id)
+        assert participant is not None
+        views.append(InviteView.of(session, participant))
+    return InviteList(invites=views)

@@ -1,0 +1,66 @@
+"""Which realtime events a session change produces, and on whose channels."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..domain import Session, SessionState, invite_changes
+from ..realtime.channels import agent_channel, user_channel, vendor_feed
+from ..realtime.outbox import OutboxEvent
+from .schemas import InviteView, SessionView, invite_id
+
+__all__ = ["session_events"]
+
+
+def _live_users(session: Session | None) -> set[int]:
+    if session is None or session.state is SessionState.ENDED:
+        return set()
+    return {p.user_id for p in session.participants if p.user_id is not None and p.is_live}
+
+
+def session_events(
+    before: Session | None, after: Session, members: Mapping[int, str]
+) -> list[OutboxEvent]:
+    """Events for the change `before -> after`.
+
+    Every user for whom the session was or is live gets `session.upsert`; those for whom it
+    no longer is get `session.remove` after it. Members of the vendor are reached on their
+    vendor-scoped channel, everyone else on their global user channel. The vendor feed
+    sees every change. Invite recipients get `session.invite.upsert` / `.remove`.
+    """
+
+    def channel(user_id: int) -> str:
+        return agent_channel(after.vendor, user_id) if user_id in members else user_channel(user_id)
+
+    was_live, is_live = _live_users(before), _live_users(after)
+    feed = vendor_feed(after.vendor)
+    events = [
+        OutboxEvent(
+            "session.upsert",
+            SessionView.of(after).model_dump(mode="json"),
+            (*sorted(channel(u) for u in was_live | is_live), feed),
+        )
+    ]
+    for change in invite_changes(before, after):
+        if change.user_id is None:
+            continue  # phone legs have no app to notify
+        participant = after.participant(change.participant_id)
+        assert participant is not None
+        if change.opened:
+            data = InviteView.of(after, participant).model_dump(mode="json")
+            events.append(OutboxEvent("session.invite.upsert", data, (channel(change.user_id),)))
+        else:
+            data = {
+                "invite_id": invite_id(change.participant_id),
+                "session_id": after.id,
+                "participant_id": change.participant_id,
+                "state": str(change.state),
+            }
+            events.append(OutboxEvent("session.invite.remove", data, (channel(change.user_id),)))
+    gone = sorted(channel(u) for u in was_live - is_live)
+    if after.state is SessionState.ENDED:
+        gone.append(feed)
+    if gone:
+        data = {"session_id": after.id, "version": after.version}
+        events.append(OutboxEvent("session.remove", data, tuple(gone)))
+    return events

@@ -1,0 +1,196 @@
+"""Every query about sessions, their users and their invites."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..db.tables import invites, session_users, sessions
+from ..domain import ParticipantState, Session, SessionState, invite_changes
+from .codec import from_document, to_document
+from .schemas import invite_id
+
+__all__ = [
+    "StoredSession",
+    "due_invites",
+    "insert_session",
+    "list_sessions",
+    "load_session",
+    "pending_invites",
+    "save_session",
+]
+
+ListStatus = Literal["live", "ended", "all"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSession:
+    vendor_id: int
+    session: Session
+
+
+async def load_session(
+    conn: AsyncConnection, session_id: str, *, for_update: bool = False
+) -> StoredSession | None:
+    """One session; `for_update` locks its row until the transaction ends (PostgreSQL)."""
+    query = sa.select(sessions.c.vendor_id, sessions.c.document).where(sessions.c.id == session_id)
+    if for_update:
+        query = query.with_for_update()
+    row = (await conn.execute(query)).first()
+    return StoredSession(row.vendor_id, from_document(row.document)) if row else None
+
+
+async def insert_session(conn: AsyncConnection, vendor_id: int, session: Session) -> None:
+    await conn.execute(
+        sessions.insert().values(
+            id=session.id,
+            vendor_id=vendor_id,
+            version=session.version,
+            state=session.state,
+            document=to_document(session),
+            created_at=session.created_at,
+            updated_at=session.created_at,
+        )
+    )
+    await _sync_users(conn, session, new=True)
+    await _sync_invites(conn, vendor_id, None, session)
+
+
+async def save_session(
+    conn: AsyncConnection, vendor_id: int, before: Session, after: Session, now: datetime
+) -> None:
+    """Store `after` over `before`; the version check guards against a lost update."""
+    result = await conn.execute(
+        sessions.update()
+        .where(sessions.c.id == after.id, sessions.c.version == before.version)
+        .values(
+            version=after.version,
+            state=after.state,
+            document=to_document(after),
+            updated_at=now,
+        )
+    )
+    if result.rowcount != 1:
+        raise RuntimeError(f"session {after.id} changed under a held lock")
+    await _sync_users(conn, after, new=False)
+    await _sync_invites(conn, vendor_id, before, after)
+
+
+async def _sync_users(conn: AsyncConnection, session: Session, *, new: bool) -> None:
+    live_by_user: dict[int, bool] = {}
+    for p in session.participants:
+        if p.user_id is not None:
+            live = p.is_live and session.state is not SessionState.ENDED
+            live_by_user[p.user_id] = live_by_user.get(p.user_id, False) or live
+    if not new:
+        known = {
+            row.user_id: row.live
+            for row in await conn.execute(
+                sa.select(session_users.c.user_id, session_users.c.live).where(
+                    session_users.c.session_id == session.id
+                )
+            )
+        }
+    else:
+        known = {}
+    for user_id, live in live_by_user.items():
+        if user_id not in known:
+            await conn.execute(
+                session_users.insert().values(session_id=session.id, user_id=user_id, live=live)
+            )
+        elif known[user_id] != live:
+            await conn.execute(
+                session_users.update()
+                .where(session_users.c.session_id == session.id, session_users.c.user_id == user_id)
+                .values(live=live)
+            )
+
+
+async def _sync_invites(
+    conn: AsyncConnection, vendor_id: int, before: Session | None, after: Session
+) -> None:
+    for change in invite_changes(before, after):
+        if change.opened:
+            assert change.expires_at is not None
+            await conn.execute(
+                invites.insert().values(
+                    participant_id=change.participant_id,
+                    id=invite_id(change.participant_id),
+                    session_id=after.id,
+                    vendor_id=vendor_id,
+                    user_id=change.user_id,
+                    state="pending",
+                    created_at=after.participant(change.participant_id).invited_at,  # type: ignore[union-attr]
+                    expires_at=change.expires_at,
+                )
+            )
+        else:
+            await conn.execute(
+                invites.update()
+                .where(invites.c.participant_id == change.participant_id)
+                .values(state=str(change.state))
+            )
+
+
+async def list_sessions(
+    conn: AsyncConnection,
+    *,
+    vendor_id: int | None,
+    user_id: int | None,
+    status: ListStatus = "live",
+    limit: int = 50,
+) -> list[Session]:
+    """Sessions of a vendor (all of them when `user_id` is None), or of a user anywhere."""
+    query = sa.select(sessions.c.document).order_by(sessions.c.created_at.desc()).limit(limit)
+    if vendor_id is not None:
+        query = query.where(sessions.c.vendor_id == vendor_id)
+    if user_id is not None:
+        query = query.join(session_users, session_users.c.session_id == sessions.c.id).where(
+            session_users.c.user_id == user_id
+        )
+        if status == "live":
+            query = query.where(session_users.c.live.is_(True))
+    if status == "live":
+        query = query.where(sessions.c.state != SessionState.ENDED.value)
+    elif status == "ended":
+        query = query.where(sessions.c.state == SessionState.ENDED.value)
+    return [from_document(doc) for doc in (await conn.execute(query)).scalars()]
+
+
+async def pending_invites(
+    conn: AsyncConnection, user_id: int, vendor_id: int | None = None
+) -> list[tuple[Session, str]]:
+    """The user's pending app invites, oldest first, with the sessions they ring into."""
+    query = (
+        sa.select(sessions.c.document, invites.c.participant_id)
+        .join(sessions, sessions.c.id == invites.c.session_id)
+        .where(invites.c.user_id == user_id, invites.c.state == "pending")
+        .order_by(invites.c.created_at, invites.c.participant_id)
+    )
+    if vendor_id is not None:
+        query = query.where(invites.c.vendor_id == vendor_id)
+    rows = await conn.execute(query)
+    found = []
+    for doc, participant_id in rows:
+        session = from_document(doc)
+        participant = session.participant(participant_id)
+        if participant is not None and participant.state is ParticipantState.INVITED:
+            found.append((session, participant_id))
+    return found
+
+
+async def due_invites(
+    conn: AsyncConnection, now: datetime, limit: int = 100
+) -> list[tuple[str, str]]:
+    """(session id, participant id) of rings past their deadline, earliest first."""
+    rows = await conn.execute(
+        sa.select(invites.c.session_id, invites.c.participant_id)
+        .where(invites.c.state == "pending", invites.c.expires_at <= now)
+        .order_by(invites.c.expires_at)
+        .limit(limit)
+    )
+    return [(row.session_id, row.participant_id) for row in rows]

@@ -1,0 +1,318 @@
+"""The HTTP shapes of sessions, invites and join grants, and how domain data becomes them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+
+from ..domain import (
+    Capability,
+    Direction,
+    DispatchState,
+    DispatchStrategy,
+    EndReason,
+    Participant,
+    ParticipantKind,
+    ParticipantState,
+    RecordingState,
+    Role,
+    Session,
+    SessionState,
+    SipLegState,
+    StateReason,
+    capabilities,
+)
+from ..media.grants import JoinGrant
+
+__all__ = [
+    "AddParticipantRequest",
+    "ContactTarget",
+    "CustomerTarget",
+    "InviteView",
+    "ParticipantView",
+    "PhoneTarget",
+    "RenameRequest",
+    "SessionList",
+    "SessionView",
+    "SessionWithJoin",
+    "StartSessionRequest",
+    "Target",
+    "VendorUserTarget",
+    "VoiceJoinGrant",
+]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class VendorUserTarget(_Request):
+    """Ring one of the vendor's members in their app."""
+
+    type: Literal["vendor_user"]
+    user_id: PositiveInt
+
+
+class CustomerTarget(_Request):
+    """Ring a customer (any Callpad user) in their app. Vendor members only."""
+
+    type: Literal["customer"]
+    user_id: PositiveInt
+
+
+class ContactTarget(_Request):
+    """Ring an address-book contact: in their app if it names a user id, else their phone."""
+
+    type: Literal["contact"]
+    contact_id: str = Field(min_length=1, max_length=40)
+
+
+class PhoneTarget(_Request):
+    """Dial a phone number (E.164) through the media layer."""
+
+    type: Literal["phone"]
+    phone: str = Field(min_length=1, max_length=32, examples=["+12025550100"])
+
+
+Target = Annotated[
+    VendorUserTarget | CustomerTarget | ContactTarget | PhoneTarget, Field(discriminator="type")
+]
+
+
+class StartSessionRequest(_Request):
+    target: Target
+    name: str = Field(default="", max_length=200)
+
+
+class AddParticipantRequest(_Request):
+    target: Target
+
+
+class RenameRequest(_Request):
+    name: str = Field(max_length=200)
+
+
+class SipLegOperation(BaseModel):
+    kind: Literal["sip_leg"] = "sip_leg"
+    state: SipLegState
+    phone: str
+    error: str | None = None
+
+
+class ParticipantView(BaseModel):
+    id: str
+    kind: ParticipantKind
+    role: Role
+    state: ParticipantState
+    state_reason: StateReason | None
+    user_id: int | None
+    phone: str | None
+    contact_id: str | None
+    capabilities: list[Capability]
+    operations: list[SipLegOperation]
+    connected: bool
+    invited_by: str | None
+    dispatch_id: str | None
+    invited_at: datetime
+    accepted_at: datetime | None
+    ended_at: datetime | None
+    expires_at: datetime | None
+
+    @classmethod
+    def of(cls, session: Session, p: Participant) -> ParticipantView:
+        leg = p.sip_leg
+        return cls(
+            id=p.id,
+            kind=p.kind,
+            role=p.role,
+            state=p.state,
+            state_reason=p.state_reason,
+            user_id=p.user_id,
+            phone=p.phone,
+            contact_id=p.contact_id,
+            capabilities=sorted(capabilities(session, p)),
+            operations=[SipLegOperation(state=leg.state, phone=leg.phone, error=leg.error)]
+            if leg
+            else [],
+            connected=p.connected,
+            invited_by=p.invited_by,
+            dispatch_id=p.dispatch_id,
+            invited_at=p.invited_at,
+            accepted_at=p.accepted_at,
+            ended_at=p.ended_at,
+            expires_at=p.expires_at,
+        )
+
+
+class RecordingView(BaseModel):
+    id: str
+    state: RecordingState
+    started_by: str
+    started_at: datetime
+    stopped_at: datetime | None
+    error: str | None
+
+
+class DispatchView(BaseModel):
+    id: str
+    team: str
+    strategy: DispatchStrategy
+    state: DispatchState
+    member_participant_ids: list[str]
+    resolved_participant_id: str | None
+    reason: str | None
+
+
+class RouteView(BaseModel):
+    """SessionRouteContext."""
+
+    direction: Direction
+    initiator_user_id: int
+    initiator_participant_id: str
+    target: dict[str, Any]
+    team: str | None
+    dispatch_id: str | None
+
+
+class SessionView(BaseModel):
+    id: str
+    vendor: str
+    name: str
+    state: SessionState
+    version: int
+    route: RouteView
+    room: str
+    participants: list[ParticipantView]
+    dispatches: list[DispatchView]
+    recordings: list[RecordingView]
+    created_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime | None
+    end_reason: EndReason | None
+
+    @classmethod
+    def of(cls, s: Session) -> SessionView:
+        r = s.route
+        return cls(
+            id=s.id,
+            vendor=s.vendor,
+            name=s.name,
+            state=s.state,
+            version=s.version,
+            route=RouteView(
+                direction=r.direction,
+                initiator_user_id=r.initiator_user_id,
+                initiator_participant_id=r.initiator_participant_id,
+                target=dict(r.target),
+                team=r.team,
+                dispatch_id=r.dispatch_id,
+            ),
+            room=s.room,
+            participants=[ParticipantView.of(s, p) for p in s.participants],
+            dispatches=[
+                DispatchView(
+                    id=d.id,
+                    team=d.team,
+                    strategy=d.strategy,
+                    state=d.state,
+                    member_participant_ids=list(d.member_participant_ids),
+                    resolved_participant_id=d.resolved_participant_id,
+                    reason=d.reason,
+                )
+                for d in s.dispatches
+            ],
+            recordings=[
+                RecordingView(
+                    id=x.id,
+                    state=x.state,
+                    started_by=x.started_by,
+                    started_at=x.started_at,
+                    stopped_at=x.stopped_at,
+                    error=x.error,
+                )
+                for x in s.recordings
+            ],
+            created_at=s.created_at,
+            answered_at=s.answered_at,
+            ended_at=s.ended_at,
+            end_reason=s.end_reason,
+        )
+
+
+class VoiceJoinGrant(BaseModel):
+    """A LiveKit access token for the caller's participant in the session's room."""
+
+    url: str
+    token: str
+    room: str
+    participant_id: str
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, grant: JoinGrant) -> VoiceJoinGrant:
+        return cls(
+            url=grant.url,
+            token=grant.token,
+            room=grant.room,
+            participant_id=grant.participant_id,
+            expires_at=grant.expires_at,
+        )
+
+
+class SessionWithJoin(BaseModel):
+    session: SessionView
+    join: VoiceJoinGrant | None
+
+
+class SessionList(BaseModel):
+    sessions: list[SessionView]
+
+
+class Inviter(BaseModel):
+    participant_id: str | None
+    user_id: int | None
+
+
+class InviteView(BaseModel):
+    """A pending app invite, for its recipient."""
+
+    id: str
+    session_id: str
+    participant_id: str
+    vendor: str
+    inviter: Inviter
+    dispatch_id: str | None
+    created_at: datetime
+    expires_at: datetime
+    session: SessionView
+    participant: ParticipantView
+
+    @classmethod
+    def of(cls, session: Session, p: Participant) -> InviteView:
+        inviter = session.participant(p.invited_by) if p.invited_by else None
+        assert p.expires_at is not None
+        return cls(
+            id=invite_id(p.id),
+            session_id=session.id,
+            participant_id=p.id,
+            vendor=session.vendor,
+            inviter=Inviter(
+                participant_id=p.invited_by, user_id=inviter.user_id if inviter else None
+            ),
+            dispatch_id=p.dispatch_id,
+            created_at=p.invited_at,
+            expires_at=p.expires_at,
+            session=SessionView.of(session),
+            participant=ParticipantView.of(session, p),
+        )
+
+
+class InviteList(BaseModel):
+    invites: list[InviteView]
+
+
+def invite_id(participant_id: str) -> str:
+    """An invite is named after the participant it rings: `par_x` is rung by `inv_x`."""
+    return "inv_" + participant_id.removeprefix("par_")

@@ -1,0 +1,106 @@
+"""Background work each server process runs: ring timeouts and media jobs.
+
+Nothing here holds state of its own. Deadlines and jobs live in the database, so a
+restarted server picks up where the last one stopped, and two processes on one
+PostgreSQL may both try the same job: the session row lock and the job claim let
+exactly one of them apply it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from .context import AppContext, utcnow, write_transaction
+from .idempotency import delete_expired_keys
+from .media.jobs import claim_job, due_job_ids, schedule_reports
+from .sessions import repository as session_repo
+from .sessions import service
+from .domain import MediaCommand
+
+__all__ = ["Workers"]
+
+logger = logging.getLogger("callpad.workers")
+
+
+class Workers:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Run the loops for the lifetime of the app; cancelled and awaited on exit."""
+        async with asyncio.TaskGroup() as group:
+            tasks = [
+                group.create_task(self._loop(self.expire_due_invites, None)),
+                group.create_task(self._loop(self.run_due_media_jobs, self.ctx.media_jobs_written)),
+                group.create_task(self._loop(self.purge_idempotency_keys, None, every_s=60)),
+            ]
+            try:
+                yield
+            finally:
+                for task in tasks:
+                    task.cancel()
+
+    async def _loop(
+        self,
+        step: Callable[[], Awaitable[int]],
+        wake: asyncio.Event | None,
+        every_s: float | None = None,
+    ) -> None:
+        interval = every_s or self.ctx.settings.timer_poll_interval_s
+        while True:
+            try:
+                done = await step()
+            except Exception:
+                logger.exception("background step %s failed; retrying", step.__name__)
+                done = 0
+            if done:
+                continue  # there may be more due right now
+            if wake is None:
+                await asyncio.sleep(interval)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), interval)
+            wake.clear()
+
+    async def expire_due_invites(self) -> int:
+        """Withdraw every ring past its deadline; each in its own transaction."""
+        async with self.ctx.db.read() as conn:
+            due = await session_repo.due_invites(conn, utcnow())
+        expired = 0
+        for session_id, participant_id in due:
+            async with write_transaction(self.ctx) as conn:
+                if await service.expire_invite(conn, session_id, participant_id, utcnow()):
+                    expired += 1
+        return expired
+
+    async def run_due_media_jobs(self) -> int:
+        """Hand due commands to the media backend and apply due reports, each exactly once."""
+        async with self.ctx.db.read() as conn:
+            job_ids = await due_job_ids(conn, utcnow())
+        ran = 0
+        for job_id in job_ids:
+            async with write_transaction(self.ctx) as conn:
+                now = utcnow()
+                claimed = await claim_job(conn, job_id, now)
+                if claimed is None:
+                    continue
+                session_id, body = claimed
+                if "report" in body:
+                    await service.apply_media_report(conn, session_id, body["report"], now)
+                else:
+                    stored = await session_repo.load_session(conn, session_id)
+                    if stored is not None:
+                        command = MediaCommand(**body["command"])
+                        reports = await self.ctx.media.execute(stored.session, command)
+                        await schedule_reports(conn, session_id, reports, now)
+                ran += 1
+        return ran
+
+    async def purge_idempotency_keys(self) -> int:
+        async with self.ctx.db.write() as conn:
+            await delete_expired_keys(conn, utcnow(), self.ctx.settings.idempotency_ttl_s)
+        return 0
