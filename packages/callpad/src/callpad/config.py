@@ -8,10 +8,20 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEV_ADMIN_KEY", "DEV_AUTH_SECRET", "MediaMode", "Settings"]
+__all__ = [
+    "DEV_ADMIN_KEY",
+    "DEV_AUTH_SECRET",
+    "DEV_LIVEKIT_KEY",
+    "DEV_LIVEKIT_SECRET",
+    "MediaMode",
+    "Settings",
+]
 
 DEV_AUTH_SECRET = "callpad-dev-secret-change-me-0123456789"
 DEV_ADMIN_KEY = "callpad-dev-admin-key"
+# What `livekit-server --dev` runs with.
+DEV_LIVEKIT_KEY = "devkey"
+DEV_LIVEKIT_SECRET = "secret"  # noqa: S105
 
 
 class MediaMode(StrEnum):
@@ -52,8 +62,8 @@ class Settings(BaseSettings):
     # Media
     media: MediaMode = MediaMode.OFFLINE
     livekit_url: str = "ws://127.0.0.1:7880"
-    livekit_api_key: str = "devkey"
-    livekit_api_secret: str = "secret"
+    livekit_api_key: str = DEV_LIVEKIT_KEY
+    livekit_api_secret: str = DEV_LIVEKIT_SECRET
     join_grant_ttl_s: int = 6 * 3600
     offline_answer_delay_s: float = 1.0
 

@@ -1,0 +1,167 @@
+"""Helpers for running a real Callpad server in tests: fresh databases, the app, an API client.
+
+Used by this project's suites and by `farvex.testing`. PostgreSQL databases are created
+with unique names on the server named by `CALLPAD_TEST_DATABASE_URL` and dropped after.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from fastapi import FastAPI
+
+from .app import create_app
+from .auth import mint_user_token
+from .config import Settings
+from .db.engine import Database
+from .db.migrate import upgrade
+
+__all__ = [
+    "DEFAULT_TEST_POSTGRES_URL",
+    "Api",
+    "fast_settings",
+    "PostgresUnavailable",
+    "migrate",
+    "postgres_database",
+    "running_app",
+]
+
+DEFAULT_TEST_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+class PostgresUnavailable(RuntimeError):
+    """No PostgreSQL server answered at the test URL."""
+
+
+def test_postgres_url() -> str:
+    return os.environ.get("CALLPAD_TEST_DATABASE_URL") or DEFAULT_TEST_POSTGRES_URL
+
+
+@asynccontextmanager
+async def postgres_database(server_url: str | None = None) -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database with a unique name; dropped on exit."""
+    import asyncpg
+
+    server_url = server_url or test_postgres_url()
+    parts = urlsplit(server_url.replace("+asyncpg", ""))
+    name = f"callpad_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = await asyncpg.connect(urlunsplit(parts), timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise PostgresUnavailable(f"PostgreSQL at {server_url} is unreachable: {exc}") from exc
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield urlunsplit(parts._replace(path=f"/{name}"))
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+def fast_settings(database_url: str, **overrides: Any) -> Settings:
+    """Settings for tests: short polls and answer delays, so flows finish in milliseconds."""
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "timer_poll_interval_s": 0.02,
+        "offline_answer_delay_s": 0.05,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+async def migrate(settings: Settings) -> None:
+    db = Database(settings.resolved_database_url())
+    try:
+        await upgrade(db)
+    finally:
+        await db.dispose()
+
+
+@asynccontextmanager
+async def running_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The app with its lifespan running (workers, hub), on a migrated database."""
+    await migrate(settings)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+class Api:
+    """A thin HTTP client for tests: `await api.post(7, "/vendors/acme/sessions", json=...)`."""
+
+    def __init__(self, client: httpx.AsyncClient, settings: Settings) -> None:
+        self.client = client
+        self.settings = settings
+
+    @classmethod
+    @asynccontextmanager
+    async def in_process(cls, app: FastAPI, settings: Settings) -> AsyncIterator[Api]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://callpad") as client:
+            yield cls(client, settings)
+
+    def token(self, user_id: int, ttl_s: int | None = None) -> str:
+        return mint_user_token(self.settings, user_id, ttl_s)
+
+    def auth(self, user_id: int | None) -> dict[str, str]:
+        if user_id is None:
+            return {"Authorization": f"Bearer {self.settings.admin_key}"}
+        return {"Authorization": f"Bearer {self.token(user_id)}"}
+
+    async def request(
+        self,
+        method: str,
+        user_id: int | None,
+        path: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """`user_id=None` sends the admin key. Paths are under /api/v1 unless absolute."""
+        url = path if path.startswith(("/healthz", "/readyz", "/metrics", "/connection")) else (
+            "/api/v1" + path
+        )
+        return await self.client.request(
+            method, url, headers={**self.auth(user_id), **(headers or {})}, **kwargs
+        )
+
+    async def get(self, user_id: int | None, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("GET", user_id, path, **kwargs)
+
+    async def post(self, user_id: int | None, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("POST", user_id, path, **kwargs)
+
+    async def put(self, user_id: int | None, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("PUT", user_id, path, **kwargs)
+
+    async def patch(self, user_id: int | None, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("PATCH", user_id, path, **kwargs)
+
+    async def delete(self, user_id: int | None, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("DELETE", user_id, path, **kwargs)
+
+    async def create_vendor(
+        self,
+        slug: str,
+        members: Mapping[int, str] | None = None,
+        *,
+        ring_timeout_s: float | None = None,
+    ) -> dict[str, Any]:
+        """A vendor with members (`{user_id: role}`), through the admin API."""
+        body: dict[str, Any] = {"slug": slug, "name": slug.title()}
+        if ring_timeout_s is not None:
+            body["ring_timeout_s"] = ring_timeout_s
+        created = await self.post(None, "/admin/vendors", json=body)
+        created.raise_for_status()
+        for user_id, role in (members or {}).items():
+            put = await self.put(None, f"/admin/vendors/{slug}/members/{user_id}", json={"role": role})
+            put.raise_for_status()
+        vendor: dict[str, Any] = created.json()
+        return vendor
