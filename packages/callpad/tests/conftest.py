@@ -7,8 +7,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
-
 from callpad.config import Settings
 from callpad.testing import (
     Api,
@@ -17,6 +15,8 @@ from callpad.testing import (
     postgres_database,
     running_app,
 )
+from fastapi import FastAPI
+
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:

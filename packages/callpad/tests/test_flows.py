@@ -8,16 +8,13 @@ from typing import Any
 
 import jwt
 import pytest
-
 from callpad.testing import Api
 
 CUSTOMER, AGENT, OWNER, OTHER_AGENT = 7, 42, 1, 43
 PHONE_ANSWERS, PHONE_NEVER_ANSWERS = "+12025550100", "+12025550104"
 
 
-async def eventually(
-    check: Callable[[], Awaitable[Any]], *, within_s: float = 10.0
-) -> Any:
+async def eventually(check: Callable[[], Awaitable[Any]], *, within_s: float = 10.0) -> Any:
     """Poll until `check` returns something truthy (outcomes that follow media or timers)."""
     deadline = asyncio.get_running_loop().time() + within_s
     while True:
@@ -31,9 +28,7 @@ async def eventually(
 
 @pytest.fixture
 async def acme(api: Api) -> dict[str, Any]:
-    return await api.create_vendor(
-        "acme", {OWNER: "owner", AGENT: "agent", OTHER_AGENT: "agent"}
-    )
+    return await api.create_vendor("acme", {OWNER: "owner", AGENT: "agent", OTHER_AGENT: "agent"})
 
 
 def participant(session: dict[str, Any], user_id: int) -> dict[str, Any]:
@@ -158,7 +153,9 @@ async def test_agent_rejects_and_the_call_is_missed(api: Api, acme: Any) -> None
 async def test_unanswered_invite_expires_at_the_ring_timeout(api: Api) -> None:
     await api.create_vendor("quick", {AGENT: "agent"}, ring_timeout_s=0.2)
     started = await api.post(
-        CUSTOMER, "/vendors/quick/sessions", json={"target": {"type": "vendor_user", "user_id": AGENT}}
+        CUSTOMER,
+        "/vendors/quick/sessions",
+        json={"target": {"type": "vendor_user", "user_id": AGENT}},
     )
     sid = started.json()["session"]["id"]
 
@@ -186,7 +183,9 @@ async def test_a_leave_that_leaves_one_party_ends_the_call(api: Api, acme: Any) 
 async def test_host_dials_a_number_that_never_answers(api: Api) -> None:
     await api.create_vendor("dial", {AGENT: "agent"}, ring_timeout_s=0.3)
     started = await api.post(
-        AGENT, "/vendors/dial/sessions", json={"target": {"type": "phone", "phone": PHONE_NEVER_ANSWERS}}
+        AGENT,
+        "/vendors/dial/sessions",
+        json={"target": {"type": "phone", "phone": PHONE_NEVER_ANSWERS}},
     )
     assert started.status_code == 201, started.text
     sid = started.json()["session"]["id"]

@@ -43,7 +43,10 @@ class TokenVerifier:
                 algorithms=algorithms,
                 audience=self._settings.auth_audience,
                 issuer=self._settings.auth_issuer,
-                options={"require": ["sub", "exp"], "verify_aud": bool(self._settings.auth_audience)},
+                options={
+                    "require": ["sub", "exp"],
+                    "verify_aud": bool(self._settings.auth_audience),
+                },
             )
         except jwt.ExpiredSignatureError as exc:
             raise Problem(401, ProblemCode.TOKEN_EXPIRED, "The token has expired.") from exc

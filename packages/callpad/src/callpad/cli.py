@@ -91,7 +91,11 @@ def _serve(args: argparse.Namespace) -> None:
         f"Callpad on http://{args.host}:{args.port} (API /api/v1, docs /api/v1/docs)\n"
         f"  database: {settings.resolved_database_url()}\n"
         f"  media: {settings.media.value}"
-        + (" (no audio: phone legs and recordings are simulated)" if settings.media == "offline" else "")
+        + (
+            " (no audio: phone legs and recordings are simulated)"
+            if settings.media == "offline"
+            else ""
+        )
         + "\n  a dev token for user 7:  callpad token --user 7"
         + "\n  (make run uses the dev secret; set CALLPAD_AUTH_SECRET in production)",
         flush=True,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,7 +22,7 @@ DEV_AUTH_SECRET = "callpad-dev-secret-change-me-0123456789"
 DEV_ADMIN_KEY = "callpad-dev-admin-key"
 # What `livekit-server --dev` runs with.
 DEV_LIVEKIT_KEY = "devkey"
-DEV_LIVEKIT_SECRET = "secret"  # noqa: S105
+DEV_LIVEKIT_SECRET = "secret"
 
 
 class MediaMode(StrEnum):
@@ -69,6 +70,21 @@ class Settings(BaseSettings):
 
     # Realtime
     realtime_token_ttl_s: int = 3600
+    realtime_mode: Literal["embedded", "centrifugo"] = "embedded"
+    realtime_hmac_secret: str = "callpad-dev-realtime-secret-change-me-0123456789"
+    realtime_history_size: int = 1000
+    realtime_history_ttl_s: float = 600.0
+    realtime_ping_interval_s: float = 25.0
+    realtime_pong_timeout_s: float = 8.0
+    realtime_expired_close_delay_s: float = 25.0
+    realtime_connect_timeout_s: float = 10.0
+    realtime_client_queue_max_bytes: int = 1024 * 1024
+    realtime_relay_batch_size: int = 500
+    realtime_relay_poll_interval_s: float = 1.0
+    realtime_relay_gap_timeout_s: float = 10.0
+    realtime_centrifugo_url: str = "ws://127.0.0.1:8000/connection/websocket"
+    realtime_centrifugo_api_url: str = "http://127.0.0.1:8000/api"
+    realtime_centrifugo_api_key: str = ""
 
     def resolved_database_url(self) -> str:
         """The async SQLAlchemy URL the server connects with."""

@@ -1,10 +1,10 @@
 """Every error the API answers, as RFC 9457 problem+json with a stable `code`.
 
-    Problem (status, code, title, detail)      raised by services and endpoints
-    DomainError (status, code, capability)     raised by the pure domain, mapped here
-    RequestValidationError                     -> 422 validation_failed / 400 malformed_json
-    Starlette HTTPException (404/405 routing)  -> not_found / method_not_allowed
-    anything else                              -> 500 internal_error
+Problem (status, code, title, detail)      raised by services and endpoints
+DomainError (status, code, capability)     raised by the pure domain, mapped here
+RequestValidationError                     -> 422 validation_failed / 400 malformed_json
+Starlette HTTPException (404/405 routing)  -> not_found / method_not_allowed
+anything else                              -> 500 internal_error
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ from .db.migrate import upgrade
 __all__ = [
     "DEFAULT_TEST_POSTGRES_URL",
     "Api",
-    "fast_settings",
     "PostgresUnavailable",
+    "fast_settings",
     "migrate",
     "postgres_database",
     "running_app",
@@ -125,8 +125,10 @@ class Api:
         **kwargs: Any,
     ) -> httpx.Response:
         """`user_id=None` sends the admin key. Paths are under /api/v1 unless absolute."""
-        url = path if path.startswith(("/healthz", "/readyz", "/metrics", "/connection")) else (
-            "/api/v1" + path
+        url = (
+            path
+            if path.startswith(("/healthz", "/readyz", "/metrics", "/connection"))
+            else ("/api/v1" + path)
         )
         return await self.client.request(
             method, url, headers={**self.auth(user_id), **(headers or {})}, **kwargs
@@ -161,7 +163,9 @@ class Api:
         created = await self.post(None, "/admin/vendors", json=body)
         created.raise_for_status()
         for user_id, role in (members or {}).items():
-            put = await self.put(None, f"/admin/vendors/{slug}/members/{user_id}", json={"role": role})
+            put = await self.put(
+                None, f"/admin/vendors/{slug}/members/{user_id}", json={"role": role}
+            )
             put.raise_for_status()
         vendor: dict[str, Any] = created.json()
         return vendor

@@ -14,11 +14,11 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from .context import AppContext, utcnow, write_transaction
+from .domain import MediaCommand
 from .idempotency import delete_expired_keys
 from .media.jobs import claim_job, due_job_ids, schedule_reports
 from .sessions import repository as session_repo
 from .sessions import service
-from .domain import MediaCommand
 
 __all__ = ["Workers"]
 

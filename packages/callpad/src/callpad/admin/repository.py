@@ -24,7 +24,6 @@ __all__ = [
     "replace_team",
     "upsert_member",
     "upsert_presence",
-    "vendor_created_at",
 ]
 
 
@@ -78,7 +77,11 @@ async def get_contact(conn: AsyncConnection, vendor_id: int, contact_id: str) ->
     row = (
         await conn.execute(
             sa.select(
-                contacts.c.id, contacts.c.vendor_id, contacts.c.name, contacts.c.phone, contacts.c.user_id
+                contacts.c.id,
+                contacts.c.vendor_id,
+                contacts.c.name,
+                contacts.c.phone,
+                contacts.c.user_id,
             ).where(contacts.c.id == contact_id, contacts.c.vendor_id == vendor_id)
         )
     ).first()
@@ -91,12 +94,6 @@ async def insert_vendor(
     await conn.execute(
         vendors.insert().values(slug=slug, name=name, ring_timeout_s=ring_timeout_s, created_at=now)
     )
-
-
-async def vendor_created_at(conn: AsyncConnection, vendor_id: int) -> datetime:
-    return (
-        await conn.execute(sa.select(vendors.c.created_at).where(vendors.c.id == vendor_id))
-    ).scalar_one()
 
 
 async def upsert_member(
@@ -158,11 +155,11 @@ async def replace_team(
     conn: AsyncConnection, vendor_id: int, team: str, user_ids: list[int], now: datetime
 ) -> None:
     await conn.execute(
-        team_members.delete().where(team_members.c.vendor_id == vendor_id, team_members.c.team == team)
+        team_members.delete().where(
+            team_members.c.vendor_id == vendor_id, team_members.c.team == team
+        )
     )
-    await conn.execute(
-        teams.delete().where(teams.c.vendor_id == vendor_id, teams.c.name == team)
-    )
+    await conn.execute(teams.delete().where(teams.c.vendor_id == vendor_id, teams.c.name == team))
     await conn.execute(teams.insert().values(vendor_id=vendor_id, name=team, updated_at=now))
     if user_ids:
         await conn.execute(

@@ -111,7 +111,9 @@ async def set_presence(
 ) -> PresenceView:
     await require_member(conn, vendor, user_id)
     await repo.upsert_presence(conn, vendor.id, user_id, status, now)
-    view = PresenceView(vendor=vendor.slug, user_id=user_id, status=status, updated_at=now)  # type: ignore[arg-type]
-    event = OutboxEvent("presence.upsert", view.model_dump(mode="json"), (vendor_feed(vendor.slug),))
+    view = PresenceView(vendor=vendor.slug, user_id=user_id, status=status, updated_at=now)
+    event = OutboxEvent(
+        "presence.upsert", view.model_dump(mode="json"), (vendor_feed(vendor.slug),)
+    )
     await write_events(conn, [event], now)
     return view

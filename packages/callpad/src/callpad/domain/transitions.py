@@ -311,7 +311,9 @@ def set_connected(session: Session, participant_id: str, connected: bool, now: d
     participant = session.participant(participant_id)
     if participant is None or participant.connected is connected:
         return session
-    return _commit(session, _with_participant(session, replace(participant, connected=connected)), now)
+    return _commit(
+        session, _with_participant(session, replace(participant, connected=connected)), now
+    )
 
 
 # -- internals --------------------------------------------------------------------------
@@ -412,9 +414,7 @@ def _finish(session: Session, reason: EndReason, now: datetime) -> Session:
         replace(r, state=RecordingState.STOPPED, stopped_at=now) if r.is_live else r
         for r in session.recordings
     )
-    return replace(
-        session, recordings=recordings, on_hold=False, ended_at=now, end_reason=reason
-    )
+    return replace(session, recordings=recordings, on_hold=False, ended_at=now, end_reason=reason)
 
 
 def _settle(session: Session, now: datetime) -> Session:
@@ -437,9 +437,7 @@ def _settle(session: Session, now: datetime) -> Session:
                 session = _with_participant(session, replace(successor, role=Role.HOST))
         return session
     if not session.invited and len(accepted) < 2:
-        closed = [
-            p for p in session.participants if p.id != session.route.initiator_participant_id
-        ]
+        closed = [p for p in session.participants if p.id != session.route.initiator_participant_id]
         failed = bool(closed) and all(p.state_reason is StateReason.FAILED for p in closed)
         return _finish(session, EndReason.FAILED if failed else EndReason.MISSED, now)
     return session

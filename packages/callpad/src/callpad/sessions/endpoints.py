@@ -145,7 +145,10 @@ async def list_sessions(
 
 
 @router.get(
-    SESSION, operation_id="get_session", response_model=SessionView, responses=problem_responses(404)
+    SESSION,
+    operation_id="get_session",
+    response_model=SessionView,
+    responses=problem_responses(404),
 )
 async def get_session(vendor: str, session_id: str, ctx: Ctx, user_id: CurrentUser) -> SessionView:
     """One session the caller takes part in, or administers."""
@@ -298,7 +301,9 @@ async def add_participant(
         new_participant = service.new_id("par")
 
         def action(session: Session, actor: Participant | None, now: datetime) -> Session:
-            return t.add_participant(session, actor.id if actor else "", new_participant, invitee, now)
+            return t.add_participant(
+                session, actor.id if actor else "", new_participant, invitee, now
+            )
 
         session = await service.mutate(
             conn, vendor, session_id, user_id, action, now, if_match=expected

@@ -36,7 +36,14 @@ from ..problems import Problem, ProblemCode
 from ..realtime.outbox import write_events
 from . import repository as repo
 from .events import session_events
-from .schemas import ContactTarget, CustomerTarget, PhoneTarget, SessionView, Target, VendorUserTarget
+from .schemas import (
+    ContactTarget,
+    CustomerTarget,
+    PhoneTarget,
+    SessionView,
+    Target,
+    VendorUserTarget,
+)
 
 __all__ = [
     "Action",
@@ -78,7 +85,8 @@ def acting_participant(session: Session, user_id: int) -> Participant | None:
     """The caller's place in the session: a live participant first, then the latest."""
     mine = session.participants_of_user(user_id)
     live = [p for p in mine if p.is_live]
-    return (live or list(mine) or [None])[-1]
+    candidates = live or list(mine)
+    return candidates[-1] if candidates else None
 
 
 async def resolve_target(
@@ -253,7 +261,11 @@ async def apply_media_report(
         )
     elif kind == "recording":
         after = t.recording_update(
-            before, report["recording_id"], RecordingState(report["state"]), now, report.get("error")
+            before,
+            report["recording_id"],
+            RecordingState(report["state"]),
+            now,
+            report.get("error"),
         )
     elif kind == "connected":
         after = t.set_connected(before, report["participant_id"], bool(report["connected"]), now)

@@ -1,7 +1,6 @@
 """Alembic environment: always handed a live connection by callpad.db.migrate."""
 
 from alembic import context
-
 from callpad.db.tables import metadata
 
 connection = context.config.attributes.get("connection")
