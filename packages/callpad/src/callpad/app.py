@@ -22,6 +22,8 @@ from .db.migrate import assert_schema_current
 from .media.base import MediaBackend
 from .media.offline import OfflineMedia
 from .problems import ProblemCode, install_problem_handlers, problem_response
+from .realtime.endpoints import router as realtime_router
+from .realtime.runtime import hub_route, running_realtime
 from .sessions.endpoints import router as sessions_router
 from .workers import Workers
 
@@ -48,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.ctx = ctx
             media = ctx.media.describe()
             logger.warning("callpad %s: media %s", __version__, media.get("note", media))
-            async with Workers(ctx).running():
+            async with Workers(ctx).running(), running_realtime(ctx):
                 yield
         finally:
             await db.dispose()
@@ -65,6 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.include_router(sessions_router, prefix="/api/v1")
     app.include_router(admin_router, prefix="/api/v1")
+    app.include_router(realtime_router, prefix="/api/v1")
+    app.router.routes.append(hub_route())
 
     @app.get("/healthz", tags=["ops"], operation_id="healthz")
     async def healthz() -> dict[str, str]:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -14,6 +15,9 @@ from .auth import TokenVerifier
 from .config import Settings
 from .db.engine import Database
 from .media.base import MediaBackend
+
+if TYPE_CHECKING:
+    from .realtime.hub import Hub
 
 __all__ = ["AppContext", "utcnow", "write_transaction"]
 
@@ -32,6 +36,8 @@ class AppContext:
     # act at once instead of at their next poll.
     outbox_written: asyncio.Event = field(default_factory=asyncio.Event)
     media_jobs_written: asyncio.Event = field(default_factory=asyncio.Event)
+    # The embedded realtime hub, set by the lifespan (None in Centrifugo mode).
+    hub: Hub | None = None
 
 
 @asynccontextmanager

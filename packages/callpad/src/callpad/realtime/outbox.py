@@ -23,9 +23,7 @@ class OutboxEvent:
     channels: tuple[str, ...]
 
 
-async def write_events(
-    conn: AsyncConnection, events: Iterable[OutboxEvent], now: datetime
-) -> int:
+async def write_events(conn: AsyncConnection, events: Iterable[OutboxEvent], now: datetime) -> int:
     rows = [
         {"topic": e.topic, "data": e.data, "channels": list(e.channels), "created_at": now}
         for e in events

@@ -1,0 +1,92 @@
+"""Where the relay publishes: the embedded hub, or a real Centrifugo over its HTTP API.
+
+A publisher gets outbox rows in id order and puts each row's `{topic, data}` on each of the
+row's channels, keyed by the outbox id so that a retried row is not appended twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .hub import Hub
+from .protocol import dumps
+
+__all__ = ["CentrifugoPublisher", "HubPublisher", "OutboxRow", "Publisher", "publication_key"]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    topic: str
+    channels: tuple[str, ...]
+    data: Any
+
+    def payload(self) -> dict[str, Any]:
+        return {"topic": self.topic, "data": self.data}
+
+
+def publication_key(outbox_id: int) -> str:
+    """The idempotency key of an outbox row's publications (per channel, as in Centrifugo)."""
+    return f"outbox-{outbox_id}"
+
+
+class Publisher(Protocol):
+    # True when the publisher is the single shared sink (Centrifugo): rows are then claimed
+    # and marked published by whichever process publishes them. False for the embedded
+    # hub: every process publishes every row to its own hub.
+    shared: bool
+
+    async def publish(self, rows: Sequence[OutboxRow]) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class HubPublisher:
+    """Publishes into this process's hub: synchronous, cannot fail half-way through a row."""
+
+    shared = False
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+
+    async def publish(self, rows: Sequence[OutboxRow]) -> None:
+        for row in rows:
+            text = dumps(row.payload())
+            key = publication_key(row.id)
+            for channel in row.channels:
+                self.hub.publish(channel, text, key=key)
+
+    async def close(self) -> None:
+        return None
+
+
+class CentrifugoPublisher:
+    """One `POST {api_url}/batch` per relay batch, through the `cent` library."""
+
+    shared = True
+
+    def __init__(self, api_url: str, api_key: str, timeout_s: float = 10.0) -> None:
+        from cent import AsyncClient
+
+        self._client = AsyncClient(api_url.rstrip("/"), api_key, timeout=timeout_s)
+
+    async def publish(self, rows: Sequence[OutboxRow]) -> None:
+        from cent import BatchRequest, PublishRequest
+
+        requests = [
+            PublishRequest(
+                channel=channel, data=row.payload(), idempotency_key=publication_key(row.id)
+            )
+            for row in rows
+            for channel in row.channels
+        ]
+        if not requests:
+            return
+        # Sequential (not parallel) so each channel receives its rows in outbox order.
+        # `cent` raises on a transport error or an error in any reply.
+        await self._client.batch(BatchRequest(requests=requests, parallel=False))
+
+    async def close(self) -> None:
+        await self._client.close()

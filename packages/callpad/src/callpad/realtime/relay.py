@@ -1,0 +1,179 @@
+"""The outbox relay: committed outbox rows become publications, in id order, once per channel.
+
+Only committed rows are visible to the relay's reads, so an event whose change rolled back
+is never published. Two ways to run, chosen by the publisher:
+
+- Embedded hub (`publisher.shared is False`): every server process has its own hub and its
+  own clients, so every process publishes every row to its own hub. Each relay keeps its
+  cursor in memory, starting at the first row nobody marked published (so a restart resumes
+  there), reads `id > cursor` whatever `published_at` says, and marks what it published
+  (idempotent: another process may have marked it first). A row id below a row already
+  seen but not yet visible may belong to a transaction still in flight (PostgreSQL assigns
+  ids at insert, not at commit): the cursor waits for it up to `gap_timeout_s`, and rows
+  that commit later still are picked up by a sweep of unpublished rows below the cursor.
+- Centrifugo (`publisher.shared is True`): one shared sink, so rows are claimed: a write
+  transaction locks the oldest unpublished rows (`FOR UPDATE` on PostgreSQL, the database
+  lock on SQLite), publishes them in one batch and marks them in the same transaction.
+  A crash between the publish and the commit republishes the batch with the same
+  idempotency keys (the outbox ids), which Centrifugo drops as duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..context import AppContext, utcnow
+from ..db.tables import outbox
+from .publishers import OutboxRow, Publisher
+
+__all__ = ["OutboxRelay"]
+
+logger = logging.getLogger("callpad.realtime.relay")
+
+_COLUMNS = (outbox.c.id, outbox.c.topic, outbox.c.channels, outbox.c.data)
+
+
+def _row(values: Sequence[Any]) -> OutboxRow:
+    outbox_id, topic, channels, data = values
+    return OutboxRow(int(outbox_id), str(topic), tuple(channels or ()), data)
+
+
+class OutboxRelay:
+    """Run `run()` for the lifetime of the app; `step()` publishes what is due now."""
+
+    def __init__(self, ctx: AppContext, publisher: Publisher) -> None:
+        self.ctx = ctx
+        self.publisher = publisher
+        settings = ctx.settings
+        self.batch_size = settings.realtime_relay_batch_size
+        self.poll_interval_s = settings.realtime_relay_poll_interval_s
+        # SQLite serialises writers and assigns ids inside them: no id can commit late.
+        self.gap_timeout_s = 0.0 if ctx.db.is_sqlite else settings.realtime_relay_gap_timeout_s
+        self.cursor: int | None = None  # every id <= cursor is handled (embedded mode)
+        self._seen: set[int] = set()  # ids > cursor already published
+        self._stalled_since: float | None = None
+        self.published = 0
+
+    async def run(self) -> None:
+        wake = self.ctx.outbox_written
+        failures = 0
+        while True:
+            wake.clear()
+            try:
+                done = await self.step()
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                failures += 1
+                logger.exception("outbox relay step failed; retrying")
+                await asyncio.sleep(min(5.0, 0.1 * 2**failures))
+                continue
+            if done:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), self.poll_interval_s)
+
+    async def step(self) -> int:
+        if self.publisher.shared:
+            return await self._claim_and_publish()
+        return await self._publish_to_own_hub()
+
+    # Centrifugo: claim, publish, mark, in one transaction.
+
+    async def _claim_and_publish(self) -> int:
+        async with self.ctx.db.write() as conn:
+            query = (
+                sa.select(*_COLUMNS)
+                .where(outbox.c.published_at.is_(None))
+                .order_by(outbox.c.id)
+                .limit(self.batch_size)
+            )
+            if not self.ctx.db.is_sqlite:
+                query = query.with_for_update()
+            rows = [_row(r) for r in await conn.execute(query)]
+            if not rows:
+                return 0
+            await self.publisher.publish(rows)
+            await self._mark(conn, [r.id for r in rows])
+        self.published += len(rows)
+        return len(rows)
+
+    # Embedded hub: every process publishes every row to its own hub.
+
+    async def _publish_to_own_hub(self) -> int:
+        async with self.ctx.db.read() as conn:
+            if self.cursor is None:
+                self.cursor = await self._start_position(conn)
+            rows = [
+                _row(r)
+                for r in await conn.execute(
+                    sa.select(*_COLUMNS)
+                    .where(outbox.c.id > self.cursor)
+                    .order_by(outbox.c.id)
+                    .limit(self.batch_size + len(self._seen))
+                )
+            ]
+            late: list[OutboxRow] = []
+            if self.gap_timeout_s:
+                late = [
+                    _row(r)
+                    for r in await conn.execute(
+                        sa.select(*_COLUMNS)
+                        .where(outbox.c.id <= self.cursor, outbox.c.published_at.is_(None))
+                        .order_by(outbox.c.id)
+                        .limit(self.batch_size)
+                    )
+                ]
+        fresh = [r for r in late + rows if r.id not in self._seen][: self.batch_size]
+        if fresh:
+            await self.publisher.publish(fresh)
+            self._seen.update(r.id for r in fresh if r.id > self.cursor)
+            async with self.ctx.db.write() as conn:
+                await self._mark(conn, [r.id for r in fresh])
+            self.published += len(fresh)
+        self._advance(time.monotonic())
+        return len(fresh)
+
+    async def _start_position(self, conn: AsyncConnection) -> int:
+        first_unpublished = (
+            await conn.execute(
+                sa.select(sa.func.min(outbox.c.id)).where(outbox.c.published_at.is_(None))
+            )
+        ).scalar_one_or_none()
+        if first_unpublished is not None:
+            return int(first_unpublished) - 1
+        last = (await conn.execute(sa.select(sa.func.max(outbox.c.id)))).scalar_one_or_none()
+        return int(last or 0)
+
+    def _advance(self, now: float) -> None:
+        assert self.cursor is not None
+        seen = self._seen
+        while self.cursor + 1 in seen:
+            self.cursor += 1
+            seen.discard(self.cursor)
+        if not seen:
+            self._stalled_since = None
+            return
+        # Ids missing below one already published: in flight, or rolled back.
+        if self._stalled_since is None:
+            self._stalled_since = now
+        if now - self._stalled_since >= self.gap_timeout_s:
+            self.cursor = min(seen) - 1
+            self._stalled_since = None
+            self._advance(now)
+
+    async def _mark(self, conn: AsyncConnection, ids: list[int]) -> None:
+        await conn.execute(
+            outbox.update()
+            .where(outbox.c.id.in_(ids), outbox.c.published_at.is_(None))
+            .values(published_at=utcnow())
+        )

@@ -1,0 +1,81 @@
+"""What the app's lifespan runs for realtime: the hub (embedded mode), its ticker, the relay."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
+
+from ..config import Settings
+from ..context import AppContext
+from .access import may_read
+from .hub import Hub, HubConfig
+from .publishers import CentrifugoPublisher, HubPublisher, Publisher
+from .relay import OutboxRelay
+
+__all__ = ["hub_config", "hub_route", "running_realtime"]
+
+
+def hub_config(settings: Settings) -> HubConfig:
+    return HubConfig(
+        secret=settings.realtime_hmac_secret,
+        history_size=settings.realtime_history_size,
+        history_ttl_s=settings.realtime_history_ttl_s,
+        ping_interval_s=settings.realtime_ping_interval_s,
+        pong_timeout_s=settings.realtime_pong_timeout_s,
+        expired_close_delay_s=settings.realtime_expired_close_delay_s,
+        connect_timeout_s=settings.realtime_connect_timeout_s,
+        queue_max_bytes=settings.realtime_client_queue_max_bytes,
+    )
+
+
+@asynccontextmanager
+async def running_realtime(ctx: AppContext) -> AsyncIterator[None]:
+    """Build the publisher (and the hub, stored on `ctx.hub`), run the relay; stop on exit."""
+    settings = ctx.settings
+    hub: Hub | None = None
+    publisher: Publisher
+    if settings.realtime_mode == "centrifugo":
+        publisher = CentrifugoPublisher(
+            settings.realtime_centrifugo_api_url, settings.realtime_centrifugo_api_key
+        )
+    else:
+
+        async def authorize(user: str, channel: str) -> bool:
+            async with ctx.db.read() as conn:
+                return await may_read(conn, user, channel)
+
+        hub = Hub(hub_config(settings), authorize)
+        ctx.hub = hub
+        publisher = HubPublisher(hub)
+    relay = OutboxRelay(ctx, publisher)
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(relay.run(), name="outbox-relay")]
+            if hub is not None:
+                tasks.append(group.create_task(hub.run(), name="hub-ticker"))
+            try:
+                yield
+            finally:
+                if hub is not None:
+                    hub.close_all()
+                for task in tasks:
+                    task.cancel()
+    finally:
+        await publisher.close()
+
+
+async def _hub_endpoint(websocket: WebSocket) -> None:
+    ctx: AppContext = websocket.app.state.ctx
+    if ctx.hub is None:
+        await websocket.close(1008)  # Centrifugo mode: clients connect to Centrifugo
+        return
+    await ctx.hub.serve(websocket)
+
+
+def hub_route() -> WebSocketRoute:
+    """`/connection/websocket`, Centrifugo's path, on the API's own port."""
+    return WebSocketRoute("/connection/websocket", _hub_endpoint, name="realtime_hub")

@@ -1,0 +1,56 @@
+"""Connection tokens: HS256 JWTs as Centrifugo reads them (`sub`, `exp`, `channels`)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import jwt
+
+__all__ = [
+    "ConnectionClaims",
+    "TokenExpired",
+    "TokenInvalid",
+    "decode_connection_token",
+    "mint_connection_token",
+]
+
+
+class TokenInvalid(Exception):
+    """Bad signature, malformed, or missing `sub`: the hub closes with 3500."""
+
+
+class TokenExpired(Exception):
+    """Past `exp`: the hub answers 109 and the client fetches a new token."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionClaims:
+    user: str
+    expires_at: int | None
+    channels: tuple[str, ...]
+
+
+def mint_connection_token(
+    secret: str, user_id: int, channels: list[str], ttl_s: int, *, now: int | None = None
+) -> tuple[str, int]:
+    """A token for `user_id` subscribed server-side to `channels`; returns it and its `exp`."""
+    issued = int(time.time()) if now is None else now
+    expires_at = issued + ttl_s
+    claims = {"sub": str(user_id), "iat": issued, "exp": expires_at, "channels": channels}
+    return jwt.encode(claims, secret, algorithm="HS256"), expires_at
+
+
+def decode_connection_token(secret: str, token: str) -> ConnectionClaims:
+    try:
+        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["sub"]})
+    except jwt.ExpiredSignatureError as exc:
+        raise TokenExpired from exc
+    except jwt.PyJWTError as exc:
+        raise TokenInvalid(str(exc)) from exc
+    user, channels, exp = claims["sub"], claims.get("channels", []), claims.get("exp")
+    if not isinstance(user, str) or not user:
+        raise TokenInvalid("sub must be a non-empty string")
+    if not isinstance(channels, list) or not all(isinstance(c, str) for c in channels):
+        raise TokenInvalid("channels must be a list of strings")
+    return ConnectionClaims(user, int(exp) if exp is not None else None, tuple(channels))

@@ -1,0 +1,248 @@
+"""Realtime fixtures: a real uvicorn server on a loopback port, clients, and a TCP proxy
+that can drop connections or hold new ones (to make "published while away" deterministic)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from callpad.app import create_app
+from callpad.config import Settings
+from callpad.context import AppContext, utcnow, write_transaction
+from callpad.realtime.hub import Hub
+from callpad.realtime.outbox import OutboxEvent, write_events
+from callpad.testing import Api, fast_settings, migrate
+from centrifuge import (
+    Client,
+    ClientEventHandler,
+    ConnectingContext,
+    DisconnectedContext,
+    ErrorContext,
+    ServerPublicationContext,
+    ServerSubscribedContext,
+)
+from fastapi import FastAPI
+
+CUSTOMER, AGENT, OWNER, STRANGER = 7, 42, 1, 99
+
+
+async def eventually(check: Callable[[], Any], *, within_s: float = 15.0) -> Any:
+    """Poll until `check()` is truthy; fails only on a hang, never on speed."""
+    deadline = asyncio.get_running_loop().time() + within_s
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached")
+        await asyncio.sleep(0.01)
+
+
+@dataclass
+class LiveServer:
+    app: FastAPI
+    settings: Settings
+    base_url: str
+    api: Api
+
+    @property
+    def ctx(self) -> AppContext:
+        ctx: AppContext = self.app.state.ctx
+        return ctx
+
+    @property
+    def hub(self) -> Hub:
+        assert self.ctx.hub is not None
+        return self.ctx.hub
+
+    @property
+    def ws_url(self) -> str:
+        return self.base_url.replace("http://", "ws://") + "/connection/websocket"
+
+    async def grant(self, user_id: int, vendor: str | None = None) -> dict[str, Any]:
+        path = f"/vendors/{vendor}/realtime/grant" if vendor else "/realtime/grant"
+        response = await self.api.get(user_id, path)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def emit(self, *events: OutboxEvent) -> None:
+        """Commit outbox rows as a change would (the relay is woken by the commit)."""
+        async with write_transaction(self.ctx) as conn:
+            await write_events(conn, events, utcnow())
+
+
+def bound_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@asynccontextmanager
+async def live_server(tmp_path: Path, **overrides: Any) -> AsyncIterator[LiveServer]:
+    sock = bound_socket()
+    port = sock.getsockname()[1]
+    values: dict[str, Any] = {
+        "public_url": f"http://127.0.0.1:{port}",
+        "realtime_relay_poll_interval_s": 0.05,
+    }
+    values.update(overrides)
+    settings = fast_settings(f"sqlite:///{tmp_path / 'callpad.db'}", **values)
+    await migrate(settings)
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        await eventually(lambda: server.started or task.done())
+        if task.done():
+            task.result()
+        base_url = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=base_url, trust_env=False) as http:
+            api = Api(http, settings)
+            yield LiveServer(app, settings, base_url, api)
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
+    async with live_server(tmp_path) as live:
+        await live.api.create_vendor("acme", {OWNER: "owner", AGENT: "agent"})
+        yield live
+
+
+@dataclass
+class Recorder(ClientEventHandler):
+    """Everything a centrifuge-python client tells its app, in order."""
+
+    publications: dict[str, list[Any]] = field(default_factory=dict)
+    offsets: dict[str, list[int]] = field(default_factory=dict)
+    subscribed: list[ServerSubscribedContext] = field(default_factory=list)
+    connecting: list[ConnectingContext] = field(default_factory=list)
+    disconnected: list[DisconnectedContext] = field(default_factory=list)
+    errors: list[ErrorContext] = field(default_factory=list)
+    connected: int = 0
+
+    async def on_connected(self, ctx: Any) -> None:
+        self.connected += 1
+
+    async def on_connecting(self, ctx: ConnectingContext) -> None:
+        self.connecting.append(ctx)
+
+    async def on_disconnected(self, ctx: DisconnectedContext) -> None:
+        self.disconnected.append(ctx)
+
+    async def on_error(self, ctx: ErrorContext) -> None:
+        self.errors.append(ctx)
+
+    async def on_subscribed(self, ctx: ServerSubscribedContext) -> None:
+        self.subscribed.append(ctx)
+
+    async def on_publication(self, ctx: ServerPublicationContext) -> None:
+        self.publications.setdefault(ctx.channel, []).append(ctx.pub.data)
+        self.offsets.setdefault(ctx.channel, []).append(ctx.pub.offset)
+
+    def topics(self, channel: str) -> list[str]:
+        return [p["topic"] for p in self.publications.get(channel, [])]
+
+
+@asynccontextmanager
+async def centrifuge_client(
+    url: str,
+    token: str = "",
+    get_token: Callable[[], Awaitable[str]] | None = None,
+    **kwargs: Any,
+) -> AsyncIterator[tuple[Client, Recorder]]:
+    recorder = Recorder()
+    client = Client(url, events=recorder, token=token, get_token=get_token, proxy=None, **kwargs)
+    await client.connect()
+    try:
+        yield client, recorder
+    finally:
+        await client.disconnect()
+
+
+class TcpProxy:
+    """A loopback TCP proxy: `drop()` kills every relayed connection (a network failure);
+    while `hold()` is on, new connections wait before reaching the server."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.port = 0
+        self._open = asyncio.Event()
+        self._open.set()
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.accepted = 0
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> TcpProxy:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        self.drop()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._server.wait_closed()
+
+    def url(self, path: str = "/connection/websocket") -> str:
+        return f"ws://127.0.0.1:{self.port}{path}"
+
+    def hold(self) -> None:
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
+    def drop(self) -> None:
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        self.accepted += 1
+        try:
+            await self._open.wait()
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+            self._writers.update((writer, up_writer))
+            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self._tasks.discard(task)
+            writer.transport.abort()
+
+    @staticmethod
+    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except OSError:
+            pass
+        finally:
+            writer.transport.abort()
