@@ -1,0 +1,318 @@
+"""The pure domain: transitions, capabilities and the reasons of every outcome."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from callpad.domain import (
+    Capability,
+    Direction,
+    DomainError,
+    EndReason,
+    Invitee,
+    ParticipantKind,
+    ParticipantState,
+    RecordingState,
+    Role,
+    Session,
+    SessionState,
+    SipLegState,
+    StateReason,
+    capabilities,
+    check,
+    invite_changes,
+    media_commands,
+)
+from callpad.domain import transitions as t
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+C = Capability
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def inbound(*invitees: Invitee, ring_timeout_s: float = 30) -> Session:
+    """Customer 7 calls; `invitees` are rung as par_1, par_2, ..."""
+    return t.start_session(
+        session_id="ses_1",
+        vendor="acme",
+        name="call",
+        room="room",
+        direction=Direction.INBOUND,
+        target={"type": "vendor_user", "user_id": 42},
+        initiator=Invitee(ParticipantKind.USER, Role.CUSTOMER, user_id=7),
+        initiator_participant_id="par_0",
+        invitees=[(f"par_{i + 1}", inv) for i, inv in enumerate(invitees)],
+        ring_timeout_s=ring_timeout_s,
+        now=T0,
+    )
+
+
+AGENT_42 = Invitee(ParticipantKind.USER, Role.AGENT, user_id=42)
+AGENT_43 = Invitee(ParticipantKind.USER, Role.AGENT, user_id=43)
+PHONE = Invitee(ParticipantKind.PHONE, Role.GUEST, phone="+12025550100")
+
+
+def caps(session: Session, participant_id: str) -> set[Capability]:
+    participant = session.participant(participant_id)
+    assert participant is not None
+    return set(capabilities(session, participant))
+
+
+def active_call() -> Session:
+    return t.accept(inbound(AGENT_42), "par_1", at(1))
+
+
+def test_a_new_session_rings_with_the_initiator_accepted() -> None:
+    s = inbound(AGENT_42)
+    assert (s.state, s.version) == (SessionState.RINGING, 1)
+    assert s.participant("par_0").state is ParticipantState.ACCEPTED  # type: ignore[union-attr]
+    invited = s.participant("par_1")
+    assert invited is not None
+    assert invited.state is ParticipantState.INVITED
+    assert invited.expires_at == at(30)
+    assert caps(s, "par_0") == {C.CANCEL_SESSION}
+    assert caps(s, "par_1") == {C.ACCEPT_INVITE, C.REJECT_INVITE}
+
+
+def test_a_session_needs_someone_to_call() -> None:
+    with pytest.raises(DomainError) as raised:
+        inbound()
+    assert raised.value.code == "no_invitees"
+
+
+def test_accepting_answers_the_call_and_the_agent_becomes_its_host() -> None:
+    s = active_call()
+    assert (s.state, s.version, s.answered_at) == (SessionState.ACTIVE, 2, at(1))
+    agent = s.participant("par_1")
+    assert agent is not None
+    assert agent.role is Role.HOST
+    assert caps(s, "par_1") == {
+        C.LEAVE_SESSION,
+        C.END_SESSION,
+        C.HOLD_SESSION,
+        C.START_RECORDING,
+        C.ADD_PARTICIPANT,
+        C.REMOVE_PARTICIPANT,
+        C.RENAME_SESSION,
+    }
+    assert caps(s, "par_0") == {C.LEAVE_SESSION}
+
+
+def test_the_second_accept_of_one_invite_is_a_conflict() -> None:
+    s = active_call()
+    with pytest.raises(DomainError) as raised:
+        t.accept(s, "par_1", at(2))
+    assert (raised.value.status, raised.value.code) == (409, "invite_not_pending")
+
+
+def test_rejecting_the_only_invite_misses_the_call() -> None:
+    s = t.reject(inbound(AGENT_42), "par_1", at(1))
+    assert (s.state, s.end_reason) == (SessionState.ENDED, EndReason.MISSED)
+    agent = s.participant("par_1")
+    assert agent is not None
+    assert (agent.state, agent.state_reason) == (ParticipantState.DECLINED, StateReason.DECLINED)
+    assert all(not caps(s, p.id) for p in s.participants)
+
+
+def test_one_reject_of_two_keeps_ringing() -> None:
+    s = t.reject(inbound(AGENT_42, AGENT_43), "par_1", at(1))
+    assert s.state is SessionState.RINGING
+
+
+def test_expiry_is_a_no_op_before_the_deadline_and_after_an_answer() -> None:
+    s = inbound(AGENT_42)
+    assert t.expire_invite(s, "par_1", at(29)) is s
+    expired = t.expire_invite(s, "par_1", at(30))
+    agent = expired.participant("par_1")
+    assert agent is not None
+    assert (agent.state, agent.state_reason) == (ParticipantState.WITHDRAWN, StateReason.TIMEOUT)
+    assert expired.end_reason is EndReason.MISSED
+    answered = active_call()
+    assert t.expire_invite(answered, "par_1", at(60)) is answered
+
+
+def test_cancel_withdraws_every_invite() -> None:
+    s = t.cancel(inbound(AGENT_42, AGENT_43), "par_0", at(1))
+    assert s.end_reason is EndReason.CANCELLED
+    for pid in ("par_1", "par_2"):
+        p = s.participant(pid)
+        assert p is not None
+        assert (p.state, p.state_reason) == (ParticipantState.WITHDRAWN, StateReason.CANCELLED)
+
+
+def test_only_the_initiator_may_cancel_and_only_while_ringing() -> None:
+    with pytest.raises(DomainError) as raised:
+        t.cancel(inbound(AGENT_42), "par_1", at(1))
+    assert (raised.value.status, raised.value.capability) == (403, C.CANCEL_SESSION)
+    with pytest.raises(DomainError) as raised:
+        t.cancel(active_call(), "par_0", at(2))
+    assert (raised.value.status, raised.value.code) == (409, "invalid_state")
+
+
+def test_a_customer_may_never_use_host_controls() -> None:
+    s = active_call()
+    for step in (t.end, t.hold):
+        with pytest.raises(DomainError) as raised:
+            step(s, "par_0", at(2))
+        assert raised.value.status == 403
+        assert raised.value.code == "capability_missing"
+
+
+def test_leaving_a_two_party_call_completes_it() -> None:
+    s = t.leave(active_call(), "par_0", at(5))
+    assert (s.state, s.end_reason, s.ended_at) == (SessionState.ENDED, EndReason.COMPLETED, at(5))
+    assert {p.state for p in s.participants} == {ParticipantState.LEFT}
+
+
+def test_the_host_leaving_hands_the_call_to_the_next_agent() -> None:
+    s = t.add_participant(active_call(), "par_1", "par_2", AGENT_43, at(2))
+    s = t.accept(s, "par_2", at(3))
+    s = t.leave(s, "par_1", at(4))
+    assert s.state is SessionState.ACTIVE
+    successor = s.participant("par_2")
+    assert successor is not None
+    assert successor.role is Role.HOST
+
+
+def test_hold_and_unhold_alternate() -> None:
+    s = t.hold(active_call(), "par_1", at(2))
+    assert s.state is SessionState.ON_HOLD
+    assert caps(s, "par_1") >= {C.UNHOLD_SESSION} and C.HOLD_SESSION not in caps(s, "par_1")
+    with pytest.raises(DomainError) as raised:
+        t.hold(s, "par_1", at(3))
+    assert raised.value.status == 409
+    assert t.unhold(s, "par_1", at(3)).state is SessionState.ACTIVE
+
+
+def test_a_recording_starts_goes_active_and_stops() -> None:
+    s = t.start_recording(active_call(), "par_1", "rec_1", at(2))
+    assert s.recordings[0].state is RecordingState.STARTING
+    assert caps(s, "par_1") >= {C.STOP_RECORDING} and C.START_RECORDING not in caps(s, "par_1")
+    s = t.recording_update(s, "rec_1", RecordingState.ACTIVE, at(3))
+    s = t.stop_recording(s, "par_1", "rec_1", at(4))
+    assert (s.recordings[0].state, s.recordings[0].stopped_at) == (RecordingState.STOPPED, at(4))
+    with pytest.raises(DomainError) as raised:
+        t.stop_recording(s, "par_1", "rec_missing", at(5))
+    assert raised.value.status in (404, 409)
+
+
+def test_ending_stops_recordings_and_clears_hold() -> None:
+    s = t.start_recording(t.hold(active_call(), "par_1", at(2)), "par_1", "rec_1", at(3))
+    s = t.end(s, "par_1", at(4))
+    assert s.end_reason is EndReason.ENDED_BY_HOST
+    assert (s.on_hold, s.recordings[0].state) == (False, RecordingState.STOPPED)
+
+
+def test_removing_a_participant() -> None:
+    s = t.add_participant(active_call(), "par_1", "par_2", AGENT_43, at(2))
+    ringing_removed = t.remove_participant(s, "par_1", "par_2", at(3))
+    p = ringing_removed.participant("par_2")
+    assert p is not None
+    assert (p.state, p.state_reason) == (ParticipantState.WITHDRAWN, StateReason.REMOVED)
+    s = t.remove_participant(t.accept(s, "par_2", at(3)), "par_1", "par_0", at(4))
+    customer = s.participant("par_0")
+    assert customer is not None
+    assert (customer.state, customer.state_reason) == (
+        ParticipantState.REMOVED,
+        StateReason.REMOVED,
+    )
+    assert s.state is SessionState.ACTIVE
+    with pytest.raises(DomainError) as raised:
+        t.remove_participant(s, "par_1", "par_1", at(5))
+    assert raised.value.status == 409
+
+
+def test_the_same_user_cannot_be_added_twice() -> None:
+    s = t.add_participant(active_call(), "par_1", "par_2", AGENT_43, at(2))
+    with pytest.raises(DomainError) as raised:
+        t.add_participant(s, "par_1", "par_3", AGENT_43, at(3))
+    assert (raised.value.status, raised.value.code) == (409, "already_participant")
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "state"),
+    [
+        (486, StateReason.BUSY, ParticipantState.DECLINED),
+        (600, StateReason.BUSY, ParticipantState.DECLINED),
+        (603, StateReason.DECLINED, ParticipantState.DECLINED),
+        (408, StateReason.TIMEOUT, ParticipantState.WITHDRAWN),
+        (480, StateReason.TIMEOUT, ParticipantState.WITHDRAWN),
+        (487, StateReason.CANCELLED, ParticipantState.WITHDRAWN),
+        (500, StateReason.FAILED, ParticipantState.WITHDRAWN),
+    ],
+)
+def test_sip_final_responses_map_onto_participant_reasons(
+    status: int, reason: StateReason, state: ParticipantState
+) -> None:
+    s = t.add_participant(active_call(), "par_1", "par_2", PHONE, at(2))
+    s = t.sip_leg_update(
+        s, "par_2", SipLegState.FAILED, at(3), reason=t.reason_for_sip_status(status)
+    )
+    leg = s.participant("par_2")
+    assert leg is not None
+    assert (leg.state, leg.state_reason) == (state, reason)
+    assert leg.sip_leg is not None and leg.sip_leg.state is SipLegState.FAILED
+    assert s.state is SessionState.ACTIVE
+
+
+def test_a_phone_only_call_that_fails_ends_failed() -> None:
+    s = t.start_session(
+        session_id="ses_2",
+        vendor="acme",
+        name="",
+        room="room",
+        direction=Direction.OUTBOUND,
+        target={"type": "phone", "phone": "+12025550103"},
+        initiator=Invitee(ParticipantKind.USER, Role.HOST, user_id=42),
+        initiator_participant_id="par_0",
+        invitees=[("par_1", PHONE)],
+        ring_timeout_s=30,
+        now=T0,
+    )
+    s = t.sip_leg_update(s, "par_1", SipLegState.FAILED, at(1), reason=StateReason.FAILED)
+    assert s.end_reason is EndReason.FAILED
+
+
+def test_a_phone_leg_answers_then_hangs_up() -> None:
+    s = t.add_participant(active_call(), "par_1", "par_2", PHONE, at(2))
+    s = t.sip_leg_update(s, "par_2", SipLegState.ANSWERED, at(3))
+    leg = s.participant("par_2")
+    assert leg is not None and leg.state is ParticipantState.ACCEPTED
+    s = t.sip_leg_update(s, "par_2", SipLegState.ENDED, at(4))
+    leg = s.participant("par_2")
+    assert leg is not None
+    assert (leg.state, leg.state_reason) == (ParticipantState.LEFT, StateReason.HUNG_UP)
+
+
+def test_check_tells_forbidden_from_conflict() -> None:
+    s = active_call()
+    customer = s.participant("par_0")
+    host = s.participant("par_1")
+    denial = check(s, customer, C.END_SESSION)
+    assert denial is not None and denial.forbidden
+    assert check(s, host, C.END_SESSION) is None
+    assert check(s, None, C.END_SESSION) is not None
+    ended = t.end(s, "par_1", at(2))
+    denial = check(ended, ended.participant("par_1"), C.END_SESSION)
+    assert denial is not None and not denial.forbidden and denial.code == "session_ended"
+
+
+def test_invite_changes_and_media_commands_follow_the_diff() -> None:
+    s = inbound(AGENT_42)
+    assert [c.participant_id for c in invite_changes(None, s)] == ["par_1"]
+    answered = t.accept(s, "par_1", at(1))
+    closed = invite_changes(s, answered)
+    assert [(c.participant_id, c.state) for c in closed] == [("par_1", ParticipantState.ACCEPTED)]
+    dialled = t.add_participant(answered, "par_1", "par_2", PHONE, at(2))
+    assert [(c.action, c.phone) for c in media_commands(answered, dialled)] == [
+        ("dial", "+12025550100")
+    ]
+    held = t.hold(dialled, "par_1", at(3))
+    assert [(c.action, c.held) for c in media_commands(dialled, held)] == [("hold", True)]
+    ended = t.end(held, "par_1", at(4))
+    assert [c.action for c in media_commands(held, ended)] == ["hang_up", "close_room"]

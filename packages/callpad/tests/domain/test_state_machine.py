@@ -1,0 +1,170 @@
+"""A random walk over every action: the invariants of the session hold after each step."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from callpad.domain import (
+    Capability,
+    DomainError,
+    Invitee,
+    ParticipantKind,
+    ParticipantState,
+    RecordingState,
+    Role,
+    Session,
+    SessionState,
+    SipLegState,
+    StateReason,
+    capabilities,
+    check,
+)
+from callpad.domain import transitions as t
+
+from .test_rules import AGENT_42, AGENT_43, PHONE, inbound
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+ACTIONS = [
+    "accept",
+    "reject",
+    "leave",
+    "cancel",
+    "end",
+    "hold",
+    "unhold",
+    "rename",
+    "add_user",
+    "add_phone",
+    "remove",
+    "start_recording",
+    "stop_recording",
+    "expire",
+    "sip_answer",
+    "sip_busy",
+    "sip_hangup",
+    "recording_active",
+]
+ACTION_CAPABILITY = {
+    "accept": Capability.ACCEPT_INVITE,
+    "reject": Capability.REJECT_INVITE,
+    "leave": Capability.LEAVE_SESSION,
+    "cancel": Capability.CANCEL_SESSION,
+    "end": Capability.END_SESSION,
+    "hold": Capability.HOLD_SESSION,
+    "unhold": Capability.UNHOLD_SESSION,
+    "rename": Capability.RENAME_SESSION,
+    "add_user": Capability.ADD_PARTICIPANT,
+    "add_phone": Capability.ADD_PARTICIPANT,
+    "remove": Capability.REMOVE_PARTICIPANT,
+    "start_recording": Capability.START_RECORDING,
+    "stop_recording": Capability.STOP_RECORDING,
+}
+steps = st.lists(
+    st.tuples(st.sampled_from(ACTIONS), st.integers(0, 6), st.integers(0, 6)), max_size=25
+)
+
+
+def apply(s: Session, action: str, who: int, other: int, now: datetime, n: int) -> Session:
+    pids = [p.id for p in s.participants]
+    actor = pids[who % len(pids)]
+    target = pids[other % len(pids)]
+    live_rec = s.live_recording
+    match action:
+        case "accept":
+            return t.accept(s, actor, now)
+        case "reject":
+            return t.reject(s, actor, now)
+        case "leave":
+            return t.leave(s, actor, now)
+        case "cancel":
+            return t.cancel(s, actor, now)
+        case "end":
+            return t.end(s, actor, now)
+        case "hold":
+            return t.hold(s, actor, now)
+        case "unhold":
+            return t.unhold(s, actor, now)
+        case "rename":
+            return t.rename(s, actor, f"name {n}", now)
+        case "add_user":
+            invitee = Invitee(ParticipantKind.USER, Role.AGENT, user_id=100 + n)
+            return t.add_participant(s, actor, f"par_new{n}", invitee, now)
+        case "add_phone":
+            phone = Invitee(ParticipantKind.PHONE, Role.GUEST, phone=f"+1202555{n:04d}")
+            return t.add_participant(s, actor, f"par_ph{n}", phone, now)
+        case "remove":
+            return t.remove_participant(s, actor, target, now)
+        case "start_recording":
+            return t.start_recording(s, actor, f"rec_{n}", now)
+        case "stop_recording":
+            return t.stop_recording(s, actor, live_rec.id if live_rec else "rec_none", now)
+        case "expire":
+            return t.expire_invite(s, target, now + timedelta(hours=1))
+        case "sip_answer":
+            return t.sip_leg_update(s, target, SipLegState.ANSWERED, now)
+        case "sip_busy":
+            return t.sip_leg_update(s, target, SipLegState.FAILED, now, reason=StateReason.BUSY)
+        case "sip_hangup":
+            return t.sip_leg_update(s, target, SipLegState.ENDED, now)
+        case "recording_active":
+            if live_rec is None:
+                return s
+            return t.recording_update(s, live_rec.id, RecordingState.ACTIVE, now)
+    raise AssertionError(action)
+
+
+def assert_invariants(s: Session) -> None:
+    accepted = [p for p in s.participants if p.state is ParticipantState.ACCEPTED]
+    invited = [p for p in s.participants if p.state is ParticipantState.INVITED]
+    assert sum(1 for r in s.recordings if r.is_live) <= 1
+    if s.state is SessionState.ENDED:
+        assert s.ended_at is not None and s.end_reason is not None
+        assert not accepted and not invited
+        assert not s.on_hold
+        assert all(not capabilities(s, p) for p in s.participants)
+        assert s.live_recording is None
+    elif s.answered_at is not None:
+        assert len(accepted) >= 2
+        assert any(p.role is Role.HOST for p in accepted) or not any(
+            p.role is Role.AGENT for p in accepted
+        )
+    else:
+        assert s.state is SessionState.RINGING
+        assert invited
+        initiator = s.participant(s.route.initiator_participant_id)
+        assert initiator is not None and initiator.state is ParticipantState.ACCEPTED
+    for p in s.participants:
+        assert p.is_live == (p.state_reason is None)
+        assert (p.state is ParticipantState.INVITED) == (p.expires_at is not None)
+
+
+@settings(max_examples=400, deadline=None)
+@given(steps=steps, second_agent=st.booleans(), with_phone=st.booleans())
+def test_every_walk_keeps_the_invariants(
+    steps: list[tuple[str, int, int]], second_agent: bool, with_phone: bool
+) -> None:
+    invitees = [AGENT_42] + ([AGENT_43] if second_agent else []) + ([PHONE] if with_phone else [])
+    session = inbound(*invitees)
+    assert_invariants(session)
+    for n, (action, who, other) in enumerate(steps):
+        now = T0 + timedelta(seconds=n + 1)
+        pids = [p.id for p in session.participants]
+        actor = session.participant(pids[who % len(pids)])
+        wanted = ACTION_CAPABILITY.get(action)
+        allowed_before = wanted is not None and check(session, actor, wanted) is None
+        try:
+            after = apply(session, action, who, other, now, n)
+        except DomainError as refused:
+            assert refused.status in (403, 404, 409, 422)
+            assert not allowed_before or refused.status in (404, 409, 422)
+            continue
+        if wanted is not None:
+            # An action succeeds only when the capability rules said it could.
+            assert allowed_before
+        assert after.version in (session.version, session.version + 1)
+        assert (after.version == session.version) == (after == session)
+        assert_invariants(after)
+        session = after
