@@ -7,7 +7,6 @@ from typing import Any
 
 import jwt
 import pytest
-
 from callpad.config import Settings
 from callpad.testing import Api
 

@@ -6,11 +6,10 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from fastapi import FastAPI
-
 from callpad.context import AppContext
 from callpad.db.tables import outbox, sessions
 from callpad.testing import Api
+from fastapi import FastAPI
 
 CUSTOMER, AGENT = 7, 42
 
