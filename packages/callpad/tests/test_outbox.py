@@ -1,0 +1,155 @@
+"""Every change writes its realtime events in its own transaction, on the right channels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+
+from callpad.context import AppContext, utcnow
+from callpad.db.tables import outbox
+from callpad.domain import transitions as t
+from callpad.sessions import service
+from callpad.testing import Api
+
+CUSTOMER, AGENT, OWNER = 7, 42, 1
+START = "/vendors/acme/sessions"
+
+
+@pytest.fixture
+async def acme(api: Api) -> dict[str, Any]:
+    return await api.create_vendor("acme", {OWNER: "owner", AGENT: "agent"})
+
+
+async def events_after(app: FastAPI, after_id: int) -> list[dict[str, Any]]:
+    ctx: AppContext = app.state.ctx
+    async with ctx.db.read() as conn:
+        rows = await conn.execute(
+            sa.select(outbox.c.id, outbox.c.topic, outbox.c.channels, outbox.c.data)
+            .where(outbox.c.id > after_id)
+            .order_by(outbox.c.id)
+        )
+        return [dict(row._mapping) for row in rows]
+
+
+async def last_id(app: FastAPI) -> int:
+    ctx: AppContext = app.state.ctx
+    async with ctx.db.read() as conn:
+        return int((await conn.execute(sa.select(sa.func.max(outbox.c.id)))).scalar() or 0)
+
+
+def summary(events: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
+    return [(e["topic"], e["channels"]) for e in events]
+
+
+AGENT_CH, CUSTOMER_CH, FEED = "agent:acme#42", "user:#7", "vendor:acme"
+
+
+async def test_each_change_writes_the_events_its_viewers_need(
+    api: Api, app: FastAPI, acme: Any
+) -> None:
+    mark = await last_id(app)
+    started = await api.post(
+        CUSTOMER, START, json={"target": {"type": "vendor_user", "user_id": AGENT}}
+    )
+    session = started.json()["session"]
+    events = await events_after(app, mark)
+    assert summary(events) == [
+        ("session.upsert", [AGENT_CH, CUSTOMER_CH, FEED]),
+        ("session.invite.upsert", [AGENT_CH]),
+    ]
+    assert events[0]["data"] == session
+    invite = events[1]["data"]
+    assert invite["session_id"] == session["id"]
+    assert invite["participant"]["user_id"] == AGENT
+
+    mark = await last_id(app)
+    pid = invite["participant_id"]
+    accepted = await api.post(AGENT, f"{START}/{session['id']}/participants/{pid}/accept")
+    events = await events_after(app, mark)
+    assert summary(events) == [
+        ("session.upsert", [AGENT_CH, CUSTOMER_CH, FEED]),
+        ("session.invite.remove", [AGENT_CH]),
+    ]
+    assert events[0]["data"]["version"] == accepted.json()["session"]["version"] == 2
+    assert events[1]["data"] == {
+        "invite_id": invite["id"],
+        "session_id": session["id"],
+        "participant_id": pid,
+        "state": "accepted",
+    }
+
+    mark = await last_id(app)
+    await api.post(AGENT, f"{START}/{session['id']}/end")
+    events = await events_after(app, mark)
+    assert summary(events) == [
+        ("session.upsert", [AGENT_CH, CUSTOMER_CH, FEED]),
+        ("session.remove", [AGENT_CH, CUSTOMER_CH, FEED]),
+    ]
+    assert events[1]["data"] == {"session_id": session["id"], "version": 3}
+
+
+async def test_a_declined_user_is_told_to_drop_the_session(
+    api: Api, app: FastAPI, acme: Any
+) -> None:
+    started = await api.post(
+        AGENT, START, json={"target": {"type": "customer", "user_id": CUSTOMER}}
+    )
+    session = started.json()["session"]
+    await api.post(
+        AGENT,
+        f"{START}/{session['id']}/participants",
+        json={"target": {"type": "vendor_user", "user_id": OWNER}},
+    )
+    owner_pid = next(
+        p["id"]
+        for p in (await api.get(AGENT, f"{START}/{session['id']}")).json()["participants"]
+        if p["user_id"] == OWNER
+    )
+    mark = await last_id(app)
+    await api.post(OWNER, f"{START}/{session['id']}/participants/{owner_pid}/reject")
+    events = await events_after(app, mark)
+    assert summary(events) == [
+        ("session.upsert", ["agent:acme#1", AGENT_CH, CUSTOMER_CH, FEED]),
+        ("session.invite.remove", ["agent:acme#1"]),
+        ("session.remove", ["agent:acme#1"]),
+    ]
+
+
+async def test_a_rolled_back_change_leaves_no_event(api: Api, app: FastAPI, acme: Any) -> None:
+    started = await api.post(
+        CUSTOMER, START, json={"target": {"type": "vendor_user", "user_id": AGENT}}
+    )
+    sid = started.json()["session"]["id"]
+    mark = await last_id(app)
+    ctx: AppContext = app.state.ctx
+
+    def cancel(session: Any, actor: Any, now: Any) -> Any:
+        return t.cancel(session, actor.id, now)
+
+    with pytest.raises(RuntimeError, match="boom"):
+        async with ctx.db.write() as conn:
+            changed = await service.mutate(conn, "acme", sid, CUSTOMER, cancel, utcnow())
+            assert changed.end_reason is not None
+            assert await events_after_in(conn, mark)  # written inside the transaction...
+            raise RuntimeError("boom")
+    assert await events_after(app, mark) == []  # ...and gone with it
+    view = (await api.get(CUSTOMER, f"{START}/{sid}")).json()
+    assert view["state"] == "ringing"
+
+
+async def events_after_in(conn: Any, after_id: int) -> list[Any]:
+    rows = await conn.execute(sa.select(outbox.c.id).where(outbox.c.id > after_id))
+    return list(rows)
+
+
+async def test_a_refused_action_writes_no_event(api: Api, app: FastAPI, acme: Any) -> None:
+    started = await api.post(
+        CUSTOMER, START, json={"target": {"type": "vendor_user", "user_id": AGENT}}
+    )
+    sid = started.json()["session"]["id"]
+    mark = await last_id(app)
+    assert (await api.post(CUSTOMER, f"{START}/{sid}/end")).status_code == 403
+    assert await events_after(app, mark) == []
