@@ -7,11 +7,10 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from fastapi import FastAPI
-
 from callpad.context import AppContext
 from callpad.db.tables import sessions
 from callpad.testing import Api
+from fastapi import FastAPI
 
 CUSTOMER, AGENT = 7, 42
 START = "/vendors/acme/sessions"

@@ -6,13 +6,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from fastapi import FastAPI
-
 from callpad.context import AppContext, utcnow
 from callpad.db.tables import outbox
 from callpad.domain import transitions as t
 from callpad.sessions import service
 from callpad.testing import Api
+from fastapi import FastAPI
 
 CUSTOMER, AGENT, OWNER = 7, 42, 1
 START = "/vendors/acme/sessions"
