@@ -128,7 +128,7 @@ async def test_a_rolled_back_change_leaves_no_event(api: Api, app: FastAPI, acme
     def cancel(session: Any, actor: Any, now: Any) -> Any:
         return t.cancel(session, actor.id, now)
 
-    with pytest.raises(RuntimeError, match="boom"):
+    with pytest.raises(RuntimeError, match="boom"):  # noqa: PT012 - the rollback is the point
         async with ctx.db.write() as conn:
             changed = await service.mutate(conn, "acme", sid, CUSTOMER, cancel, utcnow())
             assert changed.end_reason is not None
