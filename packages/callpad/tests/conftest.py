@@ -1,35 +1,83 @@
-"""Fixtures: every app test runs on SQLite and on PostgreSQL."""
+"""Fixtures: every app test runs on SQLite and on PostgreSQL.
+
+Migrations run once per test run into a template (a SQLite file, a PostgreSQL template
+database); each test gets a fresh copy of it.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator
+import shutil
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
+from fastapi import FastAPI
+
 from callpad.config import Settings
 from callpad.testing import (
     Api,
     PostgresUnavailable,
+    create_postgres_database,
+    database_name,
+    drop_postgres_database,
     fast_settings,
+    migrate,
     postgres_database,
     running_app,
 )
-from fastapi import FastAPI
+
+T = TypeVar("T")
+
+
+def run_aside(work: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to the end on its own loop in another thread (session fixtures are
+    set up while a test's loop is already running)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, work).result()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "callpad.db"
+    run_aside(migrate(fast_settings(f"sqlite:///{path}")))
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str | PostgresUnavailable]:
+    """A migrated template database, or why PostgreSQL cannot be used."""
+    try:
+        url = run_aside(create_postgres_database())
+    except PostgresUnavailable as exc:
+        yield exc
+        return
+    try:
+        run_aside(migrate(fast_settings(url)))
+        yield database_name(url)
+    finally:
+        run_aside(drop_postgres_database(url))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> AsyncIterator[str]:
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'callpad.db'}"
+        path = tmp_path / "callpad.db"
+        shutil.copyfile(sqlite_template, path)
+        yield f"sqlite:///{path}"
         return
-    try:
-        async with postgres_database() as url:
-            yield url
-    except PostgresUnavailable as exc:
+    template = request.getfixturevalue("postgres_template")
+    if isinstance(template, PostgresUnavailable):
         if os.environ.get("CI") == "true":
-            pytest.fail(f"CI needs PostgreSQL: {exc}")
-        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+            pytest.fail(f"CI needs PostgreSQL: {template}")
+        pytest.skip(f"PostgreSQL tests skipped: {template}")
+    async with postgres_database(template=template) as url:
+        yield url
 
 
 @pytest.fixture
@@ -39,7 +87,7 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    async with running_app(settings) as app:
+    async with running_app(settings, migrated=True) as app:
         yield app
 
 

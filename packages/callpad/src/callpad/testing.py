@@ -26,6 +26,8 @@ __all__ = [
     "DEFAULT_TEST_POSTGRES_URL",
     "Api",
     "PostgresUnavailable",
+    "create_postgres_database",
+    "drop_postgres_database",
     "fast_settings",
     "migrate",
     "postgres_database",
@@ -43,26 +45,49 @@ def test_postgres_url() -> str:
     return os.environ.get("CALLPAD_TEST_DATABASE_URL") or DEFAULT_TEST_POSTGRES_URL
 
 
+async def create_postgres_database(
+    server_url: str | None = None, *, template: str | None = None
+) -> str:
+    """A new PostgreSQL database with a unique name (a copy of `template`, if given)."""
+    name = f"callpad_test_{uuid.uuid4().hex[:12]}"
+    copy_of = f' TEMPLATE "{template}"' if template else ""
+    server_url = await _admin_execute(server_url, f'CREATE DATABASE "{name}"{copy_of}')
+    return urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+
+
+async def drop_postgres_database(url: str) -> None:
+    await _admin_execute(url, f'DROP DATABASE IF EXISTS "{database_name(url)}" WITH (FORCE)')
+
+
 @asynccontextmanager
-async def postgres_database(server_url: str | None = None) -> AsyncIterator[str]:
-    """A new, empty PostgreSQL database with a unique name; dropped on exit."""
+async def postgres_database(
+    server_url: str | None = None, *, template: str | None = None
+) -> AsyncIterator[str]:
+    """A new PostgreSQL database with a unique name, dropped on exit."""
+    url = await create_postgres_database(server_url, template=template)
+    try:
+        yield url
+    finally:
+        await drop_postgres_database(url)
+
+
+async def _admin_execute(server_url: str | None, statement: str) -> str:
+    """Run one statement on the server's `test_postgres_url()` database; return that URL."""
     import asyncpg
 
-    server_url = server_url or test_postgres_url()
-    parts = urlsplit(server_url.replace("+asyncpg", ""))
-    name = f"callpad_test_{uuid.uuid4().hex[:12]}"
+    server_url = (server_url or test_postgres_url()).replace("+asyncpg", "")
+    admin_url = urlunsplit(
+        urlsplit(test_postgres_url())._replace(netloc=urlsplit(server_url).netloc)
+    )
     try:
-        admin = await asyncpg.connect(urlunsplit(parts), timeout=5)
+        admin = await asyncpg.connect(admin_url, timeout=5)
     except (OSError, asyncpg.PostgresError) as exc:
-        raise PostgresUnavailable(f"PostgreSQL at {server_url} is unreachable: {exc}") from exc
+        raise PostgresUnavailable(f"PostgreSQL at {admin_url} is unreachable: {exc}") from exc
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield urlunsplit(parts._replace(path=f"/{name}"))
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(statement)
     finally:
         await admin.close()
+    return admin_url
 
 
 def fast_settings(database_url: str, **overrides: Any) -> Settings:
@@ -84,10 +109,16 @@ async def migrate(settings: Settings) -> None:
         await db.dispose()
 
 
+def database_name(url: str) -> str:
+    """The database part of a PostgreSQL URL."""
+    return urlsplit(url).path.lstrip("/")
+
+
 @asynccontextmanager
-async def running_app(settings: Settings) -> AsyncIterator[FastAPI]:
-    """The app with its lifespan running (workers, hub), on a migrated database."""
-    await migrate(settings)
+async def running_app(settings: Settings, *, migrated: bool = False) -> AsyncIterator[FastAPI]:
+    """The app with its lifespan running (workers, hub); migrates first unless `migrated`."""
+    if not migrated:
+        await migrate(settings)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         yield app
