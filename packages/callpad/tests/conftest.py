@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from fastapi import FastAPI
-
 from callpad.config import Settings
 from callpad.testing import (
     Api,
@@ -29,6 +27,7 @@ from callpad.testing import (
     postgres_database,
     running_app,
 )
+from fastapi import FastAPI
 
 T = TypeVar("T")
 
