@@ -20,6 +20,7 @@ from callpad.config import Settings
 from callpad.context import AppContext, utcnow, write_transaction
 from callpad.realtime.hub import Hub
 from callpad.realtime.outbox import OutboxEvent, write_events
+from callpad.realtime.server import HubWebSocketProtocol
 from callpad.testing import Api, fast_settings, migrate
 from centrifuge import (
     Client,
@@ -102,7 +103,8 @@ async def live_server(tmp_path: Path, **overrides: Any) -> AsyncIterator[LiveSer
     settings = fast_settings(f"sqlite:///{tmp_path / 'callpad.db'}", **values)
     await migrate(settings)
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", ws=HubWebSocketProtocol)
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         await eventually(lambda: server.started or task.done())

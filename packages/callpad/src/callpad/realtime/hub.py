@@ -235,7 +235,8 @@ class Hub:
         stream.trim(self.config.history_size, self.config.history_ttl_s, now)
         if stream.subscribers:
             frame = f'{{"push":{{"channel":{stream.channel_json},"pub":{publication.frame()}}}}}'
-            for connection in stream.subscribers:
+            # A copy: a subscriber past its queue bound unsubscribes itself while closing.
+            for connection in tuple(stream.subscribers):
                 connection.send(frame)
         return stream.offset
 
