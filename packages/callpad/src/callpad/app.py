@@ -21,7 +21,12 @@ from .db.engine import Database
 from .db.migrate import assert_schema_current
 from .media.base import MediaBackend
 from .media.offline import OfflineMedia
-from .problems import ProblemCode, install_problem_handlers, problem_response
+from .problems import (
+    ProblemCode,
+    install_problem_handlers,
+    install_problem_openapi,
+    problem_response,
+)
 from .realtime.endpoints import router as realtime_router
 from .realtime.runtime import hub_route, running_realtime
 from .sessions.endpoints import router as sessions_router
@@ -65,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_problem_handlers(app)
+    install_problem_openapi(app)
     app.include_router(sessions_router, prefix="/api/v1")
     app.include_router(admin_router, prefix="/api/v1")
     app.include_router(realtime_router, prefix="/api/v1")

@@ -202,3 +202,7 @@ def _run_write(step: Callable[[Any, Any], Awaitable[Any]], settings: Settings | 
         return _run(write, settings)
     except (Problem, SchemaNotCurrent) as exc:
         raise CliError(getattr(exc, "detail", str(exc))) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -27,6 +27,7 @@ __all__ = [
     "ProblemCode",
     "ProblemDetails",
     "install_problem_handlers",
+    "install_problem_openapi",
     "problem_response",
     "problem_responses",
 ]
@@ -123,16 +124,56 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
+_PROBLEM_REF = {"$ref": "#/components/schemas/ProblemDetails"}
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` for the problems an operation may answer."""
+    """OpenAPI `responses=` for the problems an operation may answer (401, 422 and 500 are
+    added to every operation by `install_problem_openapi`)."""
     return {
         status: {
-            "model": ProblemDetails,
             "description": _TITLES.get(status, "Error"),
-            "content": {PROBLEM_MEDIA_TYPE: {}},
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": _PROBLEM_REF}},
         }
-        for status in sorted({*statuses, 401, 422, 500})
+        for status in sorted(statuses)
     }
+
+
+def install_problem_openapi(app: FastAPI) -> None:
+    """Document every error as problem+json: FastAPI's validation schema is replaced, and
+    each operation lists 401, 422 and 500 besides its own problems."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            summary=app.summary,
+            routes=app.routes,
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        components["ProblemDetails"] = ProblemDetails.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
+        components.update(components["ProblemDetails"].pop("$defs", {}))
+        for path, operations in schema.get("paths", {}).items():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                common = (500,) if not path.startswith("/api/v1") else (401, 422, 500)
+                for status in common:
+                    responses.setdefault(str(status), {})
+                for status, response in responses.items():
+                    if int(status) >= 400:
+                        response["description"] = _TITLES.get(int(status), "Error")
+                        response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": _PROBLEM_REF}}
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def install_problem_handlers(app: FastAPI) -> None:
