@@ -7,7 +7,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run demo test check lint typecheck openapi-check openapi generate bench clean
+.PHONY: install run demo test check lint typecheck openapi-check openapi generate generate-check bench clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -26,7 +26,7 @@ run: install  ## the server on the embedded default: SQLite in ./data, dev auth,
 test: install
 	$(RUN) pytest $(PYTEST_ARGS)
 
-check: lint typecheck openapi-check
+check: lint typecheck openapi-check generate-check
 
 lint: install
 	$(RUN) ruff check .
@@ -40,6 +40,22 @@ openapi-check: install  ## fails when the server's OpenAPI document drifts from 
 
 openapi: install  ## rewrite the committed OpenAPI document from the server
 	$(RUN) callpad openapi --output openapi/callpad.json
+
+GENERATED := packages/farvex/src/farvex/_generated
+GENERATOR := $(RUN) openapi-python-client generate --path openapi/callpad.json --meta none \
+	--config packages/farvex/codegen/openapi-python-client.yaml
+
+generate: install  ## regenerate the SDK's HTTP layer from the committed OpenAPI document
+	$(GENERATOR) --overwrite --output-path $(GENERATED)
+
+generate-check: install  ## fails when regenerating the SDK's HTTP layer would change it
+	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && \
+	$(GENERATOR) --output-path "$$out/_generated" >/dev/null && \
+	diff -r -x __pycache__ "$$out/_generated" $(GENERATED) && \
+	echo "$(GENERATED) matches openapi/callpad.json"
+
+demo: install  ## a scripted call between a customer and a host against an embedded server
+	$(RUN) python packages/farvex/examples/demo.py
 
 bench: install
 	$(RUN) python bench/api.py

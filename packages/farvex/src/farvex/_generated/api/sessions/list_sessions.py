@@ -1,0 +1,225 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.list_sessions_status import ListSessionsStatus
+from ...models.problem_details import ProblemDetails
+from ...models.session_list import SessionList
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    vendor: str,
+    *,
+    status: ListSessionsStatus | Unset = ListSessionsStatus.LIVE,
+    limit: int | Unset = 50,
+) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    json_status: str | Unset = UNSET
+    if not isinstance(status, Unset):
+        json_status = status.value
+
+    params["status"] = json_status
+
+    params["limit"] = limit
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/api/v1/vendors/{vendor}/sessions".format(
+            vendor=quote(str(vendor), safe=""),
+        ),
+        "params": params,
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ProblemDetails | SessionList | None:
+    if response.status_code == 200:
+        response_200 = SessionList.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = ProblemDetails.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = ProblemDetails.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 422:
+        response_422 = ProblemDetails.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 500:
+        response_500 = ProblemDetails.from_dict(response.json())
+
+        return response_500
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ProblemDetails | SessionList]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    vendor: str,
+    *,
+    client: AuthenticatedClient | Client,
+    status: ListSessionsStatus | Unset = ListSessionsStatus.LIVE,
+    limit: int | Unset = 50,
+) -> Response[ProblemDetails | SessionList]:
+    """List Sessions
+
+     The vendor's sessions: all of them for owners and admins, else the caller's own.
+
+    Args:
+        vendor (str):
+        status (ListSessionsStatus | Unset):  Default: ListSessionsStatus.LIVE.
+        limit (int | Unset):  Default: 50.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ProblemDetails | SessionList]
+    """
+
+    kwargs = _get_kwargs(
+        vendor=vendor,
+        status=status,
+        limit=limit,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    vendor: str,
+    *,
+    client: AuthenticatedClient | Client,
+    status: ListSessionsStatus | Unset = ListSessionsStatus.LIVE,
+    limit: int | Unset = 50,
+) -> ProblemDetails | SessionList | None:
+    """List Sessions
+
+     The vendor's sessions: all of them for owners and admins, else the caller's own.
+
+    Args:
+        vendor (str):
+        status (ListSessionsStatus | Unset):  Default: ListSessionsStatus.LIVE.
+        limit (int | Unset):  Default: 50.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ProblemDetails | SessionList
+    """
+
+    return sync_detailed(
+        vendor=vendor,
+        client=client,
+        status=status,
+        limit=limit,
+    ).parsed
+
+
+async def asyncio_detailed(
+    vendor: str,
+    *,
+    client: AuthenticatedClient | Client,
+    status: ListSessionsStatus | Unset = ListSessionsStatus.LIVE,
+    limit: int | Unset = 50,
+) -> Response[ProblemDetails | SessionList]:
+    """List Sessions
+
+     The vendor's sessions: all of them for owners and admins, else the caller's own.
+
+    Args:
+        vendor (str):
+        status (ListSessionsStatus | Unset):  Default: ListSessionsStatus.LIVE.
+        limit (int | Unset):  Default: 50.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ProblemDetails | SessionList]
+    """
+
+    kwargs = _get_kwargs(
+        vendor=vendor,
+        status=status,
+        limit=limit,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    vendor: str,
+    *,
+    client: AuthenticatedClient | Client,
+    status: ListSessionsStatus | Unset = ListSessionsStatus.LIVE,
+    limit: int | Unset = 50,
+) -> ProblemDetails | SessionList | None:
+    """List Sessions
+
+     The vendor's sessions: all of them for owners and admins, else the caller's own.
+
+    Args:
+        vendor (str):
+        status (ListSessionsStatus | Unset):  Default: ListSessionsStatus.LIVE.
+        limit (int | Unset):  Default: 50.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ProblemDetails | SessionList
+    """
+
+    return (
+        await asyncio_detailed(
+            vendor=vendor,
+            client=client,
+            status=status,
+            limit=limit,
+        )
+    ).parsed

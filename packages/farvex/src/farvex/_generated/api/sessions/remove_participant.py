@@ -1,0 +1,259 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.problem_details import ProblemDetails
+from ...models.session_view import SessionView
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    vendor: str,
+    session_id: str,
+    participant_id: str,
+    *,
+    if_match: None | str | Unset = UNSET,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(if_match, Unset):
+        headers["if-match"] = if_match
+
+    _kwargs: dict[str, Any] = {
+        "method": "delete",
+        "url": "/api/v1/vendors/{vendor}/sessions/{session_id}/participants/{participant_id}".format(
+            vendor=quote(str(vendor), safe=""),
+            session_id=quote(str(session_id), safe=""),
+            participant_id=quote(str(participant_id), safe=""),
+        ),
+    }
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ProblemDetails | SessionView | None:
+    if response.status_code == 200:
+        response_200 = SessionView.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = ProblemDetails.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = ProblemDetails.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = ProblemDetails.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = ProblemDetails.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = ProblemDetails.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 412:
+        response_412 = ProblemDetails.from_dict(response.json())
+
+        return response_412
+
+    if response.status_code == 413:
+        response_413 = ProblemDetails.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 422:
+        response_422 = ProblemDetails.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 500:
+        response_500 = ProblemDetails.from_dict(response.json())
+
+        return response_500
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ProblemDetails | SessionView]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    vendor: str,
+    session_id: str,
+    participant_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    if_match: None | str | Unset = UNSET,
+) -> Response[ProblemDetails | SessionView]:
+    """Remove Participant
+
+     Remove a participant, or stop ringing them (hosts).
+
+    Args:
+        vendor (str):
+        session_id (str):
+        participant_id (str):
+        if_match (None | str | Unset): Act only if the session is still at this version; 412 with
+            the current view otherwise.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ProblemDetails | SessionView]
+    """
+
+    kwargs = _get_kwargs(
+        vendor=vendor,
+        session_id=session_id,
+        participant_id=participant_id,
+        if_match=if_match,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    vendor: str,
+    session_id: str,
+    participant_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    if_match: None | str | Unset = UNSET,
+) -> ProblemDetails | SessionView | None:
+    """Remove Participant
+
+     Remove a participant, or stop ringing them (hosts).
+
+    Args:
+        vendor (str):
+        session_id (str):
+        participant_id (str):
+        if_match (None | str | Unset): Act only if the session is still at this version; 412 with
+            the current view otherwise.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ProblemDetails | SessionView
+    """
+
+    return sync_detailed(
+        vendor=vendor,
+        session_id=session_id,
+        participant_id=participant_id,
+        client=client,
+        if_match=if_match,
+    ).parsed
+
+
+async def asyncio_detailed(
+    vendor: str,
+    session_id: str,
+    participant_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    if_match: None | str | Unset = UNSET,
+) -> Response[ProblemDetails | SessionView]:
+    """Remove Participant
+
+     Remove a participant, or stop ringing them (hosts).
+
+    Args:
+        vendor (str):
+        session_id (str):
+        participant_id (str):
+        if_match (None | str | Unset): Act only if the session is still at this version; 412 with
+            the current view otherwise.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ProblemDetails | SessionView]
+    """
+
+    kwargs = _get_kwargs(
+        vendor=vendor,
+        session_id=session_id,
+        participant_id=participant_id,
+        if_match=if_match,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    vendor: str,
+    session_id: str,
+    participant_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    if_match: None | str | Unset = UNSET,
+) -> ProblemDetails | SessionView | None:
+    """Remove Participant
+
+     Remove a participant, or stop ringing them (hosts).
+
+    Args:
+        vendor (str):
+        session_id (str):
+        participant_id (str):
+        if_match (None | str | Unset): Act only if the session is still at this version; 412 with
+            the current view otherwise.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ProblemDetails | SessionView
+    """
+
+    return (
+        await asyncio_detailed(
+            vendor=vendor,
+            session_id=session_id,
+            participant_id=participant_id,
+            client=client,
+            if_match=if_match,
+        )
+    ).parsed

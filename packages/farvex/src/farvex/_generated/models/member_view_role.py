@@ -1,0 +1,10 @@
+from enum import StrEnum
+
+
+class MemberViewRole(StrEnum):
+    ADMIN = "admin"
+    AGENT = "agent"
+    OWNER = "owner"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -1,0 +1,9 @@
+from enum import StrEnum
+
+
+class PresencePutStatus(StrEnum):
+    AVAILABLE = "available"
+    AWAY = "away"
+
+    def __str__(self) -> str:
+        return str(self.value)

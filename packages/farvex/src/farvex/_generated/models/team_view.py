@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Self, TypeVar, cast
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+T = TypeVar("T", bound="TeamView")
+
+
+@_attrs_define
+class TeamView:
+    """
+    Attributes:
+        members (list[int]):
+        team (str):
+        vendor (str):
+    """
+
+    members: list[int]
+    team: str
+    vendor: str
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        members = self.members
+
+        team = self.team
+
+        vendor = self.vendor
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "members": members,
+                "team": team,
+                "vendor": vendor,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        d = dict(src_dict)
+        members = cast(list[int], d.pop("members"))
+
+        team = d.pop("team")
+
+        vendor = d.pop("vendor")
+
+        team_view = cls(
+            members=members,
+            team=team,
+            vendor=vendor,
+        )
+
+        team_view.additional_properties = d
+        return team_view
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
