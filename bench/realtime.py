@@ -1,0 +1,257 @@
+"""Realtime bench: the embedded hub beside a plain `websockets` broadcast() server.
+
+Both servers run as subprocesses on 127.0.0.1 (no compression), one channel every client
+is subscribed to. Clients are raw WebSocket connections in this process.
+
+    throughput   deliveries/s and server CPU µs per delivery, 1,000 clients
+    latency      p50/p99 from publish to receipt, 1,000 clients, 10 messages/s each
+    memory       server RSS growth per idle connection, 5,000 connections
+
+Usage: python bench/realtime.py [--clients 1000] [--idle 5000] [--messages 200]
+Goals (issue 3): >= 50% of the plain throughput, p99 <= 50 ms, <= 30 KB per idle conn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import sys
+import time
+from typing import Any
+
+import websockets
+
+SECRET = "bench-secret-" + "x" * 32
+CHANNEL = "user:#1"
+
+HUB_SERVER = f"""
+import asyncio, sys, uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Route, WebSocketRoute
+from starlette.responses import PlainTextResponse
+from callpad.realtime.hub import Hub, HubConfig
+from callpad.realtime.server import HubWebSocketProtocol
+hub = Hub(HubConfig(secret={SECRET!r}, ping_interval_s=25, queue_max_bytes=64 << 20))
+async def publish(request):
+    n = int(request.query_params["n"]); rate = float(request.query_params.get("rate", 0))
+    for i in range(n):
+        hub.publish({CHANNEL!r}, '{{"t":%r,"i":%d}}' % (__import__("time").time(), i))
+        await asyncio.sleep(1 / rate if rate else 0)
+    return PlainTextResponse("ok")
+app = Starlette(routes=[WebSocketRoute("/connection/websocket", hub.serve),
+                        Route("/publish", publish)])
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
+            ws=HubWebSocketProtocol, ws_per_message_deflate=False)
+"""
+
+PLAIN_SERVER = """
+import asyncio, sys, time
+from websockets.asyncio.server import serve, broadcast
+clients = set()
+async def handler(ws):
+    if ws.request.path == "/publish":
+        n, rate = (float(x) for x in (await ws.recv()).split())
+        for i in range(int(n)):
+            broadcast(clients, '{"t":%r,"i":%d}' % (time.time(), i))
+            await asyncio.sleep(1 / rate if rate else 0)
+        await ws.send("ok")
+        return
+    clients.add(ws)
+    try:
+        await ws.wait_closed()
+    finally:
+        clients.discard(ws)
+async def main():
+    async with serve(handler, "127.0.0.1", int(sys.argv[1]), compression=None):
+        await asyncio.Future()
+asyncio.run(main())
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")
+
+
+class Server:
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.port = free_port()
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> Server:
+        code = HUB_SERVER if self.kind == "hub" else PLAIN_SERVER
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", code, str(self.port)
+        )
+        for _ in range(500):
+            try:
+                _, w = await asyncio.open_connection("127.0.0.1", self.port)
+                w.close()
+                return self
+            except OSError:
+                await asyncio.sleep(0.02)
+        raise RuntimeError(f"{self.kind} server did not start")
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.process is not None
+        self.process.kill()
+        await self.process.wait()
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    async def connect(self) -> Any:
+        ws = await websockets.connect(
+            f"ws://127.0.0.1:{self.port}/connection/websocket",
+            compression=None,
+            max_size=None,
+            open_timeout=60,
+            ping_interval=None,
+        )
+        if self.kind == "hub":
+            import jwt
+
+            token = jwt.encode({"sub": "1", "channels": [CHANNEL]}, SECRET, algorithm="HS256")
+            await ws.send(json.dumps({"id": 1, "connect": {"token": token}}))
+            await ws.recv()
+        return ws
+
+    async def publish(self, n: int, rate: float = 0) -> None:
+        if self.kind == "hub":
+            import httpx
+
+            async with httpx.AsyncClient(timeout=600, trust_env=False) as http:
+                r = await http.get(f"http://127.0.0.1:{self.port}/publish?n={n}&rate={rate}")
+                r.raise_for_status()
+            return
+        async with websockets.connect(f"ws://127.0.0.1:{self.port}/publish") as ws:
+            await ws.send(f"{n} {rate}")
+            await ws.recv()
+
+
+def messages(frame: str) -> list[dict[str, Any]]:
+    out = []
+    for line in frame.split("\n"):
+        data = json.loads(line)
+        if "push" in data:
+            out.append(json.loads(json.dumps(data["push"]["pub"]["data"])))
+        elif "t" in data:
+            out.append(data)
+    return out
+
+
+async def receive(ws: Any, count: int, latencies: list[float] | None) -> None:
+    got = 0
+    while got < count:
+        frame = await ws.recv()
+        now = time.time()
+        for m in messages(frame):
+            got += 1
+            if latencies is not None:
+                latencies.append(now - m["t"])
+
+
+async def connect_many(server: Server, n: int) -> list[Any]:
+    conns: list[Any] = []
+    for start in range(0, n, 200):
+        conns += await asyncio.gather(*(server.connect() for _ in range(min(200, n - start))))
+    return conns
+
+
+async def throughput(kind: str, clients: int, count: int) -> tuple[float, float]:
+    async with Server(kind) as server:
+        conns = await connect_many(server, clients)
+        cpu0, t0 = cpu_seconds(server.pid), time.perf_counter()
+        receivers = asyncio.gather(*(receive(ws, count, None) for ws in conns))
+        await server.publish(count)
+        await receivers
+        elapsed, cpu = time.perf_counter() - t0, cpu_seconds(server.pid) - cpu0
+        for ws in conns:
+            await ws.close()
+        deliveries = clients * count
+        return deliveries / elapsed, cpu / deliveries * 1e6
+
+
+async def latency(kind: str, clients: int, seconds: float) -> tuple[float, float]:
+    async with Server(kind) as server:
+        conns = await connect_many(server, clients)
+        count = int(10 * seconds)
+        samples: list[float] = []
+        receivers = asyncio.gather(*(receive(ws, count, samples) for ws in conns))
+        await server.publish(count, rate=10)
+        await receivers
+        for ws in conns:
+            await ws.close()
+        q = statistics.quantiles(samples, n=100)
+        return q[49] * 1000, q[98] * 1000
+
+
+async def memory(kind: str, idle: int) -> float:
+    async with Server(kind) as server:
+        warm = await connect_many(server, 50)
+        await asyncio.sleep(0.5)
+        before = rss_bytes(server.pid)
+        conns = await connect_many(server, idle)
+        await asyncio.sleep(1.0)
+        after = rss_bytes(server.pid)
+        for ws in warm + conns:
+            await ws.close()
+        return (after - before) / idle / 1024
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--idle", type=int, default=5000)
+    parser.add_argument("--messages", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    rows = []
+    hub_tp, hub_cpu = await throughput("hub", args.clients, args.messages)
+    plain_tp, plain_cpu = await throughput("plain", args.clients, args.messages)
+    rows.append(
+        (
+            f"deliveries/s, {args.clients} clients",
+            f"{hub_tp:,.0f}",
+            f"{plain_tp:,.0f}",
+            f"{hub_tp / plain_tp:.2f}x (goal >= 0.5x)",
+        )
+    )
+    rows.append(("server CPU µs/delivery", f"{hub_cpu:.1f}", f"{plain_cpu:.1f}", ""))
+    hub_p50, hub_p99 = await latency("hub", args.clients, args.seconds)
+    plain_p50, plain_p99 = await latency("plain", args.clients, args.seconds)
+    rows.append(("latency p50 ms, 10 msg/s", f"{hub_p50:.1f}", f"{plain_p50:.1f}", ""))
+    rows.append(("latency p99 ms, 10 msg/s", f"{hub_p99:.1f}", f"{plain_p99:.1f}", "goal <= 50 ms"))
+    hub_kb, plain_kb = await memory("hub", args.idle), await memory("plain", args.idle)
+    rows.append(
+        (f"KB per idle conn, {args.idle}", f"{hub_kb:.1f}", f"{plain_kb:.1f}", "goal <= 30 KB")
+    )
+    print(f"{'measure':32} {'hub':>12} {'websockets':>12}  note")
+    for name, hub, plain, note in rows:
+        print(f"{name:32} {hub:>12} {plain:>12}  {note}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
