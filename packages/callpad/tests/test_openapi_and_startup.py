@@ -144,3 +144,4 @@ async def test_readyz_says_there_is_no_audio(tmp_path: Path) -> None:
         metrics = await api.get(None, "/metrics")
         assert metrics.status_code == 200
         assert "python_info" in metrics.text
+        assert "callpad_sessions_started_total" in metrics.text

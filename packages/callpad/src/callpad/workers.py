@@ -17,6 +17,7 @@ from .context import AppContext, utcnow, write_transaction
 from .domain import MediaCommand
 from .idempotency import delete_expired_keys
 from .media.jobs import claim_job, due_job_ids, schedule_reports
+from .metrics import INVITES_EXPIRED, MEDIA_JOBS
 from .sessions import repository as session_repo
 from .sessions import service
 
@@ -75,6 +76,7 @@ class Workers:
             async with write_transaction(self.ctx) as conn:
                 if await service.expire_invite(conn, session_id, participant_id, utcnow()):
                     expired += 1
+        INVITES_EXPIRED.inc(expired)
         return expired
 
     async def run_due_media_jobs(self) -> int:
@@ -89,6 +91,7 @@ class Workers:
                 if claimed is None:
                     continue
                 session_id, body = claimed
+                MEDIA_JOBS.labels("report" if "report" in body else "command").inc()
                 if "report" in body:
                     await service.apply_media_report(conn, session_id, body["report"], now)
                 else:

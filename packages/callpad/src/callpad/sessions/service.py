@@ -31,6 +31,7 @@ from ..domain import (
 from ..domain import transitions as t
 from ..media.grants import JoinGrant, mint_join_grant
 from ..media.jobs import schedule_commands
+from ..metrics import OUTBOX_EVENTS, SESSION_CHANGES, SESSIONS_STARTED
 from ..phone import normalize_phone
 from ..problems import Problem, ProblemCode
 from ..realtime.outbox import write_events
@@ -283,5 +284,9 @@ async def _emit(
 ) -> None:
     """The change's realtime events and media work, in its own transaction."""
     members = await member_roles(conn, vendor_id)
-    await write_events(conn, session_events(before, after, members), now)
+    written = await write_events(conn, session_events(before, after, members), now)
+    SESSION_CHANGES.inc()
+    OUTBOX_EVENTS.inc(written)
+    if before is None:
+        SESSIONS_STARTED.inc()
     await schedule_commands(conn, after.id, media_commands(before, after), now)
