@@ -1,5 +1,149 @@
-"""farvex: the Python SDK for Callpad voice sessions."""
+"""farvex: the Python SDK for Callpad voice sessions.
+
+    from farvex import Auth, create_session_client
+
+    async with create_session_client(api_url=API, user_id=7, auth=Auth(get_token)) as callpad:
+        started = await callpad.sessions.start(
+            vendor="acme", target={"type": "vendor_user", "user_id": 42}
+        )
+
+See the README's SDK section and docs/sdk.md.
+"""
+
+from ._capabilities import ACTIONS, Action
+from ._client import (
+    HostClient,
+    HostControls,
+    HostSessions,
+    Invites,
+    SessionClient,
+    Sessions,
+    create_host_client,
+    create_session_client,
+)
+from ._errors import (
+    CallpadClientClosedError,
+    CallpadConnectionError,
+    CallpadError,
+    CallpadTimeoutError,
+)
+from ._events import (
+    EVENT_NAMES,
+    DispatchChanged,
+    Event,
+    EventName,
+    InviteReceived,
+    InviteRemoved,
+    ParticipantChanged,
+    RecordingChanged,
+    SessionRemoved,
+    SessionUpdated,
+    StatusChanged,
+)
+from ._http import Auth
+from ._models import (
+    Capability,
+    ConnectionStatus,
+    ContactTarget,
+    ContactTargetDict,
+    CustomerTarget,
+    CustomerTargetDict,
+    Direction,
+    Dispatch,
+    DispatchState,
+    DispatchStrategy,
+    EndReason,
+    HostStartInput,
+    Invite,
+    Inviter,
+    Participant,
+    ParticipantKind,
+    ParticipantState,
+    PhoneTarget,
+    PhoneTargetDict,
+    Recording,
+    RecordingState,
+    Role,
+    SessionRoute,
+    SessionState,
+    SessionWithJoin,
+    SipLegOperation,
+    SipLegState,
+    StartInput,
+    StateReason,
+    Target,
+    TargetInput,
+    TelephonyLeg,
+    VendorUserTarget,
+    VendorUserTargetDict,
+    VoiceJoinGrant,
+    VoiceSession,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = [
+    "ACTIONS",
+    "EVENT_NAMES",
+    "Action",
+    "Auth",
+    "CallpadClientClosedError",
+    "CallpadConnectionError",
+    "CallpadError",
+    "CallpadTimeoutError",
+    "Capability",
+    "ConnectionStatus",
+    "ContactTarget",
+    "ContactTargetDict",
+    "CustomerTarget",
+    "CustomerTargetDict",
+    "Direction",
+    "Dispatch",
+    "DispatchChanged",
+    "DispatchState",
+    "DispatchStrategy",
+    "EndReason",
+    "Event",
+    "EventName",
+    "HostClient",
+    "HostControls",
+    "HostSessions",
+    "HostStartInput",
+    "Invite",
+    "InviteReceived",
+    "InviteRemoved",
+    "Inviter",
+    "Invites",
+    "Participant",
+    "ParticipantChanged",
+    "ParticipantKind",
+    "ParticipantState",
+    "PhoneTarget",
+    "PhoneTargetDict",
+    "Recording",
+    "RecordingChanged",
+    "RecordingState",
+    "Role",
+    "SessionClient",
+    "SessionRemoved",
+    "SessionRoute",
+    "SessionState",
+    "SessionUpdated",
+    "SessionWithJoin",
+    "Sessions",
+    "SipLegOperation",
+    "SipLegState",
+    "StartInput",
+    "StateReason",
+    "StatusChanged",
+    "Target",
+    "TargetInput",
+    "TelephonyLeg",
+    "VendorUserTarget",
+    "VendorUserTargetDict",
+    "VoiceJoinGrant",
+    "VoiceSession",
+    "__version__",
+    "create_host_client",
+    "create_session_client",
+]

@@ -1,5 +1,293 @@
-"""farvex.testing: a pytest plugin running a real Callpad server in-process (being built)."""
+"""farvex.testing: a real Callpad server for your tests, and a pytest plugin around it.
+
+Install the `testing` extra (`farvex[testing]`: the Callpad server and pytest-asyncio). The
+plugin is registered as a `pytest11` entry point, so its fixtures are available as soon as
+farvex is installed; it imports the server only when a fixture asks for it.
+
+    async def test_support_answers(callpad_server: CallpadServer) -> None:
+        await callpad_server.create_vendor("acme", {42: "owner"})
+        customer = await callpad_server.session_client(7, connect=True)
+        agent = await callpad_server.host_client("acme", 42, connect=True)
+        await customer.sessions.start(vendor="acme", target={"type": "vendor_user", "user_id": 42})
+        invite = await agent.invites.next()
+        await agent.invites.accept(invite)
+
+Fixtures:
+
+`callpad_server`     a `CallpadServer` on 127.0.0.1 with a fresh SQLite database, per test
+`callpad_settings`   overrides of the server's Settings (override this fixture to change
+                     them, e.g. `{"default_ring_timeout_s": 1}`); tests get short timers
+
+Outside pytest, `running_server()` is the same server as an async context manager (the
+`make demo` script uses it). The server runs `offline` media: the numbers of docs/media.md
+(+12025550100 answers after `offline_answer_delay_s`) and recordings that go active.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import asyncio
+import concurrent.futures
+import contextlib
+import shutil
+import socket
+import tempfile
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+from ._client import HostClient, SessionClient, create_host_client, create_session_client
+from ._http import Auth
+
+if TYPE_CHECKING:
+    from callpad.config import Settings
+    from callpad.realtime.hub import Hub
+    from fastapi import FastAPI
+
+__all__ = ["CallpadServer", "callpad_server", "callpad_settings", "running_server"]
+
+
+class CallpadServer:
+    """A Callpad server running in this process, and helpers to drive it.
+
+    Clients made by `session_client` / `host_client` are disposed when the server stops.
+    """
+
+    def __init__(self, app: FastAPI, settings: Settings, base_url: str) -> None:
+        self.app = app
+        self.settings = settings
+        self.base_url = base_url
+        self._http = httpx.AsyncClient(base_url=base_url, trust_env=False)
+        self._clients: list[SessionClient] = []
+
+    # Users and tokens
+
+    def token(self, user_id: int, ttl_s: int | None = None) -> str:
+        """A user's bearer token, signed with the server's dev secret."""
+        from callpad.auth import mint_user_token
+
+        return mint_user_token(self.settings, user_id, ttl_s)
+
+    def auth(self, user_id: int) -> Auth:
+        """An `Auth` that hands out the user's token."""
+        return Auth(get_access_token=lambda: self.token(user_id))
+
+    async def request(
+        self, method: str, user_id: int | None, path: str, **kwargs: Any
+    ) -> httpx.Response:
+        """A raw API call under /api/v1 as `user_id` (None: the operator's admin key)."""
+        bearer = self.settings.admin_key if user_id is None else self.token(user_id)
+        headers = {"Authorization": f"Bearer {bearer}", **kwargs.pop("headers", {})}
+        return await self._http.request(method, "/api/v1" + path, headers=headers, **kwargs)
+
+    async def _ok(self, method: str, user_id: int | None, path: str, **kwargs: Any) -> Any:
+        response = await self.request(method, user_id, path, **kwargs)
+        if response.status_code >= 400:
+            raise AssertionError(f"{method} {path}: {response.status_code} {response.text}")
+        return response.json()
+
+    async def create_vendor(
+        self,
+        slug: str,
+        members: Mapping[int, str] | None = None,
+        *,
+        ring_timeout_s: float | None = None,
+    ) -> dict[str, Any]:
+        """A vendor with members `{user_id: "owner" | "admin" | "agent"}`."""
+        body: dict[str, Any] = {"slug": slug, "name": slug.title()}
+        if ring_timeout_s is not None:
+            body["ring_timeout_s"] = ring_timeout_s
+        vendor: dict[str, Any] = await self._ok("POST", None, "/admin/vendors", json=body)
+        for user_id, role in (members or {}).items():
+            await self.add_member(slug, user_id, role)
+        return vendor
+
+    async def add_member(self, vendor: str, user_id: int, role: str = "agent") -> None:
+        path = f"/admin/vendors/{vendor}/members/{user_id}"
+        await self._ok("PUT", None, path, json={"role": role})
+
+    async def create_contact(
+        self, vendor: str, as_user: int, name: str, phone: str, user_id: int | None = None
+    ) -> dict[str, Any]:
+        """An address-book entry, created by `as_user` (an owner or admin)."""
+        body: dict[str, Any] = {"name": name, "phone": phone}
+        if user_id is not None:
+            body["user_id"] = user_id
+        contact: dict[str, Any] = await self._ok(
+            "POST", as_user, f"/vendors/{vendor}/contacts", json=body
+        )
+        return contact
+
+    # What the server says, for comparing with a client's store
+
+    async def sessions_of(self, user_id: int, vendor: str | None = None) -> list[dict[str, Any]]:
+        """The live sessions the user sees: GET /me/sessions, or the vendor's list."""
+        path = f"/vendors/{vendor}/sessions?limit=200" if vendor else "/me/sessions?limit=200"
+        body = await self._ok("GET", user_id, path)
+        return list(body["sessions"])
+
+    async def invites_of(self, user_id: int, vendor: str | None = None) -> list[dict[str, Any]]:
+        path = f"/vendors/{vendor}/invites" if vendor else "/me/invites"
+        body = await self._ok("GET", user_id, path)
+        return list(body["invites"])
+
+    # Clients
+
+    async def session_client(
+        self, user_id: int, *, connect: bool = False, **kwargs: Any
+    ) -> SessionClient:
+        client = create_session_client(
+            api_url=self.base_url, user_id=user_id, auth=self.auth(user_id), **kwargs
+        )
+        self._clients.append(client)
+        if connect:
+            await client.connect()
+        return client
+
+    async def host_client(
+        self, vendor: str, user_id: int, *, connect: bool = False, **kwargs: Any
+    ) -> HostClient:
+        client = create_host_client(
+            api_url=self.base_url, vendor=vendor, user_id=user_id, auth=self.auth(user_id), **kwargs
+        )
+        self._clients.append(client)
+        if connect:
+            await client.connect()
+        return client
+
+    # Realtime faults
+
+    @property
+    def hub(self) -> Hub:
+        hub: Hub | None = self.app.state.ctx.hub
+        assert hub is not None, "the embedded hub runs only in realtime_mode=embedded"
+        return hub
+
+    def drop_realtime(self, user_id: int | None = None) -> int:
+        """Close the realtime connections of `user_id` (everyone's when None), as a network
+        failure would; clients reconnect by themselves. Returns how many were closed."""
+        from callpad.realtime.protocol import Disconnect
+
+        if user_id is not None:
+            return self.hub.disconnect(user_id, Disconnect.FORCE_RECONNECT)
+        users = list(self.hub.connected_users())
+        return sum(self.hub.disconnect(u, Disconnect.FORCE_RECONNECT) for u in users)
+
+    @asynccontextmanager
+    async def realtime_outage(self) -> AsyncIterator[None]:
+        """While inside, the hub refuses connections and every client is cut off; what is
+        published meanwhile reaches clients only by recovery or by their HTTP re-sync."""
+        self.hub.accepting = False
+        self.drop_realtime()
+        try:
+            yield
+        finally:
+            self.hub.accepting = True
+
+    async def aclose(self) -> None:
+        for client in self._clients:
+            await client.dispose()
+        await self._http.aclose()
+
+
+def _loopback_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+async def _migrated_copy(directory: Path, template: Path | None) -> Path:
+    """A migrated SQLite database in `directory` (copied from `template` when given)."""
+    from callpad.testing import fast_settings, migrate
+
+    path = directory / "callpad.db"
+    if template is not None:
+        shutil.copyfile(template, path)
+    else:
+        await migrate(fast_settings(f"sqlite:///{path}"))
+    return path
+
+
+@asynccontextmanager
+async def running_server(
+    directory: Path | None = None, *, template: Path | None = None, **overrides: Any
+) -> AsyncIterator[CallpadServer]:
+    """A Callpad server (uvicorn, in this process) on a free 127.0.0.1 port, with a fresh
+    SQLite database in `directory` (a temporary one by default). `overrides` are Settings."""
+    import uvicorn
+    from callpad.app import create_app
+    from callpad.realtime.server import HubWebSocketProtocol
+    from callpad.testing import fast_settings
+
+    with contextlib.ExitStack() as stack:
+        if directory is None:
+            directory = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        database = await _migrated_copy(directory, template)
+        sock = stack.enter_context(_loopback_socket())
+        port = sock.getsockname()[1]
+        base_url = f"http://127.0.0.1:{port}"
+        values: dict[str, Any] = {
+            "public_url": base_url,
+            "realtime_relay_poll_interval_s": 0.05,
+            "data_dir": directory,
+        }
+        values.update(overrides)
+        settings = fast_settings(f"sqlite:///{database}", **values)
+        app = create_app(settings)
+        config = uvicorn.Config(app, log_level="warning", lifespan="on", ws=HubWebSocketProtocol)
+        server = uvicorn.Server(config)
+        task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
+        try:
+            async with asyncio.timeout(30):
+                while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has no event
+                    await asyncio.sleep(0.01)
+            if task.done():
+                task.result()
+            callpad = CallpadServer(app, settings, base_url)
+            try:
+                yield callpad
+            finally:
+                await callpad.aclose()
+        finally:
+            server.should_exit = True
+            await task
+
+
+# The pytest plugin
+
+
+@pytest.fixture(scope="session")
+def callpad_template_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite database that each `callpad_server` starts from (a copy)."""
+    directory = tmp_path_factory.mktemp("callpad-template")
+    # Session fixtures are set up while a test's event loop may be running: migrate on a
+    # loop of our own, in another thread.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _migrated_copy(directory, None)).result()
+
+
+@pytest.fixture
+def callpad_settings() -> dict[str, Any]:
+    """Settings overrides for `callpad_server`; override this fixture to change them."""
+    return {}
+
+
+try:
+    import pytest_asyncio
+except ImportError:  # pragma: no cover - the plugin's async fixture needs pytest-asyncio
+    pass
+else:
+
+    @pytest_asyncio.fixture
+    async def callpad_server(
+        tmp_path: Path, callpad_settings: dict[str, Any], callpad_template_database: Path
+    ) -> AsyncIterator[CallpadServer]:
+        """A Callpad server for this test, on a fresh SQLite database."""
+        async with running_server(
+            tmp_path, template=callpad_template_database, **callpad_settings
+        ) as server:
+            yield server

@@ -1,0 +1,256 @@
+"""Client events: their names and payloads, delivery, and the events derived from versions.
+
+Handlers are registered with `client.on(name, handler)` and run one at a time, in the order
+the changes happened, on a delivery task the client owns (so a handler may await client
+calls). A handler may be a function or a coroutine function. One that raises is logged
+on the `farvex` logger and delivery goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal, TypeAlias, get_args
+
+from ._models import (
+    ConnectionStatus,
+    Dispatch,
+    DispatchState,
+    Invite,
+    Participant,
+    ParticipantState,
+    Recording,
+    RecordingState,
+    VoiceSession,
+)
+
+__all__ = [
+    "EVENT_NAMES",
+    "DispatchChanged",
+    "Emitter",
+    "Event",
+    "EventName",
+    "InviteReceived",
+    "InviteRemoved",
+    "ParticipantChanged",
+    "RecordingChanged",
+    "SessionRemoved",
+    "SessionUpdated",
+    "StatusChanged",
+    "derived_events",
+]
+
+logger = logging.getLogger("farvex")
+
+EventName = Literal[
+    "status",
+    "session.updated",
+    "session.removed",
+    "invite.received",
+    "invite.removed",
+    "participant.invited",
+    "participant.accepted",
+    "participant.declined",
+    "participant.withdrawn",
+    "participant.left",
+    "participant.removed",
+    "dispatch.started",
+    "dispatch.resolved",
+    "dispatch.cancelled",
+    "recording.started",
+    "recording.stopped",
+]
+EVENT_NAMES: tuple[EventName, ...] = get_args(EventName)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChanged:
+    """`status`: the realtime connection moved."""
+
+    status: ConnectionStatus
+    previous: ConnectionStatus
+
+
+@dataclass(frozen=True, slots=True)
+class SessionUpdated:
+    """`session.updated`: a newer version of a session; `previous` is what the store held."""
+
+    session: VoiceSession
+    previous: VoiceSession | None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRemoved:
+    """`session.removed`: the session left the store (ended, or no longer yours)."""
+
+    session_id: str
+    version: int
+    session: VoiceSession | None
+
+
+@dataclass(frozen=True, slots=True)
+class InviteReceived:
+    """`invite.received`: a new pending invite for the current user."""
+
+    invite: Invite
+
+
+@dataclass(frozen=True, slots=True)
+class InviteRemoved:
+    """`invite.removed`: the invite is no longer pending. `state` is the participant's new
+    state (`accepted`, `declined`, `withdrawn`, ...) or `expired` when the SDK dropped it
+    locally at its `expires_at`."""
+
+    invite_id: str
+    session_id: str
+    participant_id: str
+    state: str
+    invite: Invite | None
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantChanged:
+    """`participant.*`: a participant reached the state the event names."""
+
+    session: VoiceSession
+    participant: Participant
+    previous: Participant | None
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchChanged:
+    """`dispatch.*`: a team fan-out started, resolved or was cancelled."""
+
+    session: VoiceSession
+    dispatch: Dispatch
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingChanged:
+    """`recording.started` (it became active) / `recording.stopped` (stopped or failed)."""
+
+    session: VoiceSession
+    recording: Recording
+
+
+Event: TypeAlias = (
+    StatusChanged
+    | SessionUpdated
+    | SessionRemoved
+    | InviteReceived
+    | InviteRemoved
+    | ParticipantChanged
+    | DispatchChanged
+    | RecordingChanged
+)
+Handler: TypeAlias = Callable[[Any], Awaitable[None] | None]
+
+_PARTICIPANT_EVENTS: dict[ParticipantState, EventName] = {
+    ParticipantState.INVITED: "participant.invited",
+    ParticipantState.ACCEPTED: "participant.accepted",
+    ParticipantState.DECLINED: "participant.declined",
+    ParticipantState.WITHDRAWN: "participant.withdrawn",
+    ParticipantState.LEFT: "participant.left",
+    ParticipantState.REMOVED: "participant.removed",
+}
+_DISPATCH_EVENTS: dict[DispatchState, EventName] = {
+    DispatchState.STARTED: "dispatch.started",
+    DispatchState.RESOLVED: "dispatch.resolved",
+    DispatchState.CANCELLED: "dispatch.cancelled",
+}
+_RECORDING_DONE = (RecordingState.STOPPED, RecordingState.FAILED)
+
+
+def derived_events(
+    previous: VoiceSession | None, current: VoiceSession
+) -> list[tuple[EventName, Event]]:
+    """Participant, dispatch and recording events between two versions of a session.
+
+    A session seen for the first time is a snapshot: its participants' history is unknown,
+    so only its started dispatches and active recordings are announced.
+    """
+    events: list[tuple[EventName, Event]] = []
+    if previous is not None:
+        for p in current.participants:
+            before = previous.participant(p.id)
+            if before is None or before.state is not p.state:
+                events.append(
+                    (_PARTICIPANT_EVENTS[p.state], ParticipantChanged(current, p, before))
+                )
+    for d in current.dispatches:
+        old_d = next((x for x in previous.dispatches if x.id == d.id), None) if previous else None
+        if (old_d is None and (previous is not None or d.state is DispatchState.STARTED)) or (
+            old_d is not None and old_d.state is not d.state
+        ):
+            events.append((_DISPATCH_EVENTS[d.state], DispatchChanged(current, d)))
+    for r in current.recordings:
+        old_r = next((x for x in previous.recordings if x.id == r.id), None) if previous else None
+        was = old_r.state if old_r else None
+        if r.state is RecordingState.ACTIVE and was is not RecordingState.ACTIVE:
+            events.append(("recording.started", RecordingChanged(current, r)))
+        elif r.state in _RECORDING_DONE and was not in _RECORDING_DONE and previous is not None:
+            events.append(("recording.stopped", RecordingChanged(current, r)))
+    return events
+
+
+class Emitter:
+    """Named handlers and one owned task that delivers events to them in order."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, list[Handler]] = {}
+        self._queue: asyncio.Queue[tuple[str, Event]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    def on(self, name: str, handler: Handler) -> Callable[[], None]:
+        if name not in EVENT_NAMES:
+            raise ValueError(f"unknown event {name!r}; one of: {', '.join(EVENT_NAMES)}")
+        self._handlers.setdefault(name, []).append(handler)
+        return lambda: self.off(name, handler)
+
+    def off(self, name: str, handler: Handler) -> None:
+        handlers = self._handlers.get(name, [])
+        if handler in handlers:
+            handlers.remove(handler)
+
+    def emit(self, name: EventName, event: Event) -> None:
+        if self._closed or not self._handlers.get(name):
+            return
+        self._queue.put_nowait((name, event))
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(
+                self._deliver(), name="farvex-events"
+            )
+
+    async def drain(self) -> None:
+        """Wait until every event emitted so far was handled."""
+        if self._task is not None and not self._task.done():
+            await self._queue.join()
+
+    async def aclose(self) -> None:
+        self._closed = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _deliver(self) -> None:
+        while True:
+            name, event = await self._queue.get()
+            try:
+                for handler in list(self._handlers.get(name, ())):
+                    try:
+                        result = handler(event)
+                        if inspect.isawaitable(result):
+                            await result
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception:
+                        logger.exception("farvex: a %r handler raised", name)
+            finally:
+                self._queue.task_done()

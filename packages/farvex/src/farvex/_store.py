@@ -1,0 +1,273 @@
+"""The live store: the sessions, invites and connection status a client currently knows.
+
+Rules, whatever the source (a realtime publication, an HTTP answer, a re-sync):
+
+- A session view applies only when its `version` is newer than the one held (or than
+  the version it was removed at): replays and stale answers change nothing.
+- The store holds the sessions the user may see live: not ended, and either the user has
+  a live participant in it or the client reads the vendor feed (owners and admins).
+- `session.remove` drops the session and its invites.
+- An invite is pending while its participant is `invited`; it is dropped at its
+  `expires_at` even when no removal arrives (a dropped connection, a late server).
+- A re-sync replaces the contents with the server's lists, except for what realtime
+  changed while the lists were being fetched (that is newer).
+
+Readers get read-only `Mapping` views. Every change is announced through the emitter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from types import MappingProxyType
+
+from ._events import (
+    Emitter,
+    InviteReceived,
+    InviteRemoved,
+    SessionRemoved,
+    SessionUpdated,
+    StatusChanged,
+    derived_events,
+)
+from ._models import ConnectionStatus, Invite, ParticipantState, VoiceSession
+
+__all__ = ["Store"]
+
+Clock = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    def __init__(self, user_id: int, emitter: Emitter, *, clock: Clock = _utcnow) -> None:
+        self.user_id = user_id
+        self.reads_vendor_feed = False
+        self._emitter = emitter
+        self._clock = clock
+        self._sessions: dict[str, VoiceSession] = {}
+        self._invites: dict[str, Invite] = {}
+        self._removed_at: dict[str, int] = {}  # session id -> version it left the store at
+        self._touched: set[str] | None = None  # ids changed while a re-sync is in flight
+        self._handed_out: set[str] = set()  # invites returned by next_invite()
+        self._watchers: set[asyncio.Event] = set()
+        self._invites_changed = asyncio.Event()
+        self._expiry_task: asyncio.Task[None] | None = None
+        self.status = ConnectionStatus.DISCONNECTED
+        self.sessions: Mapping[str, VoiceSession] = MappingProxyType(self._sessions)
+        self.invites: Mapping[str, Invite] = MappingProxyType(self._invites)
+        self.closed = False
+
+    # Sessions
+
+    def visible(self, session: VoiceSession) -> bool:
+        if session.is_ended:
+            return False
+        if self.reads_vendor_feed:
+            return True
+        return any(p.user_id == self.user_id and p.is_live for p in session.participants)
+
+    def upsert_session(self, session: VoiceSession) -> bool:
+        """Apply a session view if it is newer; True when it changed the store."""
+        current = self._sessions.get(session.id)
+        newest = current.version if current else self._removed_at.get(session.id, -1)
+        if session.version <= newest:
+            return False
+        self._touch(session.id)
+        if self.visible(session):
+            self._sessions[session.id] = session
+            self._removed_at.pop(session.id, None)
+        else:
+            self._sessions.pop(session.id, None)
+            self._removed_at[session.id] = session.version
+        emit = self._emitter.emit
+        if current is not None or self.visible(session):
+            emit("session.updated", SessionUpdated(session, current))
+            for name, event in derived_events(current, session):
+                emit(name, event)
+        self._follow_invites(session)
+        if current is not None and session.id not in self._sessions:
+            emit("session.removed", SessionRemoved(session.id, session.version, session))
+        self._changed()
+        return True
+
+    def remove_session(self, session_id: str, version: int) -> None:
+        """`session.remove`: the session (at `version`) is no longer the user's to see."""
+        current = self._sessions.get(session_id)
+        if current is not None and current.version > version:
+            return  # we hold a newer description, in which it came back
+        self._touch(session_id)
+        self._removed_at[session_id] = max(version, self._removed_at.get(session_id, -1))
+        for invite in [i for i in self._invites.values() if i.session_id == session_id]:
+            self._drop_invite(invite.id, "withdrawn")
+        if current is not None:
+            del self._sessions[session_id]
+            self._emitter.emit("session.removed", SessionRemoved(session_id, version, current))
+        self._changed()
+
+    # Invites
+
+    def upsert_invite(self, invite: Invite) -> None:
+        if invite.expires_at <= self._clock():
+            return
+        self.upsert_session(invite.session)
+        session = self._sessions.get(invite.session_id)
+        if session is None and invite.session.version <= self._removed_at.get(
+            invite.session_id, -1
+        ):
+            return  # the session went away after this invite was sent
+        if session is not None and session.version >= invite.session.version:
+            participant = session.participant(invite.participant_id)
+            if participant is None or participant.state is not ParticipantState.INVITED:
+                return
+            invite = invite.model_copy(update={"session": session, "participant": participant})
+        self._touch(invite.id)
+        known = invite.id in self._invites
+        self._invites[invite.id] = invite
+        if not known:
+            self._emitter.emit("invite.received", InviteReceived(invite))
+        self._invites_changed.set()
+        self.ensure_expiry()
+        self._changed()
+
+    def remove_invite(self, invite_id: str, state: str) -> None:
+        self._touch(invite_id)
+        if self._drop_invite(invite_id, state):
+            self._changed()
+
+    def _drop_invite(self, invite_id: str, state: str) -> bool:
+        invite = self._invites.pop(invite_id, None)
+        if invite is None:
+            return False
+        self._handed_out.discard(invite_id)
+        self._emitter.emit(
+            "invite.removed",
+            InviteRemoved(invite_id, invite.session_id, invite.participant_id, state, invite),
+        )
+        return True
+
+    def _follow_invites(self, session: VoiceSession) -> None:
+        """Keep each invite's embedded session current; drop those no longer pending."""
+        for invite in [i for i in self._invites.values() if i.session_id == session.id]:
+            if session.version <= invite.session.version:
+                continue
+            participant = session.participant(invite.participant_id)
+            if session.is_ended or participant is None:
+                self._drop_invite(invite.id, "withdrawn")
+            elif participant.state is not ParticipantState.INVITED:
+                self._drop_invite(invite.id, participant.state.value)
+            else:
+                self._invites[invite.id] = invite.model_copy(
+                    update={"session": session, "participant": participant}
+                )
+
+    def expire_invites(self) -> None:
+        now = self._clock()
+        expired = [i.id for i in self._invites.values() if i.expires_at <= now]
+        for invite_id in expired:
+            self._drop_invite(invite_id, "expired")
+        if expired:
+            self._changed()
+
+    def ensure_expiry(self) -> None:
+        """Start the task that drops invites at their `expires_at` (owned, see `aclose`)."""
+        if self._expiry_task is None or self._expiry_task.done():
+            self._expiry_task = asyncio.get_running_loop().create_task(
+                self._expire_invites_on_time(), name="farvex-invite-expiry"
+            )
+
+    async def _expire_invites_on_time(self) -> None:
+        while True:
+            self.expire_invites()
+            self._invites_changed.clear()
+            earliest = min((i.expires_at for i in self._invites.values()), default=None)
+            delay = None
+            if earliest is not None:
+                delay = max(0.0, (earliest - self._clock()).total_seconds()) + 0.001
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._invites_changed.wait(), delay)
+
+    async def next_invite(self) -> Invite:
+        """The oldest pending invite no earlier call returned; waits for one if none."""
+        while True:
+            if self.closed:
+                from ._errors import CallpadClientClosedError
+
+                raise CallpadClientClosedError()
+            fresh = sorted(
+                (i for i in self._invites.values() if i.id not in self._handed_out),
+                key=lambda i: (i.created_at, i.id),
+            )
+            if fresh:
+                self._handed_out.add(fresh[0].id)
+                return fresh[0]
+            wake = asyncio.Event()
+            self._watchers.add(wake)
+            try:
+                await wake.wait()
+            finally:
+                self._watchers.discard(wake)
+
+    # Re-sync
+
+    def begin_sync(self) -> None:
+        self._touched = set()
+
+    def end_sync(self, sessions: Iterable[VoiceSession], invites: Iterable[Invite]) -> None:
+        """Make the store the server's lists, keeping what realtime changed meanwhile."""
+        touched = self._touched or set()
+        self._touched = None
+        sessions = list(sessions)
+        invites = list(invites)
+        for session in sessions:
+            self.upsert_session(session)
+        listed = {s.id for s in sessions}
+        for session_id, held in list(self._sessions.items()):
+            if session_id not in listed and session_id not in touched:
+                self.remove_session(session_id, held.version)
+        for invite in invites:
+            self.upsert_invite(invite)
+        listed_invites = {i.id for i in invites}
+        for invite_id in list(self._invites):
+            if invite_id not in listed_invites and invite_id not in touched:
+                self.remove_invite(invite_id, "withdrawn")
+        self._changed()
+
+    def _touch(self, key: str) -> None:
+        if self._touched is not None:
+            self._touched.add(key)
+
+    # Status and watchers
+
+    def set_status(self, status: ConnectionStatus) -> None:
+        previous = self.status
+        if status is previous:
+            return
+        self.status = status
+        self._emitter.emit("status", StatusChanged(status, previous))
+        self._changed()
+
+    def watcher(self) -> asyncio.Event:
+        wake = asyncio.Event()
+        self._watchers.add(wake)
+        return wake
+
+    def unwatch(self, wake: asyncio.Event) -> None:
+        self._watchers.discard(wake)
+
+    def _changed(self) -> None:
+        for wake in list(self._watchers):
+            wake.set()
+
+    async def aclose(self) -> None:
+        self.closed = True
+        self._changed()
+        if self._expiry_task is not None:
+            self._expiry_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._expiry_task
+            self._expiry_task = None
