@@ -57,8 +57,9 @@ generate-check: install  ## fails when regenerating the SDK's HTTP layer would c
 demo: install  ## a scripted call between a customer and a host against an embedded server
 	$(RUN) python packages/farvex/examples/demo.py
 
-bench: install
+bench: install  ## each figure beside a baseline measured in the same run
 	$(RUN) python bench/api.py
+	$(RUN) python bench/realtime.py
 
 clean:
 	rm -rf .tools $(VENV) data

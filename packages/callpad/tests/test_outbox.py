@@ -152,3 +152,25 @@ async def test_a_refused_action_writes_no_event(api: Api, app: FastAPI, acme: An
     mark = await last_id(app)
     assert (await api.post(CUSTOMER, f"{START}/{sid}/end")).status_code == 403
     assert await events_after(app, mark) == []
+
+
+async def test_published_rows_are_purged_after_the_retention(
+    api: Api, app: FastAPI, acme: Any
+) -> None:
+    from datetime import timedelta
+
+    from callpad.workers import Workers
+
+    await api.post(CUSTOMER, START, json={"target": {"type": "vendor_user", "user_id": AGENT}})
+    ctx: AppContext = app.state.ctx
+    long_ago = utcnow() - timedelta(hours=2)
+    async with ctx.db.write() as conn:
+        first = (await conn.execute(sa.select(sa.func.min(outbox.c.id)))).scalar()
+        await conn.execute(
+            outbox.update().where(outbox.c.id == first).values(published_at=long_ago)
+        )
+    ctx.settings.retention_s = 3600
+    await Workers(ctx).purge_expired_rows()
+    remaining = {e["id"] for e in await events_after(app, 0)}
+    assert first not in remaining
+    assert remaining  # rows published within the retention, or not yet, are kept

@@ -80,6 +80,7 @@ def _serve(args: argparse.Namespace) -> None:
 
     from .app import create_app
     from .db.migrate import SchemaNotCurrent, assert_schema_current
+    from .realtime.server import HubWebSocketProtocol
 
     settings = Settings()
     _ensure_data_dir(settings)
@@ -100,7 +101,16 @@ def _serve(args: argparse.Namespace) -> None:
         + "\n  (make run uses the dev secret; set CALLPAD_AUTH_SECRET in production)",
         flush=True,
     )
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        # Centrifugo clients: accept an empty subprotocol header; no compression, as
+        # Centrifugo's default (it costs memory per connection).
+        ws=HubWebSocketProtocol,
+        ws_per_message_deflate=False,
+    )
 
 
 def _db_upgrade(_args: argparse.Namespace) -> None:

@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     default_ring_timeout_s: float = 30.0
     timer_poll_interval_s: float = 0.25
     idempotency_ttl_s: int = 24 * 3600
+    retention_s: int = 3600
 
     # Media
     media: MediaMode = MediaMode.OFFLINE

@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
+from datetime import timedelta
 
+from .background import poll_loop
 from .context import AppContext, utcnow, write_transaction
 from .domain import MediaCommand
 from .idempotency import delete_expired_keys
-from .media.jobs import claim_job, due_job_ids, schedule_reports
+from .media.jobs import claim_job, delete_finished_jobs, due_job_ids, schedule_reports
 from .metrics import INVITES_EXPIRED, MEDIA_JOBS
+from .realtime.outbox import delete_published_events
 from .sessions import repository as session_repo
 from .sessions import service
 
 __all__ = ["Workers"]
-
-logger = logging.getLogger("callpad.workers")
 
 
 class Workers:
@@ -34,38 +34,26 @@ class Workers:
     async def running(self) -> AsyncIterator[None]:
         """Run the loops for the lifetime of the app; cancelled and awaited on exit."""
         async with asyncio.TaskGroup() as group:
+            interval = self.ctx.settings.timer_poll_interval_s
             tasks = [
-                group.create_task(self._loop(self.expire_due_invites, None)),
-                group.create_task(self._loop(self.run_due_media_jobs, self.ctx.media_jobs_written)),
-                group.create_task(self._loop(self.purge_idempotency_keys, None, every_s=60)),
+                group.create_task(
+                    poll_loop(self.expire_due_invites, interval_s=interval, name="ring timeouts")
+                ),
+                group.create_task(
+                    poll_loop(
+                        self.run_due_media_jobs,
+                        interval_s=interval,
+                        wake=self.ctx.media_jobs_written,
+                        name="media jobs",
+                    )
+                ),
+                group.create_task(poll_loop(self.purge_expired_rows, interval_s=60, name="purge")),
             ]
             try:
                 yield
             finally:
                 for task in tasks:
                     task.cancel()
-
-    async def _loop(
-        self,
-        step: Callable[[], Awaitable[int]],
-        wake: asyncio.Event | None,
-        every_s: float | None = None,
-    ) -> None:
-        interval = every_s or self.ctx.settings.timer_poll_interval_s
-        while True:
-            try:
-                done = await step()
-            except Exception:
-                logger.exception("background step %s failed; retrying", step.__name__)
-                done = 0
-            if done:
-                continue  # there may be more due right now
-            if wake is None:
-                await asyncio.sleep(interval)
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), interval)
-            wake.clear()
 
     async def expire_due_invites(self) -> int:
         """Withdraw every ring past its deadline; each in its own transaction."""
@@ -103,7 +91,12 @@ class Workers:
                 ran += 1
         return ran
 
-    async def purge_idempotency_keys(self) -> int:
+    async def purge_expired_rows(self) -> int:
+        """Forget old idempotency keys, published outbox rows and finished media jobs."""
+        now, settings = utcnow(), self.ctx.settings
+        kept_since = now - timedelta(seconds=settings.retention_s)
         async with self.ctx.db.write() as conn:
-            await delete_expired_keys(conn, utcnow(), self.ctx.settings.idempotency_ttl_s)
+            await delete_expired_keys(conn, now, settings.idempotency_ttl_s)
+            await delete_published_events(conn, kept_since)
+            await delete_finished_jobs(conn, kept_since)
         return 0

@@ -14,7 +14,13 @@ from ..db.tables import media_jobs
 from ..domain import MediaCommand
 from .base import MediaReport
 
-__all__ = ["claim_job", "due_job_ids", "schedule_commands", "schedule_reports"]
+__all__ = [
+    "claim_job",
+    "delete_finished_jobs",
+    "due_job_ids",
+    "schedule_commands",
+    "schedule_reports",
+]
 
 
 async def schedule_commands(
@@ -64,3 +70,11 @@ async def claim_job(
     )
     row = claimed.first()
     return (row.session_id, row.body) if row else None
+
+
+async def delete_finished_jobs(conn: AsyncConnection, done_before: datetime) -> None:
+    await conn.execute(
+        media_jobs.delete().where(
+            media_jobs.c.done_at.is_not(None), media_jobs.c.done_at < done_before
+        )
+    )

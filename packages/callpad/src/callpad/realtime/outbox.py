@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..db.tables import outbox
 
-__all__ = ["OutboxEvent", "write_events"]
+__all__ = ["OutboxEvent", "delete_published_events", "write_events"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,3 +32,12 @@ async def write_events(conn: AsyncConnection, events: Iterable[OutboxEvent], now
     if rows:
         await conn.execute(outbox.insert(), rows)
     return len(rows)
+
+
+async def delete_published_events(conn: AsyncConnection, published_before: datetime) -> None:
+    """Drop rows every relay is done with (kept a while for slow processes and audits)."""
+    await conn.execute(
+        outbox.delete().where(
+            outbox.c.published_at.is_not(None), outbox.c.published_at < published_before
+        )
+    )

@@ -20,8 +20,6 @@ is never published. Two ways to run, chosen by the publisher:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -30,6 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..background import poll_loop
 from ..context import AppContext, utcnow
 from ..db.tables import outbox
 from .publishers import OutboxRow, Publisher
@@ -63,24 +62,12 @@ class OutboxRelay:
         self.published = 0
 
     async def run(self) -> None:
-        wake = self.ctx.outbox_written
-        failures = 0
-        while True:
-            wake.clear()
-            try:
-                done = await self.step()
-                failures = 0
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                failures += 1
-                logger.exception("outbox relay step failed; retrying")
-                await asyncio.sleep(min(5.0, 0.1 * 2**failures))
-                continue
-            if done:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), self.poll_interval_s)
+        await poll_loop(
+            self.step,
+            interval_s=self.poll_interval_s,
+            wake=self.ctx.outbox_written,
+            name="outbox relay",
+        )
 
     async def step(self) -> int:
         if self.publisher.shared:
