@@ -10,7 +10,7 @@
 See the README's SDK section and docs/sdk.md.
 """
 
-from ._capabilities import ACTIONS, Action
+from ._capabilities import Action
 from ._client import (
     HostClient,
     HostControls,
@@ -28,7 +28,6 @@ from ._errors import (
     CallpadTimeoutError,
 )
 from ._events import (
-    EVENT_NAMES,
     DispatchChanged,
     Event,
     EventName,
@@ -83,8 +82,6 @@ from ._models import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "ACTIONS",
-    "EVENT_NAMES",
     "Action",
     "Auth",
     "CallpadClientClosedError",
