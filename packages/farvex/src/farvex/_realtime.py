@@ -113,7 +113,7 @@ class Realtime(ClientEventHandler):  # type: ignore[misc]
         self._store.set_status(ConnectionStatus.DISCONNECTED)
 
     async def on_error(self, ctx: ErrorContext) -> None:
-        logger.warning("farvex: realtime error %s: %r", ctx.code, ctx.error)
+        logger.info("farvex: realtime error %s: %r", ctx.code, ctx.error)
 
     async def on_subscribed(self, ctx: ServerSubscribedContext) -> None:
         if ctx.was_recovering and not ctx.recovered:

@@ -1,0 +1,229 @@
+"""The README's flows against a real server: after every step each client's store equals
+what the server answers over HTTP, also across realtime disconnects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from farvex import (
+    CallpadError,
+    ConnectionStatus,
+    HostClient,
+    ParticipantState,
+    RecordingState,
+    SessionClient,
+)
+from farvex.testing import CallpadServer, running_server
+
+from ._support import (
+    AGENT,
+    ANSWERING_PHONE,
+    CUSTOMER,
+    OWNER,
+    assert_stores_match,
+    eventually,
+)
+
+
+async def call_center(
+    server: CallpadServer, **vendor: Any
+) -> tuple[SessionClient, HostClient, HostClient]:
+    """acme with an owner (reads the vendor feed) and an agent; all three connected."""
+    await server.create_vendor("acme", {OWNER: "owner", AGENT: "agent"}, **vendor)
+    customer = await server.session_client(CUSTOMER, connect=True)
+    agent = await server.host_client("acme", AGENT, connect=True)
+    owner = await server.host_client("acme", OWNER, connect=True)
+    return customer, agent, owner
+
+
+def recorder(client: SessionClient, *names: str) -> list[str]:
+    seen: list[str] = []
+    for name in names:
+        client.on(name, lambda event, name=name: seen.append(name))  # type: ignore[call-overload]
+    return seen
+
+
+async def test_a_customer_calls_an_agent_who_hosts_the_call(callpad_server: CallpadServer) -> None:
+    server = callpad_server
+    customer, agent, owner = await call_center(server)
+    clients = (customer, agent, owner)
+    events = recorder(
+        agent,
+        "invite.received",
+        "invite.removed",
+        "participant.accepted",
+        "recording.started",
+        "recording.stopped",
+        "session.removed",
+    )
+
+    started = await customer.sessions.start(
+        vendor="acme", target={"type": "vendor_user", "user_id": AGENT}, name="Billing"
+    )
+    assert started.join is not None and started.join.room == started.session.room
+    session_id = started.session.id
+    assert customer.sessions.can(session_id, "cancel")
+    invite = await agent.invites.next()
+    assert (invite.session.id, invite.session.name) == (session_id, "Billing")
+    assert agent.sessions.can(invite.session, "accept")
+    await assert_stores_match(server, *clients)
+
+    accepted = await agent.sessions.accept(
+        session_id=invite.session.id, participant_id=invite.participant.id
+    )
+    assert accepted.join is not None and accepted.join.participant_id == invite.participant.id
+    assert accepted.session.state == "active"
+    assert agent.sessions.active is not None and agent.sessions.active.id == session_id
+    assert agent.sessions.can(session_id, "end") and not customer.sessions.can(session_id, "end")
+    await assert_stores_match(server, *clients)
+
+    # The network drops every realtime connection mid-call; clients reconnect and recover.
+    assert server.drop_realtime() == 3
+    await agent.host.add_participant(session_id, {"type": "phone", "phone": ANSWERING_PHONE})
+    phone = await eventually(
+        lambda: next(
+            (
+                p
+                for p in customer.sessions[session_id].participants
+                if p.phone == ANSWERING_PHONE and p.state is ParticipantState.ACCEPTED
+            ),
+            None,
+        )
+    )
+    assert agent.sessions[session_id].telephony_legs[0].participant_id == phone.id
+    await eventually(lambda: all(c.status is ConnectionStatus.CONNECTED for c in clients))
+    await assert_stores_match(server, *clients)
+
+    await agent.host.start_recording(session_id)
+    await eventually(
+        lambda: (
+            (r := agent.sessions[session_id].live_recording) is not None
+            and r.state is RecordingState.ACTIVE
+        )
+    )
+    assert agent.sessions.can(session_id, "stop_recording")
+    await assert_stores_match(server, *clients)
+    stopped = await agent.host.stop_recording(session_id)
+    assert stopped.live_recording is None
+    await assert_stores_match(server, *clients)
+
+    held = await agent.host.hold(session_id)
+    assert held.state == "on_hold"
+    await eventually(lambda: customer.sessions[session_id].state == "on_hold")
+    await assert_stores_match(server, *clients)
+    await agent.host.unhold(session_id)
+    await eventually(lambda: owner.sessions[session_id].state == "active")
+    await assert_stores_match(server, *clients)
+
+    ended = await agent.host.end(session_id)
+    assert (ended.state, ended.end_reason) == ("ended", "ended_by_host")
+    await eventually(lambda: not any(len(c.sessions) for c in clients))
+    await assert_stores_match(server, *clients)
+    assert (await customer.sessions.fetch(session_id, vendor="acme")).end_reason == "ended_by_host"
+
+    await eventually(lambda: "session.removed" in events)
+    assert events[:3] == ["invite.received", "participant.accepted", "invite.removed"]
+    assert {"recording.started", "recording.stopped"} <= set(events)
+
+
+async def test_the_caller_cancels_while_ringing(callpad_server: CallpadServer) -> None:
+    customer, agent, owner = await call_center(callpad_server)
+    removed: list[str] = []
+    agent.on("invite.removed", lambda event: removed.append(event.state))
+    started = await customer.sessions.start(
+        vendor="acme", target={"type": "vendor_user", "user_id": AGENT}
+    )
+    await agent.invites.next()
+    await assert_stores_match(callpad_server, customer, agent, owner)
+
+    cancelled = await customer.sessions.cancel(started.session.id)
+    assert cancelled.end_reason == "cancelled"
+    await eventually(lambda: not agent.invites and not agent.sessions and not owner.sessions)
+    await assert_stores_match(callpad_server, customer, agent, owner)
+    await eventually(lambda: removed == ["withdrawn"])
+    with pytest.raises(CallpadError) as refused:
+        await agent.sessions.accept(
+            session_id=started.session.id, participant_id=cancelled.participants[1].id
+        )
+    assert (refused.value.status, refused.value.code) == (409, "session_ended")
+
+
+async def test_the_agent_rejects(callpad_server: CallpadServer) -> None:
+    customer, agent, owner = await call_center(callpad_server)
+    ended: list[str | None] = []
+    customer.on("session.updated", lambda event: ended.append(event.session.end_reason))
+    await customer.sessions.start(vendor="acme", target={"type": "vendor_user", "user_id": AGENT})
+    invite = await agent.invites.next()
+    rejected = await agent.invites.reject(invite)
+    assert (rejected.state, rejected.end_reason) == ("ended", "missed")
+    await eventually(lambda: not customer.sessions)
+    await assert_stores_match(callpad_server, customer, agent, owner)
+    await eventually(lambda: "missed" in ended)
+
+
+async def test_an_unanswered_invite_expires_even_while_disconnected(
+    tmp_path: Path, callpad_template_database: Path
+) -> None:
+    async with running_server(tmp_path, template=callpad_template_database) as server:
+        customer, agent, owner = await call_center(server, ring_timeout_s=1.5)
+        started = await customer.sessions.start(
+            vendor="acme", target={"type": "vendor_user", "user_id": AGENT}
+        )
+        invite = await agent.invites.next()
+        async with server.realtime_outage():
+            # No removal can arrive: the SDK drops the invite at its expires_at by itself.
+            await eventually(lambda: agent.status is not ConnectionStatus.CONNECTED)
+            await eventually(lambda: invite.id not in agent.invites)
+        await assert_stores_match(server, customer, agent, owner)
+        ended = await customer.sessions.fetch(started.session.id, vendor="acme")
+        assert ended.end_reason == "missed"
+        assert ended.participants[1].state_reason == "timeout"
+
+
+async def test_stores_resync_over_http_when_realtime_cannot_recover(
+    tmp_path: Path, callpad_template_database: Path
+) -> None:
+    # History of one publication per channel: missing two means the hub cannot recover.
+    async with running_server(
+        tmp_path, template=callpad_template_database, realtime_history_size=1
+    ) as server:
+        customer, agent, owner = await call_center(server)
+        clients = (customer, agent, owner)
+        started = await customer.sessions.start(
+            vendor="acme", target={"type": "vendor_user", "user_id": AGENT}
+        )
+        session_id = started.session.id
+        invite = await agent.invites.next()
+        await agent.invites.accept(invite)
+        await assert_stores_match(server, *clients)
+
+        async with server.realtime_outage():
+            await eventually(
+                lambda: all(c.status is not ConnectionStatus.CONNECTED for c in clients)
+            )
+            # Changes made by someone else while everyone is cut off.
+            held = await server.request("POST", AGENT, f"/vendors/acme/sessions/{session_id}/hold")
+            assert held.status_code == 200, held.text
+            renamed = await server.request(
+                "PATCH", AGENT, f"/vendors/acme/sessions/{session_id}", json={"name": "Renamed"}
+            )
+            assert renamed.status_code == 200, renamed.text
+            assert customer.sessions[session_id].state == "active"  # not seen yet
+
+        await eventually(lambda: all(c.status is ConnectionStatus.CONNECTED for c in clients))
+        await assert_stores_match(server, *clients)
+        assert customer.sessions[session_id].name == "Renamed"
+        assert all(c._realtime.resyncs >= 1 for c in clients)  # the HTTP path was taken
+
+        # And again, ending the call while away: the re-sync drops it.
+        async with server.realtime_outage():
+            await eventually(
+                lambda: all(c.status is not ConnectionStatus.CONNECTED for c in clients)
+            )
+            await server.request("POST", AGENT, f"/vendors/acme/sessions/{session_id}/unhold")
+            ended = await server.request("POST", AGENT, f"/vendors/acme/sessions/{session_id}/end")
+            assert ended.status_code == 200, ended.text
+        await eventually(lambda: not any(len(c.sessions) for c in clients))
+        await assert_stores_match(server, *clients)
