@@ -31,6 +31,7 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from .protocol import Disconnect, ErrorCode, RawJson, dumps, error_reply, reply
+from .server import SEND_TEXT_NOWAIT
 from .tokens import TokenExpired, TokenInvalid, decode_connection_token
 
 __all__ = ["Hub", "HubConfig", "StreamPosition"]
@@ -118,6 +119,7 @@ class _Connection:
         "pong_due_at",
         "queue",
         "queued_bytes",
+        "send_nowait",
         "streams",
         "user",
         "websocket",
@@ -139,12 +141,16 @@ class _Connection:
         self.queue: deque[str] = deque()
         self.queued_bytes = 0
         self.writer: asyncio.Task[None] | None = None
+        extensions = websocket.scope.get("extensions") or {}
+        self.send_nowait: Callable[[str], bool] | None = extensions.get(SEND_TEXT_NOWAIT)
 
     # Outbound: one FIFO queue, one writer task at a time, started when there is work.
 
     def send(self, frame: str) -> None:
         if self.closing is not None:
             return
+        if self.writer is None and self.send_nowait is not None and self.send_nowait(frame):
+            return  # written at once: nothing queued before it, the transport is writable
         self.queue.append(frame)
         self.queued_bytes += len(frame)
         if self.queued_bytes > self.hub.config.queue_max_bytes:

@@ -1,9 +1,14 @@
-"""uvicorn's WebSocket protocol, adjusted for Centrifugo clients.
+"""uvicorn's WebSocket protocol, adjusted for the hub. Run uvicorn with
+`ws=HubWebSocketProtocol`.
 
-Older centrifuge-python versions send an empty `Sec-WebSocket-Protocol` header in JSON
-mode. RFC 6455 does not allow an empty list, and the websockets handshake answers 400 to
-it before the app runs, while Centrifugo accepts it. Run uvicorn with
-`ws=HubWebSocketProtocol` to treat such a header as absent.
+- Older centrifuge-python versions send an empty `Sec-WebSocket-Protocol` header in JSON
+  mode. RFC 6455 does not allow an empty list, and the websockets handshake answers 400
+  to it before the app runs, while Centrifugo accepts it: such a header counts as absent.
+- The ASGI scope gains the extension `callpad.send_text_nowait`: a synchronous write of
+  one text frame, for fan-out without a task and an ASGI round trip per delivery. It
+  refuses (returns False) whenever the asynchronous path must be used instead: before
+  the handshake, after a close, or while the transport's buffer is over its high-water
+  mark (the peer is not reading; the hub's bounded queue takes over from there).
 """
 
 from __future__ import annotations
@@ -11,7 +16,9 @@ from __future__ import annotations
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
 
-__all__ = ["HubWebSocketProtocol"]
+__all__ = ["SEND_TEXT_NOWAIT", "HubWebSocketProtocol"]
+
+SEND_TEXT_NOWAIT = "callpad.send_text_nowait"
 
 
 class HubWebSocketProtocol(WebSocketsSansIOProtocol):
@@ -20,3 +27,19 @@ class HubWebSocketProtocol(WebSocketsSansIOProtocol):
         if offered and not any(value.strip(" ,") for value in offered):
             del event.headers["Sec-WebSocket-Protocol"]
         super().handle_connect(event)
+        extensions: dict[str, object] = self.scope.setdefault("extensions", {})  # type: ignore[assignment]
+        extensions[SEND_TEXT_NOWAIT] = self.send_text_nowait
+
+    def send_text_nowait(self, text: str) -> bool:
+        if (
+            not self.handshake_complete
+            or self.close_sent
+            or self.disconnected
+            or self.initial_response is not None
+            or not self.writable.is_set()
+            or self.transport.is_closing()
+        ):
+            return False
+        self.conn.send_text(text.encode())
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        return True
