@@ -82,11 +82,11 @@ async def _act(
     return await run_mutation(ctx, request, _principal(user_id), run)
 
 
-def _by_actor(step: object) -> service.Action:
+def _by_actor(step: service.Step) -> service.Action:
     """Adapt `transitions.x(session, participant_id, now)` to an Action."""
 
     def action(session: Session, actor: Participant | None, now: datetime) -> Session:
-        return step(session, actor.id if actor else "", now)  # type: ignore[operator, no-any-return]
+        return step(session, actor.id if actor else "", now)
 
     return action
 
@@ -244,7 +244,7 @@ async def join_session(
     return VoiceJoinGrant.of(service.fresh_join(ctx, session, user_id, utcnow()))
 
 
-def _simple(name: str, step: object, summary: str) -> None:
+def _simple(name: str, step: service.Step, summary: str) -> None:
     async def endpoint(
         vendor: str,
         session_id: str,

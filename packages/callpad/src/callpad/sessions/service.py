@@ -48,6 +48,7 @@ from .schemas import (
 
 __all__ = [
     "Action",
+    "Step",
     "apply_media_report",
     "expire_invite",
     "fresh_join",
@@ -60,6 +61,8 @@ __all__ = [
 
 # An action: (session, the caller's participant or None, now) -> the changed session.
 Action = Callable[[Session, Participant | None, datetime], Session]
+# A transition taking the acting participant's id: `transitions.accept`, `.end`, ...
+Step = Callable[[Session, str, datetime], Session]
 
 ADMIN_ROLES = ("owner", "admin")
 
@@ -200,7 +203,7 @@ async def mutate(
     return after
 
 
-def own_invite(participant_id: str, user_id: int, step: Callable[..., Session]) -> Action:
+def own_invite(participant_id: str, user_id: int, step: Step) -> Action:
     """An action on the caller's own invite (accept, reject)."""
 
     def action(session: Session, _actor: Participant | None, now: datetime) -> Session:
