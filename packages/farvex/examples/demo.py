@@ -1,0 +1,154 @@
+"""`make demo`: a scripted call between a customer app and a vendor's agent, against a
+Callpad server started in this process, printing each client's live event stream.
+
+The server runs offline media (no audio): the phone number answers after a short delay
+and recordings go active as LiveKit Egress would report them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from farvex import (
+    DispatchChanged,
+    InviteReceived,
+    InviteRemoved,
+    ParticipantChanged,
+    ParticipantState,
+    RecordingChanged,
+    RecordingState,
+    SessionClient,
+    SessionRemoved,
+    SessionUpdated,
+    StatusChanged,
+)
+from farvex.testing import running_server
+
+CUSTOMER, AGENT = 7, 42
+PHONE = "+12025550100"  # offline media: answers after the answer delay
+EVENTS = (
+    "status",
+    "session.updated",
+    "session.removed",
+    "invite.received",
+    "invite.removed",
+    "participant.invited",
+    "participant.accepted",
+    "participant.declined",
+    "participant.withdrawn",
+    "participant.left",
+    "participant.removed",
+    "dispatch.started",
+    "dispatch.resolved",
+    "dispatch.cancelled",
+    "recording.started",
+    "recording.stopped",
+)
+_started_at = [time.monotonic()]
+
+
+def line(who: str, text: str) -> None:
+    print(f"{time.monotonic() - _started_at[0]:6.2f}s  {who:<9} {text}", flush=True)
+
+
+def describe(event: Any) -> str:
+    match event:
+        case StatusChanged(status=status):
+            return f"realtime {status}"
+        case SessionUpdated(session=s):
+            people = ", ".join(
+                f"{p.phone or f'user {p.user_id}'}={p.state}" for p in s.participants
+            )
+            return f"{s.id[:12]} v{s.version} {s.state:<8} [{people}]"
+        case SessionRemoved(session_id=sid, version=v):
+            return f"{sid[:12]} gone at v{v}"
+        case InviteReceived(invite=i):
+            return f"{i.id[:12]} from user {i.inviter.user_id}, expires {i.expires_at:%H:%M:%S}"
+        case InviteRemoved(invite_id=iid, state=state):
+            return f"{iid[:12]} {state}"
+        case ParticipantChanged(participant=p):
+            reason = f" ({p.state_reason})" if p.state_reason else ""
+            return f"{p.phone or f'user {p.user_id}'} as {p.role}{reason}"
+        case DispatchChanged(dispatch=d):
+            return f"team {d.team} {d.state}"
+        case RecordingChanged(recording=r):
+            return f"{r.id[:12]} {r.state}"
+    return repr(event)
+
+
+def show(who: str, client: SessionClient) -> None:
+    for name in EVENTS:
+        client.on(name, lambda event, name=name: line(who, f"{name:<22} {describe(event)}"))  # type: ignore[call-overload]
+
+
+async def until(check: Any) -> None:
+    async with asyncio.timeout(30):
+        while not check():  # noqa: ASYNC110 - polling the store is the point here
+            await asyncio.sleep(0.05)
+
+
+async def main() -> None:
+    logging.basicConfig(level=logging.ERROR)
+    print("starting an embedded Callpad server ...", flush=True)
+    async with running_server(offline_answer_delay_s=0.8) as server:
+        _started_at[0] = time.monotonic()
+        line("server", f"Callpad at {server.base_url} (SQLite, embedded hub, offline media)")
+        await server.create_vendor("acme", {AGENT: "agent"})
+        customer = await server.session_client(CUSTOMER)
+        agent = await server.host_client("acme", AGENT)
+        show("customer", customer)
+        show("agent", agent)
+        await customer.connect()
+        await agent.connect()
+
+        line("script", "customer 7 calls agent 42 of acme")
+        started = await customer.sessions.start(
+            vendor="acme", target={"type": "vendor_user", "user_id": AGENT}, name="Billing question"
+        )
+        session_id = started.session.id
+        invite = await agent.invites.next()
+        line(
+            "script",
+            f"agent sees the invite; may accept: {agent.sessions.can(invite.session, 'accept')}",
+        )
+        await asyncio.sleep(0.5)
+        accepted = await agent.invites.accept(invite)
+        assert accepted.join is not None
+        line("script", f"agent answers; LiveKit grant for room {accepted.join.room}")
+
+        line("script", f"agent adds {PHONE} to the call")
+        await agent.host.add_participant(session_id, {"type": "phone", "phone": PHONE})
+        await until(
+            lambda: any(
+                p.phone == PHONE and p.state is ParticipantState.ACCEPTED
+                for p in agent.sessions[session_id].participants
+            )
+        )
+        line("script", "agent records")
+        await agent.host.start_recording(session_id)
+        await until(
+            lambda: (
+                (r := agent.sessions[session_id].live_recording) is not None
+                and r.state is RecordingState.ACTIVE
+            )
+        )
+        await asyncio.sleep(0.5)
+        await agent.host.stop_recording(session_id)
+        line("script", "agent puts the call on hold, then takes it back")
+        await agent.host.hold(session_id)
+        await until(lambda: customer.sessions[session_id].state == "on_hold")
+        await agent.host.unhold(session_id)
+        await until(lambda: customer.sessions[session_id].state == "active")
+        duration = agent.sessions.duration(session_id)
+        line("script", f"agent ends the call after {duration}")
+        await agent.host.end(session_id)
+        await until(lambda: not customer.sessions and not agent.sessions)
+        await asyncio.sleep(0.3)
+        line("script", "done: both stores are empty")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
