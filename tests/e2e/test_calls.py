@@ -227,3 +227,22 @@ async def test_stores_resync_over_http_when_realtime_cannot_recover(
             assert ended.status_code == 200, ended.text
         await eventually(lambda: not any(len(c.sessions) for c in clients))
         await assert_stores_match(server, *clients)
+
+
+async def test_clients_connect_as_context_managers_and_refuse_strangers(
+    callpad_server: CallpadServer,
+) -> None:
+    await callpad_server.create_vendor("acme", {AGENT: "agent"})
+    stranger = await callpad_server.host_client("acme", 99)
+    with pytest.raises(CallpadError) as refused:
+        await stranger.connect()
+    assert (refused.value.status, refused.value.code) == (403, "forbidden")
+    assert stranger.status is ConnectionStatus.DISCONNECTED
+
+    async with await callpad_server.session_client(CUSTOMER) as customer:
+        assert customer.status is ConnectionStatus.CONNECTED
+        started = await customer.sessions.start(
+            vendor="acme", target={"type": "vendor_user", "user_id": AGENT}
+        )
+        assert customer.sessions.get(started.session.id) == started.session
+    assert customer.status is ConnectionStatus.DISCONNECTED

@@ -72,13 +72,15 @@ class Realtime(ClientEventHandler):  # type: ignore[misc]
         await client.connect()
         try:
             await client.ready(timeout=self._connect_timeout_s)
-        except (OperationTimeoutError, Exception) as exc:
+        except OperationTimeoutError as exc:
             await self.disconnect()
-            if isinstance(exc, OperationTimeoutError):
-                raise CallpadTimeoutError(
-                    f"realtime did not connect within {self._connect_timeout_s} s"
-                ) from exc
-            raise CallpadError(f"realtime connection failed: {exc}", code="realtime_error") from exc
+            raise CallpadTimeoutError(
+                f"realtime did not connect within {self._connect_timeout_s} s"
+            ) from exc
+        except Exception as exc:  # e.g. ClientDisconnectedError: the server refused us
+            await self.disconnect()
+            detail = f"realtime connection failed: {exc!r}"
+            raise CallpadError(detail, code="realtime_error") from exc
 
     async def disconnect(self) -> None:
         client, self._client = self._client, None
