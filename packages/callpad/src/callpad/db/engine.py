@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,8 +22,10 @@ class Database:
     """Owns the engine. `write()` and `read()` each give a connection inside one transaction.
 
     On SQLite, write transactions start with `BEGIN IMMEDIATE`, so concurrent writers queue
-    on the database lock instead of failing on upgrade; PostgreSQL writers lock the rows
-    they change (`SELECT ... FOR UPDATE` in the repositories).
+    on the database lock instead of failing on upgrade, and this process's writers queue
+    first on an asyncio lock, so the database lock passes from one to the next at once;
+    PostgreSQL writers lock the rows they change (`SELECT ... FOR UPDATE` in the
+    repositories).
     """
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
@@ -35,12 +38,21 @@ class Database:
             options["pool_size"] = 20
             options["max_overflow"] = 10
         self.engine: AsyncEngine = create_async_engine(url, **options)
+        # SQLite has one writer at a time. Queueing this process's writers here, in order,
+        # hands the lock over at once; left to SQLite's busy handler, waiters poll it with
+        # growing sleeps while it stands free, and throughput collapses under concurrency.
+        self._sqlite_writer: asyncio.Lock | None = None
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+            self._sqlite_writer = asyncio.Lock()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as conn, conn.begin():
+        if self._sqlite_writer is None:
+            async with self.engine.connect() as conn, conn.begin():
+                yield conn
+            return
+        async with self._sqlite_writer, self.engine.connect() as conn, conn.begin():
             yield conn
 
     @asynccontextmanager
