@@ -19,7 +19,13 @@ from .media.base import MediaBackend
 if TYPE_CHECKING:
     from .realtime.hub import Hub
 
-__all__ = ["AppContext", "utcnow", "write_transaction"]
+__all__ = [
+    "MEDIA_JOBS_WRITTEN",
+    "OUTBOX_WRITTEN",
+    "AppContext",
+    "utcnow",
+    "write_transaction",
+]
 
 
 def utcnow() -> datetime:
@@ -40,10 +46,24 @@ class AppContext:
     hub: Hub | None = None
 
 
+OUTBOX_WRITTEN = "callpad.outbox_written"
+MEDIA_JOBS_WRITTEN = "callpad.media_jobs_written"
+
+
 @asynccontextmanager
 async def write_transaction(ctx: AppContext) -> AsyncIterator[AsyncConnection]:
-    """One write transaction; after it commits, the relay and the media worker are woken."""
+    """One write transaction. After it commits, the relay and the media worker are woken
+    if it wrote outbox rows or media jobs (the writers flag them in `conn.info`)."""
     async with ctx.db.write() as conn:
-        yield conn
-    ctx.outbox_written.set()
-    ctx.media_jobs_written.set()
+        try:
+            yield conn
+        except BaseException:
+            conn.info.pop(OUTBOX_WRITTEN, None)
+            conn.info.pop(MEDIA_JOBS_WRITTEN, None)
+            raise
+        wrote_events = conn.info.pop(OUTBOX_WRITTEN, False)
+        wrote_jobs = conn.info.pop(MEDIA_JOBS_WRITTEN, False)
+    if wrote_events:
+        ctx.outbox_written.set()
+    if wrote_jobs:
+        ctx.media_jobs_written.set()

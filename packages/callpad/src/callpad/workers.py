@@ -62,7 +62,9 @@ class Workers:
         expired = 0
         for session_id, participant_id in due:
             async with write_transaction(self.ctx) as conn:
-                if await service.expire_invite(conn, session_id, participant_id, utcnow()):
+                if await service.expire_invite(
+                    self.ctx, conn, session_id, participant_id, utcnow()
+                ):
                     expired += 1
         INVITES_EXPIRED.inc(expired)
         return expired
@@ -81,7 +83,9 @@ class Workers:
                 session_id, body = claimed
                 MEDIA_JOBS.labels("report" if "report" in body else "command").inc()
                 if "report" in body:
-                    await service.apply_media_report(conn, session_id, body["report"], now)
+                    await service.apply_media_report(
+                        self.ctx, conn, session_id, body["report"], now
+                    )
                 else:
                     stored = await session_repo.load_session(conn, session_id)
                     if stored is not None:

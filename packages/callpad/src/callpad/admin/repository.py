@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -65,12 +66,17 @@ async def member_role(conn: AsyncConnection, vendor_id: int, user_id: int) -> st
     ).scalar_one_or_none()
 
 
-async def member_roles(conn: AsyncConnection, vendor_id: int) -> dict[int, str]:
-    """Every member of the vendor with their role."""
-    rows = await conn.execute(
-        sa.select(members.c.user_id, members.c.role).where(members.c.vendor_id == vendor_id)
-    )
-    return {int(user_id): role for user_id, role in rows}
+async def member_roles(
+    conn: AsyncConnection, vendor_id: int, user_ids: Iterable[int] | None = None
+) -> dict[int, str]:
+    """Members of the vendor with their role: all of them, or those among `user_ids`."""
+    query = sa.select(members.c.user_id, members.c.role).where(members.c.vendor_id == vendor_id)
+    if user_ids is not None:
+        wanted = sorted(set(user_ids))
+        if not wanted:
+            return {}
+        query = query.where(members.c.user_id.in_(wanted))
+    return {int(user_id): role for user_id, role in await conn.execute(query)}
 
 
 async def get_contact(conn: AsyncConnection, vendor_id: int, contact_id: str) -> ContactRow | None:

@@ -94,7 +94,7 @@ async def set_team(
     conn: AsyncConnection, vendor: VendorRow, team: str, user_ids: list[int], now: datetime
 ) -> list[int]:
     unique = list(dict.fromkeys(user_ids))
-    roles = await repo.member_roles(conn, vendor.id)
+    roles = await repo.member_roles(conn, vendor.id, unique)
     strangers = [uid for uid in unique if uid not in roles]
     if strangers:
         raise Problem(

@@ -152,6 +152,8 @@ class Participant:
     dispatch_id: str | None = None
     sip_leg: SipLeg | None = None
     connected: bool = False
+    # A member of the session's vendor when invited: reached on the vendor-scoped channel.
+    member: bool = False
 
     @property
     def is_live(self) -> bool:
@@ -204,6 +206,7 @@ class Invitee:
     user_id: int | None = None
     phone: str | None = None
     contact_id: str | None = None
+    member: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,6 +99,7 @@ def start_session(
         user_id=initiator.user_id,
         invited_at=now,
         accepted_at=now,
+        member=initiator.member,
     )
     session = Session(
         id=session_id,
@@ -346,6 +347,7 @@ def _invite(
         user_id=invitee.user_id,
         phone=invitee.phone,
         contact_id=invitee.contact_id,
+        member=invitee.member,
         invited_at=now,
         invited_by=invited_by,
         expires_at=now + timedelta(seconds=session.ring_timeout_s),

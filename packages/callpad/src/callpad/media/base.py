@@ -33,6 +33,8 @@ class MediaReport:
 class MediaBackend(Protocol):
     name: str
     has_audio: bool
+    # The `MediaCommand.action`s this backend acts on; no job is stored for the others.
+    actions: frozenset[str]
 
     def describe(self) -> dict[str, Any]:
         """What /readyz and the startup line say about media."""

@@ -46,6 +46,7 @@ class OfflineMedia:
 
     name = "offline"
     has_audio = False
+    actions = frozenset({"dial", "start_recording"})  # nothing to simulate for the rest
 
     def __init__(self, answer_delay_s: float) -> None:
         self.answer_delay_s = answer_delay_s
@@ -64,7 +65,7 @@ class OfflineMedia:
         if command.action == "start_recording" and command.recording_id:
             body = {"type": "recording", "recording_id": command.recording_id, "state": "active"}
             return [MediaReport(delay, body)]
-        return []  # hang-ups, hold, removal, closing the room: nothing to simulate
+        return []
 
     @staticmethod
     def _dial(participant_id: str, phone: str, delay: float) -> list[MediaReport]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..context import OUTBOX_WRITTEN
 from ..db.tables import outbox
 
 __all__ = ["OutboxEvent", "delete_published_events", "write_events"]
@@ -31,6 +32,7 @@ async def write_events(conn: AsyncConnection, events: Iterable[OutboxEvent], now
     ]
     if rows:
         await conn.execute(outbox.insert(), rows)
+        conn.info[OUTBOX_WRITTEN] = True  # wake the relay once this commits
     return len(rows)
 
 

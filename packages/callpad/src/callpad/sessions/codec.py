@@ -82,6 +82,7 @@ def to_document(s: Session) -> dict[str, Any]:
                     else None
                 ),
                 "connected": p.connected,
+                "member": p.member,
             }
             for p in s.participants
         ],
@@ -159,6 +160,7 @@ def from_document(doc: dict[str, Any]) -> Session:
                     else None
                 ),
                 connected=p["connected"],
+                member=p.get("member", False),
             )
             for p in doc["participants"]
         ),

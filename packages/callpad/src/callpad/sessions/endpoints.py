@@ -75,7 +75,7 @@ async def _act(
 
     async def run(conn: AsyncConnection, now: datetime) -> SessionView:
         session = await service.mutate(
-            conn, vendor, session_id, user_id, action, now, if_match=expected
+            ctx, conn, vendor, session_id, user_id, action, now, if_match=expected
         )
         return SessionView.of(session)
 
@@ -153,8 +153,7 @@ async def list_sessions(
 async def get_session(vendor: str, session_id: str, ctx: Ctx, user_id: CurrentUser) -> SessionView:
     """One session the caller takes part in, or administers."""
     async with ctx.db.read() as conn:
-        found = await service.require_vendor(conn, vendor)
-        return SessionView.of(await service.get_visible(conn, found, session_id, user_id))
+        return SessionView.of(await service.get_visible(conn, vendor, session_id, user_id))
 
 
 @router.patch(
@@ -199,7 +198,7 @@ async def accept_invite(
     async def run(conn: AsyncConnection, now: datetime) -> SessionWithJoin:
         action = service.own_invite(participant_id, user_id, t.accept)
         session = await service.mutate(
-            conn, vendor, session_id, user_id, action, now, if_match=expected
+            ctx, conn, vendor, session_id, user_id, action, now, if_match=expected
         )
         grant = service.fresh_join(ctx, session, user_id, now)
         return SessionWithJoin(session=SessionView.of(session), join=VoiceJoinGrant.of(grant))
@@ -239,8 +238,7 @@ async def join_session(
 ) -> VoiceJoinGrant:
     """A fresh media grant for the caller's accepted participant."""
     async with ctx.db.read() as conn:
-        found = await service.require_vendor(conn, vendor)
-        session = await service.get_visible(conn, found, session_id, user_id)
+        session = await service.get_visible(conn, vendor, session_id, user_id)
     return VoiceJoinGrant.of(service.fresh_join(ctx, session, user_id, utcnow()))
 
 
@@ -295,18 +293,8 @@ async def add_participant(
     expected = _version(if_match)
 
     async def run(conn: AsyncConnection, now: datetime) -> SessionView:
-        found = await service.require_vendor(conn, vendor)
-        role = await member_role(conn, found.id, user_id)
-        invitee = await service.resolve_target(conn, found, role, user_id, body.target)
-        new_participant = service.new_id("par")
-
-        def action(session: Session, actor: Participant | None, now: datetime) -> Session:
-            return t.add_participant(
-                session, actor.id if actor else "", new_participant, invitee, now
-            )
-
-        session = await service.mutate(
-            conn, vendor, session_id, user_id, action, now, if_match=expected
+        session = await service.add_participant(
+            ctx, conn, vendor, session_id, user_id, body.target, now, if_match=expected
         )
         return SessionView.of(session)
 
@@ -361,7 +349,7 @@ async def start_recording(
 
     async def run(conn: AsyncConnection, now: datetime) -> SessionView:
         session = await service.mutate(
-            conn, vendor, session_id, user_id, action, now, if_match=expected
+            ctx, conn, vendor, session_id, user_id, action, now, if_match=expected
         )
         return SessionView.of(session)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from ..domain import Session, SessionState, invite_changes
 from ..realtime.channels import agent_channel, user_channel, vendor_feed
 from ..realtime.outbox import OutboxEvent
@@ -18,16 +16,16 @@ def _live_users(session: Session | None) -> set[int]:
     return {p.user_id for p in session.participants if p.user_id is not None and p.is_live}
 
 
-def session_events(
-    before: Session | None, after: Session, members: Mapping[int, str]
-) -> list[OutboxEvent]:
+def session_events(before: Session | None, after: Session) -> list[OutboxEvent]:
     """Events for the change `before -> after`.
 
     Every user for whom the session was or is live gets `session.upsert`; those for whom it
-    no longer is get `session.remove` after it. Members of the vendor are reached on their
-    vendor-scoped channel, everyone else on their global user channel. The vendor feed
-    sees every change. Invite recipients get `session.invite.upsert` / `.remove`.
+    no longer is get `session.remove` after it. Members of the vendor (as they were when
+    invited) are reached on their vendor-scoped channel, everyone else on their global user
+    channel. The vendor feed sees every change. Invite recipients get
+    `session.invite.upsert` / `.remove`.
     """
+    members = {p.user_id for p in after.participants if p.member}
 
     def channel(user_id: int) -> str:
         return agent_channel(after.vendor, user_id) if user_id in members else user_channel(user_id)

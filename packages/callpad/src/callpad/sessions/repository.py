@@ -9,7 +9,8 @@ from typing import Literal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..db.tables import invites, session_users, sessions
+from ..admin.repository import VendorRow
+from ..db.tables import invites, session_users, sessions, vendors
 from ..domain import ParticipantState, Session, SessionState, invite_changes
 from .codec import from_document, to_document
 from .schemas import invite_id
@@ -20,6 +21,7 @@ __all__ = [
     "insert_session",
     "list_sessions",
     "load_session",
+    "load_vendor_session",
     "pending_invites",
     "save_session",
 ]
@@ -34,14 +36,44 @@ class StoredSession:
 
 
 async def load_session(
-    conn: AsyncConnection, session_id: str, *, for_update: bool = False
+    conn: AsyncConnection,
+    session_id: str,
+    *,
+    for_update: bool = False,
+    vendor_id: int | None = None,
 ) -> StoredSession | None:
-    """One session; `for_update` locks its row until the transaction ends (PostgreSQL)."""
+    """One session (of `vendor_id`, if given); `for_update` locks its row until the
+    transaction ends (PostgreSQL)."""
     query = sa.select(sessions.c.vendor_id, sessions.c.document).where(sessions.c.id == session_id)
+    if vendor_id is not None:
+        query = query.where(sessions.c.vendor_id == vendor_id)
     if for_update:
         query = query.with_for_update()
     row = (await conn.execute(query)).first()
     return StoredSession(row.vendor_id, from_document(row.document)) if row else None
+
+
+async def load_vendor_session(
+    conn: AsyncConnection, vendor_slug: str, session_id: str, *, for_update: bool = False
+) -> tuple[VendorRow, Session] | None:
+    """A session with its vendor, in one query; None unless it belongs to `vendor_slug`."""
+    query = (
+        sa.select(
+            vendors.c.id,
+            vendors.c.slug,
+            vendors.c.name,
+            vendors.c.ring_timeout_s,
+            sessions.c.document,
+        )
+        .join(vendors, vendors.c.id == sessions.c.vendor_id)
+        .where(sessions.c.id == session_id, vendors.c.slug == vendor_slug)
+    )
+    if for_update:
+        query = query.with_for_update(of=sessions)
+    row = (await conn.execute(query)).first()
+    if row is None:
+        return None
+    return VendorRow(row.id, row.slug, row.name, row.ring_timeout_s), from_document(row.document)
 
 
 async def insert_session(conn: AsyncConnection, vendor_id: int, session: Session) -> None:
@@ -56,7 +88,7 @@ async def insert_session(conn: AsyncConnection, vendor_id: int, session: Session
             updated_at=session.created_at,
         )
     )
-    await _sync_users(conn, session, new=True)
+    await _sync_users(conn, None, session)
     await _sync_invites(conn, vendor_id, None, session)
 
 
@@ -76,36 +108,38 @@ async def save_session(
     )
     if result.rowcount != 1:
         raise RuntimeError(f"session {after.id} changed under a held lock")
-    await _sync_users(conn, after, new=False)
+    await _sync_users(conn, before, after)
     await _sync_invites(conn, vendor_id, before, after)
 
 
-async def _sync_users(conn: AsyncConnection, session: Session, *, new: bool) -> None:
-    live_by_user: dict[int, bool] = {}
+def _live_users(session: Session | None) -> dict[int, bool]:
+    """Each user of the session, and whether the session is live for them."""
+    if session is None:
+        return {}
+    ended = session.state is SessionState.ENDED
+    live: dict[int, bool] = {}
     for p in session.participants:
         if p.user_id is not None:
-            live = p.is_live and session.state is not SessionState.ENDED
-            live_by_user[p.user_id] = live_by_user.get(p.user_id, False) or live
-    if not new:
-        known = {
-            row.user_id: row.live
-            for row in await conn.execute(
-                sa.select(session_users.c.user_id, session_users.c.live).where(
-                    session_users.c.session_id == session.id
-                )
-            )
-        }
-    else:
-        known = {}
-    for user_id, live in live_by_user.items():
-        if user_id not in known:
-            await conn.execute(
-                session_users.insert().values(session_id=session.id, user_id=user_id, live=live)
-            )
-        elif known[user_id] != live:
+            live[p.user_id] = live.get(p.user_id, False) or (p.is_live and not ended)
+    return live
+
+
+async def _sync_users(conn: AsyncConnection, before: Session | None, after: Session) -> None:
+    """Keep `session_users` in step, from the two versions in hand (no read needed)."""
+    was, now = _live_users(before), _live_users(after)
+    added = [
+        {"session_id": after.id, "user_id": user_id, "live": live}
+        for user_id, live in now.items()
+        if user_id not in was
+    ]
+    if added:
+        await conn.execute(session_users.insert(), added)
+    for live in (True, False):
+        changed = [u for u, v in now.items() if u in was and was[u] != v and v is live]
+        if changed:
             await conn.execute(
                 session_users.update()
-                .where(session_users.c.session_id == session.id, session_users.c.user_id == user_id)
+                .where(session_users.c.session_id == after.id, session_users.c.user_id.in_(changed))
                 .values(live=live)
             )
 

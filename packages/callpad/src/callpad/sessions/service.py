@@ -1,19 +1,21 @@
 """Session use cases: resolve who and what, run the domain, store, emit events and media work.
 
 Services never commit: callers hand them a connection inside a write transaction, and the
-change, its outbox events and its media jobs commit together or not at all.
+change, its outbox events and its media jobs commit together or not at all. Each
+transaction reads what it needs once: the session with its vendor in one query, the
+vendor roles of the users involved in another.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..admin.repository import VendorRow, get_contact, member_role, member_roles
+from ..admin.repository import VendorRow, get_contact, member_roles
 from ..admin.service import require_vendor
 from ..context import AppContext
 from ..domain import (
@@ -48,7 +50,9 @@ from .schemas import (
 
 __all__ = [
     "Action",
+    "MemberRoles",
     "Step",
+    "add_participant",
     "apply_media_report",
     "expire_invite",
     "fresh_join",
@@ -71,18 +75,51 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
 
 
+class MemberRoles:
+    """The vendor roles of the users one transaction deals with, each looked up once."""
+
+    def __init__(self, vendor_id: int) -> None:
+        self.vendor_id = vendor_id
+        self._known: dict[int, str | None] = {}
+
+    async def load(self, conn: AsyncConnection, user_ids: Iterable[int]) -> MemberRoles:
+        missing = {u for u in user_ids if u not in self._known}
+        if missing:
+            found = await member_roles(conn, self.vendor_id, missing)
+            self._known.update({u: found.get(u) for u in missing})
+        return self
+
+    def of(self, user_id: int) -> str | None:
+        """The role of a loaded user; None for a non-member."""
+        return self._known[user_id]
+
+
+async def _load_visible(
+    conn: AsyncConnection, vendor_slug: str, session_id: str, user_id: int, *, lock: bool
+) -> tuple[VendorRow, Session, MemberRoles]:
+    """The session, if the user takes part in it or administers its vendor; else 404
+    (`vendor_not_found` for an unknown vendor, `session_not_found` for the rest)."""
+    found = await repo.load_vendor_session(conn, vendor_slug, session_id, for_update=lock)
+    if found is None:
+        await require_vendor(conn, vendor_slug)
+        raise Problem(404, ProblemCode.SESSION_NOT_FOUND, "No such session.")
+    vendor, session = found
+    roles = MemberRoles(vendor.id)
+    if not session.participants_of_user(user_id):
+        await roles.load(conn, {user_id})
+        if roles.of(user_id) not in ADMIN_ROLES:
+            raise Problem(404, ProblemCode.SESSION_NOT_FOUND, "No such session.")
+    return vendor, session, roles
+
+
 async def get_visible(
-    conn: AsyncConnection, vendor: VendorRow, session_id: str, user_id: int, *, lock: bool = False
+    conn: AsyncConnection, vendor_slug: str, session_id: str, user_id: int
 ) -> Session:
     """The session, if the user takes part in it or administers its vendor; else 404."""
-    stored = await repo.load_session(conn, session_id, for_update=lock)
-    if stored is not None and stored.vendor_id == vendor.id:
-        session = stored.session
-        if session.participants_of_user(user_id):
-            return session
-        if await member_role(conn, vendor.id, user_id) in ADMIN_ROLES:
-            return session
-    raise Problem(404, ProblemCode.SESSION_NOT_FOUND, "No such session.")
+    _vendor, session, _roles = await _load_visible(
+        conn, vendor_slug, session_id, user_id, lock=False
+    )
+    return session
 
 
 def acting_participant(session: Session, user_id: int) -> Participant | None:
@@ -93,21 +130,26 @@ def acting_participant(session: Session, user_id: int) -> Participant | None:
     return candidates[-1] if candidates else None
 
 
+def _target_user(target: Target) -> set[int]:
+    return {target.user_id} if isinstance(target, VendorUserTarget | CustomerTarget) else set()
+
+
 async def resolve_target(
-    conn: AsyncConnection, vendor: VendorRow, caller_role: str | None, caller: int, target: Target
+    conn: AsyncConnection, vendor: VendorRow, roles: MemberRoles, caller: int, target: Target
 ) -> Invitee:
-    """Who a target rings, and as what. Customers may only ring the vendor's members."""
+    """Who a target rings, and as what. Customers may only ring the vendor's members.
+    `roles` must hold the caller and the target's user."""
     if isinstance(target, VendorUserTarget):
         if target.user_id == caller:
             raise Problem(422, ProblemCode.INVALID_TARGET, "You cannot call yourself.")
-        if await member_role(conn, vendor.id, target.user_id) is None:
+        if roles.of(target.user_id) is None:
             raise Problem(
                 422,
                 ProblemCode.INVALID_TARGET,
                 f"User {target.user_id} is not a member of {vendor.slug!r}.",
             )
-        return Invitee(ParticipantKind.USER, Role.AGENT, user_id=target.user_id)
-    if caller_role is None:
+        return Invitee(ParticipantKind.USER, Role.AGENT, user_id=target.user_id, member=True)
+    if roles.of(caller) is None:
         raise Problem(
             403,
             ProblemCode.TARGET_NOT_ALLOWED,
@@ -116,14 +158,20 @@ async def resolve_target(
     if isinstance(target, CustomerTarget):
         if target.user_id == caller:
             raise Problem(422, ProblemCode.INVALID_TARGET, "You cannot call yourself.")
-        return Invitee(ParticipantKind.USER, Role.CUSTOMER, user_id=target.user_id)
+        member = roles.of(target.user_id) is not None
+        return Invitee(ParticipantKind.USER, Role.CUSTOMER, user_id=target.user_id, member=member)
     if isinstance(target, ContactTarget):
         contact = await get_contact(conn, vendor.id, target.contact_id)
         if contact is None:
             raise Problem(404, ProblemCode.CONTACT_NOT_FOUND, "No such contact.")
         if contact.user_id is not None:
+            await roles.load(conn, {contact.user_id})
             return Invitee(
-                ParticipantKind.USER, Role.CUSTOMER, user_id=contact.user_id, contact_id=contact.id
+                ParticipantKind.USER,
+                Role.CUSTOMER,
+                user_id=contact.user_id,
+                contact_id=contact.id,
+                member=roles.of(contact.user_id) is not None,
             )
         if contact.phone is None:
             raise Problem(422, ProblemCode.INVALID_TARGET, "The contact has no phone or user.")
@@ -144,8 +192,9 @@ async def start(
     now: datetime,
 ) -> tuple[Session, JoinGrant]:
     vendor = await require_vendor(conn, vendor_slug)
-    caller_role = await member_role(conn, vendor.id, user_id)
-    invitee = await resolve_target(conn, vendor, caller_role, user_id, target)
+    roles = await MemberRoles(vendor.id).load(conn, {user_id} | _target_user(target))
+    invitee = await resolve_target(conn, vendor, roles, user_id, target)
+    caller_role = roles.of(user_id)
     if caller_role is None:
         direction = Direction.INBOUND
     elif isinstance(target, VendorUserTarget):
@@ -162,7 +211,10 @@ async def start(
         direction=direction,
         target=target.model_dump(),
         initiator=Invitee(
-            ParticipantKind.USER, Role.HOST if caller_role else Role.CUSTOMER, user_id=user_id
+            ParticipantKind.USER,
+            Role.HOST if caller_role else Role.CUSTOMER,
+            user_id=user_id,
+            member=caller_role is not None,
         ),
         initiator_participant_id=initiator_id,
         invitees=[(new_id("par"), invitee)],
@@ -170,13 +222,14 @@ async def start(
         now=now,
     )
     await repo.insert_session(conn, vendor.id, session)
-    await _emit(conn, vendor.id, None, session, now)
+    await _emit(ctx, conn, None, session, now)
     initiator = session.participant(initiator_id)
     assert initiator is not None
     return session, mint_join_grant(ctx.settings, session, initiator, now)
 
 
 async def mutate(
+    ctx: AppContext,
     conn: AsyncConnection,
     vendor_slug: str,
     session_id: str,
@@ -187,8 +240,43 @@ async def mutate(
     if_match: int | None = None,
 ) -> Session:
     """Run `action` as the caller on the locked session and store what changed."""
-    vendor = await require_vendor(conn, vendor_slug)
-    before = await get_visible(conn, vendor, session_id, user_id, lock=True)
+    vendor, before, _roles = await _load_visible(conn, vendor_slug, session_id, user_id, lock=True)
+    return await _apply(ctx, conn, vendor, before, user_id, action, now, if_match)
+
+
+async def add_participant(
+    ctx: AppContext,
+    conn: AsyncConnection,
+    vendor_slug: str,
+    session_id: str,
+    user_id: int,
+    target: Target,
+    now: datetime,
+    *,
+    if_match: int | None = None,
+) -> Session:
+    """Ring another party into the session (hosts)."""
+    vendor, before, roles = await _load_visible(conn, vendor_slug, session_id, user_id, lock=True)
+    await roles.load(conn, {user_id} | _target_user(target))
+    invitee = await resolve_target(conn, vendor, roles, user_id, target)
+    participant_id = new_id("par")
+
+    def action(session: Session, actor: Participant | None, now: datetime) -> Session:
+        return t.add_participant(session, actor.id if actor else "", participant_id, invitee, now)
+
+    return await _apply(ctx, conn, vendor, before, user_id, action, now, if_match)
+
+
+async def _apply(
+    ctx: AppContext,
+    conn: AsyncConnection,
+    vendor: VendorRow,
+    before: Session,
+    user_id: int,
+    action: Action,
+    now: datetime,
+    if_match: int | None,
+) -> Session:
     if if_match is not None and if_match != before.version:
         raise Problem(
             412,
@@ -199,7 +287,7 @@ async def mutate(
     after = action(before, acting_participant(before, user_id), now)
     if after is not before:
         await repo.save_session(conn, vendor.id, before, after, now)
-        await _emit(conn, vendor.id, before, after, now)
+        await _emit(ctx, conn, before, after, now)
     return after
 
 
@@ -229,7 +317,7 @@ def fresh_join(ctx: AppContext, session: Session, user_id: int, now: datetime) -
 
 
 async def expire_invite(
-    conn: AsyncConnection, session_id: str, participant_id: str, now: datetime
+    ctx: AppContext, conn: AsyncConnection, session_id: str, participant_id: str, now: datetime
 ) -> bool:
     """Ring timeout for one participant; False when it was already answered or expired."""
     stored = await repo.load_session(conn, session_id, for_update=True)
@@ -240,12 +328,12 @@ async def expire_invite(
     if after is before:
         return False
     await repo.save_session(conn, stored.vendor_id, before, after, now)
-    await _emit(conn, stored.vendor_id, before, after, now)
+    await _emit(ctx, conn, before, after, now)
     return True
 
 
 async def apply_media_report(
-    conn: AsyncConnection, session_id: str, report: dict[str, Any], now: datetime
+    ctx: AppContext, conn: AsyncConnection, session_id: str, report: dict[str, Any], now: datetime
 ) -> bool:
     """What the media layer observed (a phone leg, an egress, a room member), applied."""
     stored = await repo.load_session(conn, session_id, for_update=True)
@@ -278,18 +366,22 @@ async def apply_media_report(
     if after is before:
         return False
     await repo.save_session(conn, stored.vendor_id, before, after, now)
-    await _emit(conn, stored.vendor_id, before, after, now)
+    await _emit(ctx, conn, before, after, now)
     return True
 
 
 async def _emit(
-    conn: AsyncConnection, vendor_id: int, before: Session | None, after: Session, now: datetime
+    ctx: AppContext,
+    conn: AsyncConnection,
+    before: Session | None,
+    after: Session,
+    now: datetime,
 ) -> None:
-    """The change's realtime events and media work, in its own transaction."""
-    members = await member_roles(conn, vendor_id)
-    written = await write_events(conn, session_events(before, after, members), now)
+    """The change's realtime events, and the media work its backend acts on."""
+    written = await write_events(conn, session_events(before, after), now)
     SESSION_CHANGES.inc()
     OUTBOX_EVENTS.inc(written)
     if before is None:
         SESSIONS_STARTED.inc()
-    await schedule_commands(conn, after.id, media_commands(before, after), now)
+    commands = [c for c in media_commands(before, after) if c.action in ctx.media.actions]
+    await schedule_commands(conn, after.id, commands, now)
