@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import PositiveInt
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -44,9 +43,7 @@ TeamName = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
     response_model=VendorView,
     responses=problem_responses(409, 413),
 )
-async def create_vendor(
-    body: VendorCreate, request: Request, ctx: Ctx, _admin: Admin
-) -> JSONResponse:
+async def create_vendor(body: VendorCreate, request: Request, ctx: Ctx, _admin: Admin) -> Response:
     """Create a vendor (operator admin key)."""
     ring_timeout = body.ring_timeout_s or ctx.settings.default_ring_timeout_s
 
@@ -96,7 +93,7 @@ async def delete_member(vendor: str, user_id: PositiveInt, ctx: Ctx, _admin: Adm
 )
 async def create_contact(
     vendor: str, body: ContactCreate, request: Request, ctx: Ctx, user_id: CurrentUser
-) -> JSONResponse:
+) -> Response:
     """Add an address-book contact (owners and admins)."""
 
     async def run(conn: AsyncConnection, now: datetime) -> ContactView:

@@ -17,6 +17,7 @@ __all__ = [
     "delete_member",
     "get_contact",
     "get_vendor",
+    "get_vendor_with_roles",
     "insert_contact",
     "insert_vendor",
     "list_contacts",
@@ -54,6 +55,33 @@ async def get_vendor(conn: AsyncConnection, slug: str) -> VendorRow | None:
         )
     ).first()
     return VendorRow(*row) if row else None
+
+
+async def get_vendor_with_roles(
+    conn: AsyncConnection, slug: str, user_ids: Iterable[int]
+) -> tuple[VendorRow, dict[int, str]] | None:
+    """A vendor and the roles of those of `user_ids` who are its members, in one query."""
+    wanted = sorted(set(user_ids))
+    query = (
+        sa.select(
+            vendors.c.id,
+            vendors.c.slug,
+            vendors.c.name,
+            vendors.c.ring_timeout_s,
+            members.c.user_id,
+            members.c.role,
+        )
+        .outerjoin(
+            members,
+            sa.and_(members.c.vendor_id == vendors.c.id, members.c.user_id.in_(wanted)),
+        )
+        .where(vendors.c.slug == slug)
+    )
+    rows = (await conn.execute(query)).all()
+    if not rows:
+        return None
+    vendor = VendorRow(rows[0].id, rows[0].slug, rows[0].name, rows[0].ring_timeout_s)
+    return vendor, {int(r.user_id): r.role for r in rows if r.user_id is not None}
 
 
 async def member_role(conn: AsyncConnection, vendor_id: int, user_id: int) -> str | None:

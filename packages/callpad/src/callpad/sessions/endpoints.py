@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..admin.repository import member_role
@@ -70,7 +70,7 @@ async def _act(
     session_id: str,
     action: service.Action,
     if_match: str | None,
-) -> JSONResponse:
+) -> Response:
     expected = _version(if_match)
 
     async def run(conn: AsyncConnection, now: datetime) -> SessionView:
@@ -105,7 +105,7 @@ async def start_session(
     ctx: Ctx,
     user_id: CurrentUser,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     """Start a session: ring the target; the caller joins at once and gets a join grant."""
 
     async def run(conn: AsyncConnection, now: datetime) -> SessionWithJoin:
@@ -167,7 +167,7 @@ async def rename_session(
     ctx: Ctx,
     user_id: CurrentUser,
     if_match: IfMatch = None,
-) -> JSONResponse:
+) -> Response:
     """Rename the session (hosts)."""
 
     def action(session: Session, actor: Participant | None, now: datetime) -> Session:
@@ -191,7 +191,7 @@ async def accept_invite(
     user_id: CurrentUser,
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     """Answer an invite. Exactly one of several racing accepts wins; the others get 409."""
     expected = _version(if_match)
 
@@ -221,7 +221,7 @@ async def reject_invite(
     user_id: CurrentUser,
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     """Decline an invite."""
     action = service.own_invite(participant_id, user_id, t.reject)
     return await _act(ctx, request, user_id, vendor, session_id, action, if_match)
@@ -251,7 +251,7 @@ def _simple(name: str, step: service.Step, summary: str) -> None:
         user_id: CurrentUser,
         if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
-    ) -> JSONResponse:
+    ) -> Response:
         return await _act(ctx, request, user_id, vendor, session_id, _by_actor(step), if_match)
 
     endpoint.__doc__ = summary
@@ -288,7 +288,7 @@ async def add_participant(
     user_id: CurrentUser,
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     """Ring another party into the session (hosts): a member, a customer, a contact, a phone."""
     expected = _version(if_match)
 
@@ -315,7 +315,7 @@ async def remove_participant(
     ctx: Ctx,
     user_id: CurrentUser,
     if_match: IfMatch = None,
-) -> JSONResponse:
+) -> Response:
     """Remove a participant, or stop ringing them (hosts)."""
 
     def action(session: Session, actor: Participant | None, now: datetime) -> Session:
@@ -339,7 +339,7 @@ async def start_recording(
     user_id: CurrentUser,
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     """Start recording the session (hosts); `starting` until the egress reports it active."""
     expected = _version(if_match)
     recording_id = service.new_id("rec")
@@ -371,7 +371,7 @@ async def stop_recording(
     user_id: CurrentUser,
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     """Stop a recording (hosts)."""
 
     def action(session: Session, actor: Participant | None, now: datetime) -> Session:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..admin.repository import VendorRow, get_contact, member_roles
+from ..admin.repository import VendorRow, get_contact, get_vendor_with_roles, member_roles
 from ..admin.service import require_vendor
 from ..context import AppContext
 from ..domain import (
@@ -78,9 +78,9 @@ def new_id(prefix: str) -> str:
 class MemberRoles:
     """The vendor roles of the users one transaction deals with, each looked up once."""
 
-    def __init__(self, vendor_id: int) -> None:
+    def __init__(self, vendor_id: int, known: dict[int, str | None] | None = None) -> None:
         self.vendor_id = vendor_id
-        self._known: dict[int, str | None] = {}
+        self._known: dict[int, str | None] = dict(known or {})
 
     async def load(self, conn: AsyncConnection, user_ids: Iterable[int]) -> MemberRoles:
         missing = {u for u in user_ids if u not in self._known}
@@ -191,8 +191,12 @@ async def start(
     name: str,
     now: datetime,
 ) -> tuple[Session, JoinGrant]:
-    vendor = await require_vendor(conn, vendor_slug)
-    roles = await MemberRoles(vendor.id).load(conn, {user_id} | _target_user(target))
+    involved = {user_id} | _target_user(target)
+    found = await get_vendor_with_roles(conn, vendor_slug, involved)
+    if found is None:
+        raise Problem(404, ProblemCode.VENDOR_NOT_FOUND, f"No vendor {vendor_slug!r}.")
+    vendor, member_of = found
+    roles = MemberRoles(vendor.id, {u: member_of.get(u) for u in involved})
     invitee = await resolve_target(conn, vendor, roles, user_id, target)
     caller_role = roles.of(user_id)
     if caller_role is None:
