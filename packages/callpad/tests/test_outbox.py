@@ -130,7 +130,7 @@ async def test_a_rolled_back_change_leaves_no_event(api: Api, app: FastAPI, acme
 
     with pytest.raises(RuntimeError, match="boom"):  # noqa: PT012 - the rollback is the point
         async with ctx.db.write() as conn:
-            changed = await service.mutate(conn, "acme", sid, CUSTOMER, cancel, utcnow())
+            changed = await service.mutate(ctx, conn, "acme", sid, CUSTOMER, cancel, utcnow())
             assert changed.end_reason is not None
             assert await events_after_in(conn, mark)  # written inside the transaction...
             raise RuntimeError("boom")

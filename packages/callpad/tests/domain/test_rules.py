@@ -315,3 +315,12 @@ def test_invite_changes_and_media_commands_follow_the_diff() -> None:
     assert [(c.action, c.held) for c in media_commands(dialled, held)] == [("hold", True)]
     ended = t.end(held, "par_1", at(4))
     assert [c.action for c in media_commands(held, ended)] == ["hang_up", "close_room"]
+
+
+def test_a_ring_past_its_deadline_cannot_be_answered() -> None:
+    s = inbound(AGENT_42, ring_timeout_s=30)
+    for step in (t.accept, t.reject):
+        with pytest.raises(DomainError) as raised:
+            step(s, "par_1", at(30))
+        assert (raised.value.status, raised.value.code) == (409, "invite_not_pending")
+    assert t.accept(s, "par_1", at(29.9)).state is SessionState.ACTIVE

@@ -123,12 +123,12 @@ def start_session(
 
 
 def accept(session: Session, participant_id: str, now: datetime) -> Session:
-    invitee = _actor(session, participant_id, Capability.ACCEPT_INVITE)
+    invitee = _ringing(session, participant_id, Capability.ACCEPT_INVITE, now)
     return _commit(session, _accepted(session, invitee, now), now)
 
 
 def reject(session: Session, participant_id: str, now: datetime) -> Session:
-    invitee = _actor(session, participant_id, Capability.REJECT_INVITE)
+    invitee = _ringing(session, participant_id, Capability.REJECT_INVITE, now)
     after = _close(session, invitee, ParticipantState.DECLINED, StateReason.DECLINED, now)
     return _commit(session, after, now)
 
@@ -327,6 +327,19 @@ def _actor(session: Session, participant_id: str, wanted: Capability) -> Partici
         raise DomainError.from_denial(denial)
     assert participant is not None
     return participant
+
+
+def _ringing(
+    session: Session, participant_id: str, wanted: Capability, now: datetime
+) -> Participant:
+    """The invited actor, if its ring has not timed out: a ring past its deadline is over,
+    even before the expiry worker has withdrawn it."""
+    invitee = _actor(session, participant_id, wanted)
+    if invitee.expires_at is not None and now >= invitee.expires_at:
+        raise DomainError(
+            409, "invite_not_pending", "The invite has expired (ring timeout).", wanted
+        )
+    return invitee
 
 
 def _valid_name(name: str) -> str:
