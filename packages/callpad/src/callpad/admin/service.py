@@ -17,6 +17,7 @@ from .repository import ContactRow, VendorRow
 from .schemas import ContactCreate, PresenceView, VendorView
 
 __all__ = [
+    "MANAGER_ROLES",
     "create_contact",
     "create_vendor",
     "remove_member",
@@ -28,7 +29,8 @@ __all__ = [
     "set_team",
 ]
 
-MANAGER_ROLES = ("owner", "admin")
+# Owners and admins manage the vendor and see all of its sessions and its feed.
+MANAGER_ROLES = frozenset({"owner", "admin"})
 
 
 async def require_vendor(conn: AsyncConnection, slug: str) -> VendorRow:

@@ -5,12 +5,10 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..admin.repository import get_vendor, member_role
+from ..admin.service import MANAGER_ROLES
 from .channels import agent_channel, user_channel, vendor_feed
 
-__all__ = ["FEED_ROLES", "customer_channels", "may_read", "member_channels"]
-
-# Roles that read the vendor feed besides their own agent channel.
-FEED_ROLES = frozenset({"owner", "admin"})
+__all__ = ["customer_channels", "may_read", "member_channels"]
 
 
 def customer_channels(user_id: int) -> list[str]:
@@ -19,7 +17,7 @@ def customer_channels(user_id: int) -> list[str]:
 
 def member_channels(vendor: str, user_id: int, role: str) -> list[str]:
     channels = [agent_channel(vendor, user_id)]
-    if role in FEED_ROLES:
+    if role in MANAGER_ROLES:  # the vendor feed, besides their own channel
         channels.append(vendor_feed(vendor))
     return channels
 

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..admin.repository import member_role
+from ..admin.service import MANAGER_ROLES
 from ..context import utcnow
 from ..dependencies import Ctx, CurrentUser
 from ..domain import Participant, Session
@@ -137,7 +138,7 @@ async def list_sessions(
         sessions = await repo.list_sessions(
             conn,
             vendor_id=found.id,
-            user_id=None if role in service.ADMIN_ROLES else user_id,
+            user_id=None if role in MANAGER_ROLES else user_id,
             status=status,
             limit=limit,
         )

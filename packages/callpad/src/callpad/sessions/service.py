@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..admin.repository import VendorRow, get_contact, get_vendor_with_roles, member_roles
-from ..admin.service import require_vendor
+from ..admin.service import MANAGER_ROLES, require_vendor
 from ..context import AppContext
 from ..domain import (
     Direction,
@@ -68,8 +68,6 @@ Action = Callable[[Session, Participant | None, datetime], Session]
 # A transition taking the acting participant's id: `transitions.accept`, `.end`, ...
 Step = Callable[[Session, str, datetime], Session]
 
-ADMIN_ROLES = ("owner", "admin")
-
 
 def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
@@ -107,7 +105,7 @@ async def _load_visible(
     roles = MemberRoles(vendor.id)
     if not session.participants_of_user(user_id):
         await roles.load(conn, {user_id})
-        if roles.of(user_id) not in ADMIN_ROLES:
+        if roles.of(user_id) not in MANAGER_ROLES:
             raise Problem(404, ProblemCode.SESSION_NOT_FOUND, "No such session.")
     return vendor, session, roles
 
