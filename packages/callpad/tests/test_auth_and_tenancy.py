@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -144,3 +145,20 @@ async def test_presence_is_for_members(api: Api, call: Any) -> None:
     ).status_code == 403
     bad = await api.put(AGENT, "/vendors/acme/presence/me", json={"status": "asleep"})
     assert bad.status_code == 422
+
+
+async def test_a_verified_token_is_refused_once_it_expires(api: Api, settings: Settings) -> None:
+    """Verified tokens are remembered, but never past their `exp`."""
+    short = token(settings, {"sub": "7", "exp": int(time.time()) + 1})
+    headers = {"Authorization": f"Bearer {short}"}
+    assert (await api.client.get("/api/v1/me/sessions", headers=headers)).status_code == 200
+    assert (await api.client.get("/api/v1/me/sessions", headers=headers)).status_code == 200
+    expires_at = jwt.decode(short, options={"verify_signature": False})["exp"]
+    await asyncio.sleep(max(0.0, expires_at + 0.1 - time.time()))
+    expired = await api.client.get("/api/v1/me/sessions", headers=headers)
+    assert (expired.status_code, expired.json()["code"]) == (401, "token_expired")
+    forged = short[:-4] + ("AAAA" if not short.endswith("AAAA") else "BBBB")
+    refused = await api.client.get(
+        "/api/v1/me/sessions", headers={"Authorization": f"Bearer {forged}"}
+    )
+    assert refused.status_code == 401

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import time
+from collections import OrderedDict
 from typing import Any
 
 import anyio
@@ -18,14 +19,26 @@ __all__ = ["TokenVerifier", "mint_user_token"]
 class TokenVerifier:
     """Checks `Authorization: Bearer <JWT>` tokens; `sub` is the user id."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, cache_size: int = 10_000) -> None:
         self._settings = settings
+        # Verified tokens (the whole string, signature included) -> (user id, exp). A client
+        # sends the same token on every request until it refreshes it; verifying it once
+        # is enough, and its expiry is still checked on every use.
+        self._verified: OrderedDict[str, tuple[int, float]] = OrderedDict()
+        self._cache_size = cache_size
         self._jwks = jwt.PyJWKClient(settings.auth_jwks_url) if settings.auth_jwks_url else None
         if self._jwks is None and not settings.auth_secret:
             raise ValueError("set CALLPAD_AUTH_SECRET or CALLPAD_AUTH_JWKS_URL")
 
     async def user_id(self, authorization: str | None) -> int:
         token = _bearer(authorization)
+        cached = self._verified.get(token)
+        if cached is not None:
+            user_id, expires_at = cached
+            if time.time() < expires_at:
+                self._verified.move_to_end(token)
+                return user_id
+            del self._verified[token]
         if self._jwks is not None:
             jwks = self._jwks
             try:
@@ -55,6 +68,9 @@ class TokenVerifier:
         subject = str(claims["sub"])
         if not subject.isdecimal() or int(subject) <= 0:
             raise _unauthorized("The token's sub is not a user id.")
+        self._verified[token] = (int(subject), float(claims["exp"]))
+        if len(self._verified) > self._cache_size:
+            self._verified.popitem(last=False)
         return int(subject)
 
     def check_admin(self, authorization: str | None) -> None:
