@@ -37,9 +37,6 @@ __all__ = ["OutboxRelay"]
 
 logger = logging.getLogger("callpad.realtime.relay")
 
-# Embedded mode: how often published rows are marked at most (see `_publish_to_own_hub`).
-MARK_INTERVAL_S = 0.5
-
 _COLUMNS = (outbox.c.id, outbox.c.topic, outbox.c.channels, outbox.c.data)
 
 
@@ -62,8 +59,6 @@ class OutboxRelay:
         self.cursor: int | None = None  # every id <= cursor is handled (embedded mode)
         self._seen: set[int] = set()  # ids > cursor already published
         self._stalled_since: float | None = None
-        self._unmarked: list[int] = []  # published to the hub, not yet marked (embedded)
-        self._marked_at = 0.0
         self.published = 0
 
     async def run(self) -> None:
@@ -129,18 +124,10 @@ class OutboxRelay:
         if fresh:
             await self.publisher.publish(fresh)
             self._seen.update(r.id for r in fresh if r.id > self.cursor)
-            self._unmarked.extend(r.id for r in fresh)
-            self.published += len(fresh)
-        now = time.monotonic()
-        self._advance(now)
-        if self._unmarked and (
-            now - self._marked_at >= MARK_INTERVAL_S or len(self._unmarked) >= self.batch_size
-        ):
-            # Marks only tell a restarted process where to resume, so they are batched:
-            # each is a write transaction, and SQLite has one writer for everybody.
             async with self.ctx.db.write() as conn:
-                await self._mark(conn, self._unmarked)
-            self._unmarked, self._marked_at = [], now
+                await self._mark(conn, [r.id for r in fresh])
+            self.published += len(fresh)
+        self._advance(time.monotonic())
         return len(fresh)
 
     async def _start_position(self, conn: AsyncConnection) -> int:
