@@ -149,7 +149,7 @@ async def test_presence_is_for_members(api: Api, call: Any) -> None:
 
 async def test_a_verified_token_is_refused_once_it_expires(api: Api, settings: Settings) -> None:
     """Verified tokens are remembered, but never past their `exp`."""
-    short = token(settings, {"sub": "7", "exp": int(time.time()) + 1})
+    short = token(settings, {"sub": "7", "exp": int(time.time()) + 2})  # >= 1 s to use it
     headers = {"Authorization": f"Bearer {short}"}
     assert (await api.client.get("/api/v1/me/sessions", headers=headers)).status_code == 200
     assert (await api.client.get("/api/v1/me/sessions", headers=headers)).status_code == 200
