@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import sqlalchemy as sa
 from fastapi import Request
@@ -26,7 +27,7 @@ from .problems import Problem, ProblemCode
 __all__ = ["delete_expired_keys", "run_mutation"]
 
 MAX_KEY_LENGTH = 200
-Mutation = Callable[[AsyncConnection, datetime], Awaitable[BaseModel]]
+T = TypeVar("T")
 
 
 class _KeyTaken(Exception):
@@ -34,15 +35,26 @@ class _KeyTaken(Exception):
 
 
 async def run_mutation(
-    ctx: AppContext, request: Request, principal: str, mutation: Mutation, status_code: int = 200
+    ctx: AppContext,
+    request: Request,
+    principal: str,
+    mutation: Callable[[AsyncConnection, datetime], Awaitable[T]],
+    render: Callable[[T, datetime], BaseModel],
+    status_code: int = 200,
 ) -> Response:
-    """Run `mutation` in one write transaction, honouring `Idempotency-Key`."""
+    """Run `mutation` in one write transaction, honouring `Idempotency-Key`, and answer
+    with `render(result, now)`.
+
+    `render` needs no database (views, media grants), so it runs after the commit, out of
+    the write transaction; only a response to remember with a key is rendered inside it.
+    """
     key = request.headers.get("idempotency-key")
     if key is None:
         async with write_transaction(ctx) as conn:
             result = await mutation(conn, utcnow())
+        view = render(result, utcnow())
         # pydantic's own serializer: one pass, no intermediate dict.
-        return Response(result.model_dump_json(), status_code, media_type="application/json")
+        return Response(view.model_dump_json(), status_code, media_type="application/json")
     if not key or len(key) > MAX_KEY_LENGTH:
         raise Problem(
             422,
@@ -68,7 +80,7 @@ async def run_mutation(
                         stored_body, stored_status, headers={"Idempotent-Replayed": "true"}
                     )
                 now = utcnow()
-                body = (await mutation(conn, now)).model_dump(mode="json")
+                body = render(await mutation(conn, now), now).model_dump(mode="json")
                 try:
                     async with conn.begin_nested():
                         await conn.execute(

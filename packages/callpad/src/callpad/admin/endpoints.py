@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Path, Request, Response
-from pydantic import PositiveInt
+from pydantic import BaseModel, PositiveInt
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..context import utcnow, write_transaction
@@ -32,6 +32,13 @@ from .schemas import (
 __all__ = ["router"]
 
 router = APIRouter()
+T = TypeVar("T", bound=BaseModel)
+
+
+def _as_is(view: T, _now: datetime) -> T:
+    return view
+
+
 TeamName = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 
 
@@ -50,7 +57,7 @@ async def create_vendor(body: VendorCreate, request: Request, ctx: Ctx, _admin: 
     async def run(conn: AsyncConnection, now: datetime) -> VendorView:
         return await service.create_vendor(conn, body.slug, body.name, ring_timeout, now)
 
-    return await run_mutation(ctx, request, "admin", run, status_code=201)
+    return await run_mutation(ctx, request, "admin", run, _as_is, status_code=201)
 
 
 @router.put(
@@ -109,7 +116,7 @@ async def create_contact(
             created_at=created_at,
         )
 
-    return await run_mutation(ctx, request, f"user:{user_id}", run, status_code=201)
+    return await run_mutation(ctx, request, f"user:{user_id}", run, _as_is, status_code=201)
 
 
 @router.get(

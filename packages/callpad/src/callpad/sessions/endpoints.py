@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -74,13 +75,26 @@ async def _act(
 ) -> Response:
     expected = _version(if_match)
 
-    async def run(conn: AsyncConnection, now: datetime) -> SessionView:
-        session = await service.mutate(
+    async def run(conn: AsyncConnection, now: datetime) -> Session:
+        return await service.mutate(
             ctx, conn, vendor, session_id, user_id, action, now, if_match=expected
         )
-        return SessionView.of(session)
 
-    return await run_mutation(ctx, request, _principal(user_id), run)
+    return await run_mutation(ctx, request, _principal(user_id), run, _view)
+
+
+def _view(session: Session, _now: datetime) -> SessionView:
+    return SessionView.of(session)
+
+
+def _with_join(ctx: Ctx, user_id: int) -> Callable[[Session, datetime], SessionWithJoin]:
+    """The session and the caller's fresh media grant (for an accepted caller)."""
+
+    def render(session: Session, now: datetime) -> SessionWithJoin:
+        grant = service.fresh_join(ctx, session, user_id, now)
+        return SessionWithJoin(session=SessionView.of(session), join=VoiceJoinGrant.of(grant))
+
+    return render
 
 
 def _by_actor(step: service.Step) -> service.Action:
@@ -109,13 +123,11 @@ async def start_session(
 ) -> Response:
     """Start a session: ring the target; the caller joins at once and gets a join grant."""
 
-    async def run(conn: AsyncConnection, now: datetime) -> SessionWithJoin:
-        session, grant = await service.start(
-            ctx, conn, vendor, user_id, body.target, body.name, now
-        )
-        return SessionWithJoin(session=SessionView.of(session), join=VoiceJoinGrant.of(grant))
+    async def run(conn: AsyncConnection, now: datetime) -> Session:
+        return await service.start(ctx, conn, vendor, user_id, body.target, body.name, now)
 
-    return await run_mutation(ctx, request, _principal(user_id), run, status_code=201)
+    render = _with_join(ctx, user_id)
+    return await run_mutation(ctx, request, _principal(user_id), run, render, status_code=201)
 
 
 @router.get(
@@ -196,15 +208,14 @@ async def accept_invite(
     """Answer an invite. Exactly one of several racing accepts wins; the others get 409."""
     expected = _version(if_match)
 
-    async def run(conn: AsyncConnection, now: datetime) -> SessionWithJoin:
-        action = service.own_invite(participant_id, user_id, t.accept)
-        session = await service.mutate(
+    action = service.own_invite(participant_id, user_id, t.accept)
+
+    async def run(conn: AsyncConnection, now: datetime) -> Session:
+        return await service.mutate(
             ctx, conn, vendor, session_id, user_id, action, now, if_match=expected
         )
-        grant = service.fresh_join(ctx, session, user_id, now)
-        return SessionWithJoin(session=SessionView.of(session), join=VoiceJoinGrant.of(grant))
 
-    return await run_mutation(ctx, request, _principal(user_id), run)
+    return await run_mutation(ctx, request, _principal(user_id), run, _with_join(ctx, user_id))
 
 
 @router.post(
@@ -293,13 +304,12 @@ async def add_participant(
     """Ring another party into the session (hosts): a member, a customer, a contact, a phone."""
     expected = _version(if_match)
 
-    async def run(conn: AsyncConnection, now: datetime) -> SessionView:
-        session = await service.add_participant(
+    async def run(conn: AsyncConnection, now: datetime) -> Session:
+        return await service.add_participant(
             ctx, conn, vendor, session_id, user_id, body.target, now, if_match=expected
         )
-        return SessionView.of(session)
 
-    return await run_mutation(ctx, request, _principal(user_id), run)
+    return await run_mutation(ctx, request, _principal(user_id), run, _view)
 
 
 @router.delete(
@@ -348,13 +358,12 @@ async def start_recording(
     def action(session: Session, actor: Participant | None, now: datetime) -> Session:
         return t.start_recording(session, actor.id if actor else "", recording_id, now)
 
-    async def run(conn: AsyncConnection, now: datetime) -> SessionView:
-        session = await service.mutate(
+    async def run(conn: AsyncConnection, now: datetime) -> Session:
+        return await service.mutate(
             ctx, conn, vendor, session_id, user_id, action, now, if_match=expected
         )
-        return SessionView.of(session)
 
-    return await run_mutation(ctx, request, _principal(user_id), run, status_code=201)
+    return await run_mutation(ctx, request, _principal(user_id), run, _view, status_code=201)
 
 
 @router.post(

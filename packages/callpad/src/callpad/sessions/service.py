@@ -188,7 +188,9 @@ async def start(
     target: Target,
     name: str,
     now: datetime,
-) -> tuple[Session, JoinGrant]:
+) -> Session:
+    """A new ringing session with the caller accepted (their join grant comes from
+    `fresh_join`, out of the transaction)."""
     involved = {user_id} | _target_user(target)
     found = await get_vendor_with_roles(conn, vendor_slug, involved)
     if found is None:
@@ -225,9 +227,7 @@ async def start(
     )
     await repo.insert_session(conn, vendor.id, session)
     await _emit(ctx, conn, None, session, now)
-    initiator = session.participant(initiator_id)
-    assert initiator is not None
-    return session, mint_join_grant(ctx.settings, session, initiator, now)
+    return session
 
 
 async def mutate(
