@@ -163,14 +163,15 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def process(argv: list[str], env: dict[str, str], log: Path) -> AsyncIterator[None]:
-    """A server subprocess, stopped with SIGTERM on exit; its output goes to `log`."""
+async def process(argv: list[str], env: dict[str, str], log: Path) -> AsyncIterator[int]:
+    """A server subprocess, stopped with SIGTERM on exit; its output goes to `log`.
+    Yields its pid."""
     with log.open("wb") as out:
         proc = await asyncio.create_subprocess_exec(
             *argv, env=env, stdout=out, stderr=asyncio.subprocess.STDOUT
         )
     try:
-        yield
+        yield proc.pid
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -178,6 +179,16 @@ async def process(argv: list[str], env: dict[str, str], log: Path) -> AsyncItera
         except TimeoutError:
             proc.kill()
             await proc.wait()
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a process has used so far; None where /proc is missing."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    # After the command name: state is field 3, utime and stime are fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def read_log(log: Path) -> str:
@@ -248,7 +259,32 @@ async def drive(
     return tally, seconds
 
 
-Measure = Callable[[float], Awaitable[float]]
+@dataclass
+class Rate:
+    per_second: float
+    cpu_us_per_request: float | None  # the server's CPU time per counted request
+
+
+Measure = Callable[[float], Awaitable[Rate]]
+
+
+async def measured(
+    pid: int,
+    clients: int,
+    seconds: float,
+    port: int,
+    unit: Callable[[int, Connection], Awaitable[int]],
+    phase: str,
+) -> Rate:
+    cpu_before = cpu_seconds(pid)
+    tally, elapsed = await drive(clients, seconds, port, unit)
+    cpu_after = cpu_seconds(pid)
+    report_errors(phase, tally)
+    cpu_us = None
+    if cpu_before is not None and cpu_after is not None and tally.requests:
+        # Includes the warm-up second's work; the same for both servers.
+        cpu_us = (cpu_after - cpu_before) / tally.requests * (seconds / (seconds + WARMUP_S)) * 1e6
+    return Rate(tally.requests / elapsed, cpu_us)
 
 
 @contextlib.asynccontextmanager
@@ -257,17 +293,15 @@ async def plain_server(workdir: Path, clients: int) -> AsyncIterator[Measure]:
     port = free_port()
     log = workdir / "plain.log"
     argv = [sys.executable, __file__, "--serve-plain", str(port), str(workdir / "plain.db")]
-    async with process(argv, dict(os.environ), log):
+    async with process(argv, dict(os.environ), log) as pid:
         await wait_ready(port, "/openapi.json", log)
 
         async def insert(index: int, conn: Connection) -> int:
             expect(*await conn.request("POST", "/rows", {"name": f"client {index}"}), 201)
             return 1
 
-        async def measure(seconds: float) -> float:
-            tally, elapsed = await drive(clients, seconds, port, insert)
-            report_errors("plain insert", tally)
-            return tally.requests / elapsed
+        async def measure(seconds: float) -> Rate:
+            return await measured(pid, clients, seconds, port, insert, "plain insert")
 
         yield measure
 
@@ -291,7 +325,7 @@ async def callpad_server(workdir: Path, clients: int) -> AsyncIterator[Measure]:
     tokens = {user: mint_user_token(settings, user) for user in customers + agents}
     argv = [sys.executable, "-c", "from callpad.cli import main; main()", "serve"]
     argv += ["--host", HOST, "--port", str(port)]
-    async with process(argv, env, log):
+    async with process(argv, env, log) as pid:
         await wait_ready(port, "/readyz", log)
         admin = Connection(port)
         try:
@@ -325,12 +359,16 @@ async def callpad_server(workdir: Path, clients: int) -> AsyncIterator[Measure]:
                 raise HttpError(f"the call did not end: {ended}")
             return 3
 
-        async def measure(seconds: float) -> float:
-            tally, elapsed = await drive(clients, seconds, port, full_call)
-            report_errors("callpad", tally)
-            return tally.requests / elapsed
+        async def measure(seconds: float) -> Rate:
+            return await measured(pid, clients, seconds, port, full_call, "callpad")
 
         yield measure
+
+
+def cpu_note(rate: Rate) -> str:
+    if rate.cpu_us_per_request is None:
+        return ""
+    return f" ({rate.cpu_us_per_request:5.0f} us CPU each)"
 
 
 def report_errors(phase: str, tally: Tally) -> None:
@@ -357,11 +395,17 @@ async def main(clients: int, seconds: float, rounds: int) -> None:
             for round_ in range(1, rounds + 1):
                 inserts = await plain(seconds)
                 sessions = await callpad(seconds)
-                ratio = inserts / sessions if sessions else float("inf")
+                ratio = (
+                    inserts.per_second / sessions.per_second
+                    if sessions.per_second
+                    else float("inf")
+                )
                 ratios.append(ratio)
                 print(
-                    f"round {round_}: plain insert {inserts:7.1f} req/s, session requests "
-                    f"{sessions:6.1f} req/s ({sessions / 3:5.1f} full calls/s), ratio {ratio:.2f}",
+                    f"round {round_}: plain insert {inserts.per_second:7.1f} req/s"
+                    f"{cpu_note(inserts)}, session requests {sessions.per_second:6.1f} req/s"
+                    f"{cpu_note(sessions)} ({sessions.per_second / 3:5.1f} full calls/s), "
+                    f"ratio {ratio:.2f}",
                     flush=True,
                 )
         median = statistics.median(ratios)

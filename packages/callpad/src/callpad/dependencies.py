@@ -11,7 +11,9 @@ from .context import AppContext
 __all__ = ["Admin", "Ctx", "CurrentUser", "get_context"]
 
 
-def get_context(request: Request) -> AppContext:
+# Dependencies are `async def` even with nothing to await: FastAPI runs a plain `def`
+# dependency in a worker thread, a thread hop per request.
+async def get_context(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx
 
@@ -26,7 +28,7 @@ async def _current_user(
     return await ctx.verifier.user_id(authorization)
 
 
-def _admin(
+async def _admin(
     ctx: Ctx,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> None:

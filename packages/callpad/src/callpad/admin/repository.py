@@ -57,27 +57,32 @@ async def get_vendor(conn: AsyncConnection, slug: str) -> VendorRow | None:
     return VendorRow(*row) if row else None
 
 
+_VENDOR_WITH_ROLES = (
+    sa.select(
+        vendors.c.id,
+        vendors.c.slug,
+        vendors.c.name,
+        vendors.c.ring_timeout_s,
+        members.c.user_id,
+        members.c.role,
+    )
+    .outerjoin(
+        members,
+        sa.and_(
+            members.c.vendor_id == vendors.c.id,
+            members.c.user_id.in_(sa.bindparam("user_ids", expanding=True)),
+        ),
+    )
+    .where(vendors.c.slug == sa.bindparam("slug"))
+)
+
+
 async def get_vendor_with_roles(
     conn: AsyncConnection, slug: str, user_ids: Iterable[int]
 ) -> tuple[VendorRow, dict[int, str]] | None:
     """A vendor and the roles of those of `user_ids` who are its members, in one query."""
-    wanted = sorted(set(user_ids))
-    query = (
-        sa.select(
-            vendors.c.id,
-            vendors.c.slug,
-            vendors.c.name,
-            vendors.c.ring_timeout_s,
-            members.c.user_id,
-            members.c.role,
-        )
-        .outerjoin(
-            members,
-            sa.and_(members.c.vendor_id == vendors.c.id, members.c.user_id.in_(wanted)),
-        )
-        .where(vendors.c.slug == slug)
-    )
-    rows = (await conn.execute(query)).all()
+    params = {"slug": slug, "user_ids": sorted(set(user_ids))}
+    rows = (await conn.execute(_VENDOR_WITH_ROLES, params)).all()
     if not rows:
         return None
     vendor = VendorRow(rows[0].id, rows[0].slug, rows[0].name, rows[0].ring_timeout_s)

@@ -24,6 +24,9 @@ class OutboxEvent:
     channels: tuple[str, ...]
 
 
+_INSERT_EVENTS = outbox.insert()
+
+
 async def write_events(conn: AsyncConnection, events: Iterable[OutboxEvent], now: datetime) -> int:
     rows = [
         {"topic": e.topic, "data": e.data, "channels": list(e.channels), "created_at": now}
@@ -31,7 +34,7 @@ async def write_events(conn: AsyncConnection, events: Iterable[OutboxEvent], now
         if e.channels
     ]
     if rows:
-        await conn.execute(outbox.insert(), rows)
+        await conn.execute(_INSERT_EVENTS, rows)
         conn.info[OUTBOX_WRITTEN] = True  # wake the relay once this commits
     return len(rows)
 

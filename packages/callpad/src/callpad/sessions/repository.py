@@ -53,24 +53,54 @@ async def load_session(
     return StoredSession(row.vendor_id, from_document(row.document)) if row else None
 
 
+# The statements of the write path are built once: SQLAlchemy then reuses the compiled form
+# without rebuilding the statement and its cache key on every request.
+_VENDOR_SESSION = (
+    sa.select(
+        vendors.c.id,
+        vendors.c.slug,
+        vendors.c.name,
+        vendors.c.ring_timeout_s,
+        sessions.c.document,
+    )
+    .join(vendors, vendors.c.id == sessions.c.vendor_id)
+    .where(sessions.c.id == sa.bindparam("session_id"), vendors.c.slug == sa.bindparam("slug"))
+)
+_VENDOR_SESSION_FOR_UPDATE = _VENDOR_SESSION.with_for_update(of=sessions)
+_INSERT_SESSION = sessions.insert()
+_UPDATE_SESSION = (
+    sessions.update()
+    .where(sessions.c.id == sa.bindparam("w_id"), sessions.c.version == sa.bindparam("w_version"))
+    .values(
+        version=sa.bindparam("version"),
+        state=sa.bindparam("state"),
+        document=sa.bindparam("document"),
+        updated_at=sa.bindparam("updated_at"),
+    )
+)
+_INSERT_SESSION_USERS = session_users.insert()
+_SET_SESSION_USERS_LIVE = (
+    session_users.update()
+    .where(
+        session_users.c.session_id == sa.bindparam("w_session_id"),
+        session_users.c.user_id.in_(sa.bindparam("w_user_ids", expanding=True)),
+    )
+    .values(live=sa.bindparam("live"))
+)
+_INSERT_INVITE = invites.insert()
+_SET_INVITE_STATE = (
+    invites.update()
+    .where(invites.c.participant_id == sa.bindparam("w_participant_id"))
+    .values(state=sa.bindparam("state"))
+)
+
+
 async def load_vendor_session(
     conn: AsyncConnection, vendor_slug: str, session_id: str, *, for_update: bool = False
 ) -> tuple[VendorRow, Session] | None:
     """A session with its vendor, in one query; None unless it belongs to `vendor_slug`."""
-    query = (
-        sa.select(
-            vendors.c.id,
-            vendors.c.slug,
-            vendors.c.name,
-            vendors.c.ring_timeout_s,
-            sessions.c.document,
-        )
-        .join(vendors, vendors.c.id == sessions.c.vendor_id)
-        .where(sessions.c.id == session_id, vendors.c.slug == vendor_slug)
-    )
-    if for_update:
-        query = query.with_for_update(of=sessions)
-    row = (await conn.execute(query)).first()
+    query = _VENDOR_SESSION_FOR_UPDATE if for_update else _VENDOR_SESSION
+    row = (await conn.execute(query, {"session_id": session_id, "slug": vendor_slug})).first()
     if row is None:
         return None
     return VendorRow(row.id, row.slug, row.name, row.ring_timeout_s), from_document(row.document)
@@ -78,15 +108,16 @@ async def load_vendor_session(
 
 async def insert_session(conn: AsyncConnection, vendor_id: int, session: Session) -> None:
     await conn.execute(
-        sessions.insert().values(
-            id=session.id,
-            vendor_id=vendor_id,
-            version=session.version,
-            state=session.state,
-            document=to_document(session),
-            created_at=session.created_at,
-            updated_at=session.created_at,
-        )
+        _INSERT_SESSION,
+        {
+            "id": session.id,
+            "vendor_id": vendor_id,
+            "version": session.version,
+            "state": session.state,
+            "document": to_document(session),
+            "created_at": session.created_at,
+            "updated_at": session.created_at,
+        },
     )
     await _sync_users(conn, None, session)
     await _sync_invites(conn, vendor_id, None, session)
@@ -97,14 +128,15 @@ async def save_session(
 ) -> None:
     """Store `after` over `before`; the version check guards against a lost update."""
     result = await conn.execute(
-        sessions.update()
-        .where(sessions.c.id == after.id, sessions.c.version == before.version)
-        .values(
-            version=after.version,
-            state=after.state,
-            document=to_document(after),
-            updated_at=now,
-        )
+        _UPDATE_SESSION,
+        {
+            "w_id": after.id,
+            "w_version": before.version,
+            "version": after.version,
+            "state": after.state,
+            "document": to_document(after),
+            "updated_at": now,
+        },
     )
     if result.rowcount != 1:
         raise RuntimeError(f"session {after.id} changed under a held lock")
@@ -133,14 +165,13 @@ async def _sync_users(conn: AsyncConnection, before: Session | None, after: Sess
         if user_id not in was
     ]
     if added:
-        await conn.execute(session_users.insert(), added)
+        await conn.execute(_INSERT_SESSION_USERS, added)
     for live in (True, False):
         changed = [u for u, v in now.items() if u in was and was[u] != v and v is live]
         if changed:
             await conn.execute(
-                session_users.update()
-                .where(session_users.c.session_id == after.id, session_users.c.user_id.in_(changed))
-                .values(live=live)
+                _SET_SESSION_USERS_LIVE,
+                {"w_session_id": after.id, "w_user_ids": changed, "live": live},
             )
 
 
@@ -151,22 +182,22 @@ async def _sync_invites(
         if change.opened:
             assert change.expires_at is not None
             await conn.execute(
-                invites.insert().values(
-                    participant_id=change.participant_id,
-                    id=invite_id(change.participant_id),
-                    session_id=after.id,
-                    vendor_id=vendor_id,
-                    user_id=change.user_id,
-                    state="pending",
-                    created_at=after.participant(change.participant_id).invited_at,  # type: ignore[union-attr]
-                    expires_at=change.expires_at,
-                )
+                _INSERT_INVITE,
+                {
+                    "participant_id": change.participant_id,
+                    "id": invite_id(change.participant_id),
+                    "session_id": after.id,
+                    "vendor_id": vendor_id,
+                    "user_id": change.user_id,
+                    "state": "pending",
+                    "created_at": after.participant(change.participant_id).invited_at,  # type: ignore[union-attr]
+                    "expires_at": change.expires_at,
+                },
             )
         else:
             await conn.execute(
-                invites.update()
-                .where(invites.c.participant_id == change.participant_id)
-                .values(state=str(change.state))
+                _SET_INVITE_STATE,
+                {"w_participant_id": change.participant_id, "state": str(change.state)},
             )
 
 
