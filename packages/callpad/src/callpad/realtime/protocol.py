@@ -7,9 +7,10 @@ WebSocket. Codes 3000-3499 and 4000-4499 tell the client to reconnect; 3500-3999
 
 from __future__ import annotations
 
-import json
 from enum import IntEnum
 from typing import Any
+
+import orjson
 
 __all__ = ["Disconnect", "ErrorCode", "RawJson", "dumps", "encode", "error_reply", "reply"]
 
@@ -93,7 +94,7 @@ _DISCONNECT_REASONS = {
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return orjson.dumps(value).decode()
 
 
 class RawJson(str):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -37,21 +37,36 @@ __all__ = ["router"]
 router = APIRouter(tags=["sessions"])
 
 SESSION = "/vendors/{vendor}/sessions/{session_id}"
-IfMatch = Annotated[
-    str | None,
-    Header(
-        description="Act only if the session is still at this version; 412 with the "
-        "current view otherwise."
-    ),
-]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(description="Retries with the same key return the first response, once applied."),
-]
+
+
+def _header(name: str, description: str) -> dict[str, Any]:
+    """An optional header as OpenAPI documents it. Mutations read `If-Match` and
+    `Idempotency-Key` from the request themselves: declared as FastAPI parameters, they
+    would be validated on every request for nothing."""
+    schema = {"anyOf": [{"type": "string"}, {"type": "null"}], "title": name}
+    return {
+        "name": name.lower(),
+        "in": "header",
+        "required": False,
+        "description": description,
+        "schema": {**schema, "description": description},
+    }
+
+
+IF_MATCH = _header(
+    "If-Match",
+    "Act only if the session is still at this version; 412 with the current view otherwise.",
+)
+IDEMPOTENCY_KEY = _header(
+    "Idempotency-Key", "Retries with the same key return the first response, once applied."
+)
+MUTATION_HEADERS: dict[str, Any] = {"parameters": [IF_MATCH, IDEMPOTENCY_KEY]}
 MUTATION_PROBLEMS = problem_responses(400, 403, 404, 409, 412, 413)
 
 
-def _version(if_match: str | None) -> int | None:
+def _version(request: Request) -> int | None:
+    """The session version named by `If-Match`, if any."""
+    if_match = request.headers.get("if-match")
     if if_match is None:
         return None
     raw = if_match.strip().removeprefix("W/").strip('"')
@@ -71,9 +86,8 @@ async def _act(
     vendor: str,
     session_id: str,
     action: service.Action,
-    if_match: str | None,
 ) -> Response:
-    expected = _version(if_match)
+    expected = _version(request)
 
     async def run(conn: AsyncConnection, now: datetime) -> Session:
         return await service.mutate(
@@ -112,6 +126,7 @@ def _by_actor(step: service.Step) -> service.Action:
     status_code=201,
     response_model=SessionWithJoin,
     responses=MUTATION_PROBLEMS,
+    openapi_extra={"parameters": [IDEMPOTENCY_KEY]},
 )
 async def start_session(
     vendor: str,
@@ -119,7 +134,6 @@ async def start_session(
     request: Request,
     ctx: Ctx,
     user_id: CurrentUser,
-    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Start a session: ring the target; the caller joins at once and gets a join grant."""
 
@@ -170,7 +184,11 @@ async def get_session(vendor: str, session_id: str, ctx: Ctx, user_id: CurrentUs
 
 
 @router.patch(
-    SESSION, operation_id="rename_session", response_model=SessionView, responses=MUTATION_PROBLEMS
+    SESSION,
+    operation_id="rename_session",
+    response_model=SessionView,
+    responses=MUTATION_PROBLEMS,
+    openapi_extra={"parameters": [IF_MATCH]},
 )
 async def rename_session(
     vendor: str,
@@ -179,14 +197,13 @@ async def rename_session(
     request: Request,
     ctx: Ctx,
     user_id: CurrentUser,
-    if_match: IfMatch = None,
 ) -> Response:
     """Rename the session (hosts)."""
 
     def action(session: Session, actor: Participant | None, now: datetime) -> Session:
         return t.rename(session, actor.id if actor else "", body.name, now)
 
-    return await _act(ctx, request, user_id, vendor, session_id, action, if_match)
+    return await _act(ctx, request, user_id, vendor, session_id, action)
 
 
 @router.post(
@@ -194,6 +211,7 @@ async def rename_session(
     operation_id="accept_invite",
     response_model=SessionWithJoin,
     responses=MUTATION_PROBLEMS,
+    openapi_extra=MUTATION_HEADERS,
 )
 async def accept_invite(
     vendor: str,
@@ -202,11 +220,9 @@ async def accept_invite(
     request: Request,
     ctx: Ctx,
     user_id: CurrentUser,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Answer an invite. Exactly one of several racing accepts wins; the others get 409."""
-    expected = _version(if_match)
+    expected = _version(request)
 
     action = service.own_invite(participant_id, user_id, t.accept)
 
@@ -223,6 +239,7 @@ async def accept_invite(
     operation_id="reject_invite",
     response_model=SessionView,
     responses=MUTATION_PROBLEMS,
+    openapi_extra=MUTATION_HEADERS,
 )
 async def reject_invite(
     vendor: str,
@@ -231,12 +248,10 @@ async def reject_invite(
     request: Request,
     ctx: Ctx,
     user_id: CurrentUser,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Decline an invite."""
     action = service.own_invite(participant_id, user_id, t.reject)
-    return await _act(ctx, request, user_id, vendor, session_id, action, if_match)
+    return await _act(ctx, request, user_id, vendor, session_id, action)
 
 
 @router.post(
@@ -261,10 +276,8 @@ def _simple(name: str, step: service.Step, summary: str) -> None:
         request: Request,
         ctx: Ctx,
         user_id: CurrentUser,
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
     ) -> Response:
-        return await _act(ctx, request, user_id, vendor, session_id, _by_actor(step), if_match)
+        return await _act(ctx, request, user_id, vendor, session_id, _by_actor(step))
 
     endpoint.__doc__ = summary
     router.add_api_route(
@@ -274,6 +287,7 @@ def _simple(name: str, step: service.Step, summary: str) -> None:
         operation_id=f"{name}_session",
         response_model=SessionView,
         responses=MUTATION_PROBLEMS,
+        openapi_extra=MUTATION_HEADERS,
         name=f"{name}_session",
     )
 
@@ -290,6 +304,7 @@ _simple("unhold", t.unhold, "Take the session off hold (hosts).")
     operation_id="add_participant",
     response_model=SessionView,
     responses=MUTATION_PROBLEMS,
+    openapi_extra=MUTATION_HEADERS,
 )
 async def add_participant(
     vendor: str,
@@ -298,11 +313,9 @@ async def add_participant(
     request: Request,
     ctx: Ctx,
     user_id: CurrentUser,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Ring another party into the session (hosts): a member, a customer, a contact, a phone."""
-    expected = _version(if_match)
+    expected = _version(request)
 
     async def run(conn: AsyncConnection, now: datetime) -> Session:
         return await service.add_participant(
@@ -317,6 +330,7 @@ async def add_participant(
     operation_id="remove_participant",
     response_model=SessionView,
     responses=MUTATION_PROBLEMS,
+    openapi_extra={"parameters": [IF_MATCH]},
 )
 async def remove_participant(
     vendor: str,
@@ -325,14 +339,13 @@ async def remove_participant(
     request: Request,
     ctx: Ctx,
     user_id: CurrentUser,
-    if_match: IfMatch = None,
 ) -> Response:
     """Remove a participant, or stop ringing them (hosts)."""
 
     def action(session: Session, actor: Participant | None, now: datetime) -> Session:
         return t.remove_participant(session, actor.id if actor else "", participant_id, now)
 
-    return await _act(ctx, request, user_id, vendor, session_id, action, if_match)
+    return await _act(ctx, request, user_id, vendor, session_id, action)
 
 
 @router.post(
@@ -341,6 +354,7 @@ async def remove_participant(
     response_model=SessionView,
     status_code=201,
     responses=MUTATION_PROBLEMS,
+    openapi_extra=MUTATION_HEADERS,
 )
 async def start_recording(
     vendor: str,
@@ -348,11 +362,9 @@ async def start_recording(
     request: Request,
     ctx: Ctx,
     user_id: CurrentUser,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Start recording the session (hosts); `starting` until the egress reports it active."""
-    expected = _version(if_match)
+    expected = _version(request)
     recording_id = service.new_id("rec")
 
     def action(session: Session, actor: Participant | None, now: datetime) -> Session:
@@ -371,6 +383,7 @@ async def start_recording(
     operation_id="stop_recording",
     response_model=SessionView,
     responses=MUTATION_PROBLEMS,
+    openapi_extra=MUTATION_HEADERS,
 )
 async def stop_recording(
     vendor: str,
@@ -379,15 +392,13 @@ async def stop_recording(
     request: Request,
     ctx: Ctx,
     user_id: CurrentUser,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Stop a recording (hosts)."""
 
     def action(session: Session, actor: Participant | None, now: datetime) -> Session:
         return t.stop_recording(session, actor.id if actor else "", recording_id, now)
 
-    return await _act(ctx, request, user_id, vendor, session_id, action, if_match)
+    return await _act(ctx, request, user_id, vendor, session_id, action)
 
 
 @router.get("/me/sessions", operation_id="list_my_sessions", response_model=SessionList)
