@@ -10,8 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import orjson
+
 from .hub import Hub
-from .protocol import dumps
+from .protocol import RawJson, encode
 
 __all__ = ["CentrifugoPublisher", "HubPublisher", "OutboxRow", "Publisher", "publication_key"]
 
@@ -21,10 +23,14 @@ class OutboxRow:
     id: int
     topic: str
     channels: tuple[str, ...]
-    data: Any
+    data_json: str  # the event's data as stored: JSON text, passed on without decoding
+
+    def payload_json(self) -> str:
+        """`{topic, data}` as JSON text, with the data embedded as stored."""
+        return encode({"topic": self.topic, "data": RawJson(self.data_json)})
 
     def payload(self) -> dict[str, Any]:
-        return {"topic": self.topic, "data": self.data}
+        return {"topic": self.topic, "data": orjson.loads(self.data_json)}
 
 
 def publication_key(outbox_id: int) -> str:
@@ -53,7 +59,7 @@ class HubPublisher:
 
     async def publish(self, rows: Sequence[OutboxRow]) -> None:
         for row in rows:
-            text = dumps(row.payload())
+            text = row.payload_json()
             key = publication_key(row.id)
             for channel in row.channels:
                 self.hub.publish(channel, text, key=key)

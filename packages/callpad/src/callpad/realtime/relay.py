@@ -37,12 +37,31 @@ __all__ = ["OutboxRelay"]
 
 logger = logging.getLogger("callpad.realtime.relay")
 
-_COLUMNS = (outbox.c.id, outbox.c.topic, outbox.c.channels, outbox.c.data)
+# The data is read as the JSON text it is stored as: the hub embeds it in its frames as is,
+# instead of decoding every event only to encode it again.
+_COLUMNS = (outbox.c.id, outbox.c.topic, outbox.c.channels, sa.cast(outbox.c.data, sa.Text))
+_AFTER_CURSOR = (
+    sa.select(*_COLUMNS)
+    .where(outbox.c.id > sa.bindparam("cursor"))
+    .order_by(outbox.c.id)
+    .limit(sa.bindparam("limit"))
+)
+_LATE_BELOW_CURSOR = (
+    sa.select(*_COLUMNS)
+    .where(outbox.c.id <= sa.bindparam("cursor"), outbox.c.published_at.is_(None))
+    .order_by(outbox.c.id)
+    .limit(sa.bindparam("limit"))
+)
+_MARK_PUBLISHED = (
+    outbox.update()
+    .where(outbox.c.id.in_(sa.bindparam("ids", expanding=True)), outbox.c.published_at.is_(None))
+    .values(published_at=sa.bindparam("published_at"))
+)
 
 
 def _row(values: Sequence[Any]) -> OutboxRow:
-    outbox_id, topic, channels, data = values
-    return OutboxRow(int(outbox_id), str(topic), tuple(channels or ()), data)
+    outbox_id, topic, channels, data_json = values
+    return OutboxRow(int(outbox_id), str(topic), tuple(channels or ()), str(data_json))
 
 
 class OutboxRelay:
@@ -100,26 +119,13 @@ class OutboxRelay:
         async with self.ctx.db.read() as conn:
             if self.cursor is None:
                 self.cursor = await self._start_position(conn)
-            rows = [
-                _row(r)
-                for r in await conn.execute(
-                    sa.select(*_COLUMNS)
-                    .where(outbox.c.id > self.cursor)
-                    .order_by(outbox.c.id)
-                    .limit(self.batch_size + len(self._seen))
-                )
-            ]
+            limit = self.batch_size + len(self._seen)
+            params = {"cursor": self.cursor, "limit": limit}
+            rows = [_row(r) for r in await conn.execute(_AFTER_CURSOR, params)]
             late: list[OutboxRow] = []
             if self.gap_timeout_s:
-                late = [
-                    _row(r)
-                    for r in await conn.execute(
-                        sa.select(*_COLUMNS)
-                        .where(outbox.c.id <= self.cursor, outbox.c.published_at.is_(None))
-                        .order_by(outbox.c.id)
-                        .limit(self.batch_size)
-                    )
-                ]
+                params = {"cursor": self.cursor, "limit": self.batch_size}
+                late = [_row(r) for r in await conn.execute(_LATE_BELOW_CURSOR, params)]
         fresh = [r for r in late + rows if r.id not in self._seen][: self.batch_size]
         if fresh:
             await self.publisher.publish(fresh)
@@ -159,8 +165,4 @@ class OutboxRelay:
             self._advance(now)
 
     async def _mark(self, conn: AsyncConnection, ids: list[int]) -> None:
-        await conn.execute(
-            outbox.update()
-            .where(outbox.c.id.in_(ids), outbox.c.published_at.is_(None))
-            .values(published_at=utcnow())
-        )
+        await conn.execute(_MARK_PUBLISHED, {"ids": ids, "published_at": utcnow()})
