@@ -70,13 +70,25 @@ async def database_url(
         shutil.copyfile(sqlite_template, path)
         yield f"sqlite:///{path}"
         return
-    template = request.getfixturevalue("postgres_template")
+    template = _usable(request.getfixturevalue("postgres_template"))
+    async with postgres_database(template=template) as url:
+        yield url
+
+
+@pytest.fixture
+async def postgres_url(postgres_template: str | PostgresUnavailable) -> AsyncIterator[str]:
+    """A fresh migrated PostgreSQL database, for what only PostgreSQL can show."""
+    async with postgres_database(template=_usable(postgres_template)) as url:
+        yield url
+
+
+def _usable(template: str | PostgresUnavailable) -> str:
+    """The template's name; in CI a missing PostgreSQL fails the test, elsewhere skips it."""
     if isinstance(template, PostgresUnavailable):
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI needs PostgreSQL: {template}")
         pytest.skip(f"PostgreSQL tests skipped: {template}")
-    async with postgres_database(template=template) as url:
-        yield url
+    return template
 
 
 @pytest.fixture

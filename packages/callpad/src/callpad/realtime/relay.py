@@ -9,8 +9,11 @@ is never published. Two ways to run, chosen by the publisher:
   there), reads `id > cursor` whatever `published_at` says, and marks what it published
   (idempotent: another process may have marked it first). A row id below a row already
   seen but not yet visible may belong to a transaction still in flight (PostgreSQL assigns
-  ids at insert, not at commit): the cursor waits for it up to `gap_timeout_s`, and rows
-  that commit later still are picked up by a sweep of unpublished rows below the cursor.
+  ids at insert, not at commit): the cursor waits for it up to `gap_timeout_s`, then
+  passes it and remembers it as skipped. Rows that commit later still are picked up by a
+  sweep below the cursor of the ids this relay skipped (for `SKIPPED_TTL_S`, whoever
+  marked them published: another process may have published them to its own hub first)
+  and of rows nobody marked (ids this process never saw, e.g. from before it started).
 - Centrifugo (`publisher.shared is True`): one shared sink, so rows are claimed: a write
   transaction locks the oldest unpublished rows (`FOR UPDATE` on PostgreSQL, the database
   lock on SQLite), publishes them in one batch and marks them in the same transaction.
@@ -48,10 +51,20 @@ _AFTER_CURSOR = (
 )
 _LATE_BELOW_CURSOR = (
     sa.select(*_COLUMNS)
-    .where(outbox.c.id <= sa.bindparam("cursor"), outbox.c.published_at.is_(None))
+    .where(
+        outbox.c.id <= sa.bindparam("cursor"),
+        sa.or_(
+            outbox.c.published_at.is_(None),
+            outbox.c.id.in_(sa.bindparam("skipped", expanding=True)),
+        ),
+    )
     .order_by(outbox.c.id)
     .limit(sa.bindparam("limit"))
 )
+# How long a skipped id is looked for. A transaction that commits later than this has held
+# its locks for minutes; its events still reach processes that had not marked them.
+SKIPPED_TTL_S = 600.0
+MAX_SKIPPED = 1_000
 _MARK_PUBLISHED = (
     outbox.update()
     .where(outbox.c.id.in_(sa.bindparam("ids", expanding=True)), outbox.c.published_at.is_(None))
@@ -77,6 +90,7 @@ class OutboxRelay:
         self.gap_timeout_s = 0.0 if ctx.db.is_sqlite else settings.realtime_relay_gap_timeout_s
         self.cursor: int | None = None  # every id <= cursor is handled (embedded mode)
         self._seen: set[int] = set()  # ids > cursor already published
+        self._skipped: dict[int, float] = {}  # ids <= cursor passed unseen -> when (in order)
         self._stalled_since: float | None = None
         self.published = 0
 
@@ -119,17 +133,23 @@ class OutboxRelay:
         async with self.ctx.db.read() as conn:
             if self.cursor is None:
                 self.cursor = await self._start_position(conn)
-            limit = self.batch_size + len(self._seen)
-            params = {"cursor": self.cursor, "limit": limit}
-            rows = [_row(r) for r in await conn.execute(_AFTER_CURSOR, params)]
+            after = {"cursor": self.cursor, "limit": self.batch_size + len(self._seen)}
+            rows = [_row(r) for r in await conn.execute(_AFTER_CURSOR, after)]
             late: list[OutboxRow] = []
             if self.gap_timeout_s:
-                params = {"cursor": self.cursor, "limit": self.batch_size}
+                self._forget_skipped(time.monotonic())
+                params: dict[str, Any] = {
+                    "cursor": self.cursor,
+                    "skipped": list(self._skipped),
+                    "limit": self.batch_size,
+                }
                 late = [_row(r) for r in await conn.execute(_LATE_BELOW_CURSOR, params)]
         fresh = [r for r in late + rows if r.id not in self._seen][: self.batch_size]
         if fresh:
             await self.publisher.publish(fresh)
             self._seen.update(r.id for r in fresh if r.id > self.cursor)
+            for r in fresh:
+                self._skipped.pop(r.id, None)
             async with self.ctx.db.write() as conn:
                 await self._mark(conn, [r.id for r in fresh])
             self.published += len(fresh)
@@ -160,9 +180,20 @@ class OutboxRelay:
         if self._stalled_since is None:
             self._stalled_since = now
         if now - self._stalled_since >= self.gap_timeout_s:
-            self.cursor = min(seen) - 1
+            first_seen = min(seen)
+            self._skipped.update(dict.fromkeys(range(self.cursor + 1, first_seen), now))
+            self.cursor = first_seen - 1
             self._stalled_since = None
             self._advance(now)
+
+    def _forget_skipped(self, now: float) -> None:
+        """Stop looking for skipped ids after `SKIPPED_TTL_S`, and beyond `MAX_SKIPPED`."""
+        skipped = self._skipped
+        while skipped:
+            oldest, since = next(iter(skipped.items()))
+            if now - since < SKIPPED_TTL_S and len(skipped) <= MAX_SKIPPED:
+                return
+            del skipped[oldest]
 
     async def _mark(self, conn: AsyncConnection, ids: list[int]) -> None:
         await conn.execute(_MARK_PUBLISHED, {"ids": ids, "published_at": utcnow()})
