@@ -5,6 +5,7 @@ every process's hub, even when another process published and marked it first."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import pytest
 from callpad.auth import TokenVerifier
@@ -42,12 +43,21 @@ class Process:
         return [data["data"]["label"] for _offset, data in self.hub.history(CHANNEL)]
 
 
-async def test_a_row_committed_after_the_gap_timeout_reaches_every_process(
-    postgres_url: str,
-) -> None:
+@pytest.fixture
+async def ctx(postgres_url: str) -> AsyncIterator[AppContext]:
+    """What the relays need of a server: settings and the database (workers not running)."""
     settings = fast_settings(postgres_url, realtime_relay_gap_timeout_s=GAP_TIMEOUT_S)
     db = Database(settings.resolved_database_url())
-    ctx = AppContext(settings, db, TokenVerifier(settings), OfflineMedia(answer_delay_s=0.05))
+    try:
+        yield AppContext(settings, db, TokenVerifier(settings), OfflineMedia(answer_delay_s=0))
+    finally:
+        await db.dispose()
+
+
+async def test_a_row_committed_after_the_gap_timeout_reaches_every_process(
+    ctx: AppContext,
+) -> None:
+    db = ctx.db
     first, second = Process(ctx), Process(ctx)
     try:
         # Both relays start at the (empty) outbox's end.
@@ -83,22 +93,15 @@ async def test_a_row_committed_after_the_gap_timeout_reaches_every_process(
     finally:
         first.hub.close_all()
         second.hub.close_all()
-        await db.dispose()
 
 
-async def test_skipped_ids_are_looked_for_a_bounded_time_and_number(postgres_url: str) -> None:
-    settings = fast_settings(postgres_url, realtime_relay_gap_timeout_s=GAP_TIMEOUT_S)
-    db = Database(settings.resolved_database_url())
-    ctx = AppContext(settings, db, TokenVerifier(settings), OfflineMedia(answer_delay_s=0.05))
+async def test_skipped_ids_are_looked_for_a_bounded_time_and_number(ctx: AppContext) -> None:
     relay = Process(ctx).relay
-    try:
-        relay.cursor, relay._seen = 0, {MAX_SKIPPED + 11}
-        relay._advance(now=0.0)  # the gap starts
-        relay._advance(now=1.0)  # and times out: ids 1 .. MAX_SKIPPED + 10 are skipped
-        assert relay.cursor == MAX_SKIPPED + 11
-        relay._forget_skipped(now=2.0)
-        assert list(relay._skipped) == list(range(11, MAX_SKIPPED + 11))  # the newest
-        relay._forget_skipped(now=1.0 + SKIPPED_TTL_S)
-        assert relay._skipped == {}
-    finally:
-        await db.dispose()
+    relay.cursor, relay._seen = 0, {MAX_SKIPPED + 11}
+    relay._advance(now=0.0)  # the gap starts
+    relay._advance(now=1.0)  # and times out: ids 1 .. MAX_SKIPPED + 10 are skipped
+    assert relay.cursor == MAX_SKIPPED + 11
+    relay._forget_skipped(now=2.0)
+    assert list(relay._skipped) == list(range(11, MAX_SKIPPED + 11))  # the newest
+    relay._forget_skipped(now=1.0 + SKIPPED_TTL_S)
+    assert relay._skipped == {}
