@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -21,9 +22,20 @@ from .auth import mint_user_token
 from .config import Settings
 from .db.engine import Database
 from .db.migrate import upgrade
+from .domain import (
+    Invitee,
+    ParticipantKind,
+    RecordingState,
+    Role,
+    Session,
+    SipLegState,
+    StateReason,
+)
+from .domain import transitions as t
 
 __all__ = [
     "DEFAULT_TEST_POSTGRES_URL",
+    "WALK_ACTIONS",
     "Api",
     "PostgresUnavailable",
     "create_postgres_database",
@@ -32,6 +44,7 @@ __all__ = [
     "migrate",
     "postgres_database",
     "running_app",
+    "walk_step",
 ]
 
 DEFAULT_TEST_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -200,3 +213,73 @@ class Api:
             put.raise_for_status()
         vendor: dict[str, Any] = created.json()
         return vendor
+
+
+# -- random walks through the pure domain (property tests of the server and the SDK) -----
+
+WALK_ACTIONS = (
+    "accept",
+    "reject",
+    "leave",
+    "cancel",
+    "end",
+    "hold",
+    "unhold",
+    "rename",
+    "add_user",
+    "add_phone",
+    "remove",
+    "start_recording",
+    "stop_recording",
+    "recording_active",
+    "expire",
+    "sip_answer",
+    "sip_busy",
+    "sip_hangup",
+)
+_WALK_ROLES = (Role.HOST, Role.AGENT, Role.CUSTOMER, Role.GUEST)
+
+
+def walk_step(
+    session: Session, action: str, who: int, other: int, n: int, now: datetime
+) -> Session:
+    """One step of a random walk: `action` (one of `WALK_ACTIONS`) by the participant at
+    index `who`, on the one at `other` (both modulo their number); `n` makes new ids and
+    names unique. Raises `DomainError` where the domain refuses, as the server would."""
+    pids = [p.id for p in session.participants]
+    actor, target = pids[who % len(pids)], pids[other % len(pids)]
+    live = session.live_recording
+    match action:
+        case "accept" | "reject" | "leave" | "cancel" | "end" | "hold" | "unhold":
+            step = getattr(t, action)
+            changed: Session = step(session, actor, now)
+            return changed
+        case "rename":
+            return t.rename(session, actor, f"name {n}", now)
+        case "add_user":
+            invitee = Invitee(ParticipantKind.USER, _WALK_ROLES[n % 4], user_id=200 + n)
+            return t.add_participant(session, actor, f"par_u{n}", invitee, now)
+        case "add_phone":
+            phone = Invitee(ParticipantKind.PHONE, Role.GUEST, phone=f"+1202555{n:04d}")
+            return t.add_participant(session, actor, f"par_p{n}", phone, now)
+        case "remove":
+            return t.remove_participant(session, actor, target, now)
+        case "start_recording":
+            return t.start_recording(session, actor, f"rec_{n}", now)
+        case "stop_recording":
+            return t.stop_recording(session, actor, live.id if live else "rec_none", now)
+        case "recording_active":
+            if live is None:
+                return session
+            return t.recording_update(session, live.id, RecordingState.ACTIVE, now)
+        case "expire":
+            return t.expire_invite(session, target, now + timedelta(hours=1))
+        case "sip_answer":
+            return t.sip_leg_update(session, target, SipLegState.ANSWERED, now)
+        case "sip_busy":
+            return t.sip_leg_update(
+                session, target, SipLegState.FAILED, now, reason=StateReason.BUSY
+            )
+        case "sip_hangup":
+            return t.sip_leg_update(session, target, SipLegState.ENDED, now)
+    raise ValueError(f"unknown walk action {action!r}")

@@ -7,45 +7,20 @@ from datetime import UTC, datetime, timedelta
 from callpad.domain import (
     Capability,
     DomainError,
-    Invitee,
-    ParticipantKind,
     ParticipantState,
-    RecordingState,
     Role,
     Session,
     SessionState,
-    SipLegState,
-    StateReason,
     capabilities,
     check,
 )
-from callpad.domain import transitions as t
+from callpad.testing import WALK_ACTIONS, walk_step
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from .test_rules import AGENT_42, AGENT_43, PHONE, inbound
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-ACTIONS = [
-    "accept",
-    "reject",
-    "leave",
-    "cancel",
-    "end",
-    "hold",
-    "unhold",
-    "rename",
-    "add_user",
-    "add_phone",
-    "remove",
-    "start_recording",
-    "stop_recording",
-    "expire",
-    "sip_answer",
-    "sip_busy",
-    "sip_hangup",
-    "recording_active",
-]
 ACTION_CAPABILITY = {
     "accept": Capability.ACCEPT_INVITE,
     "reject": Capability.REJECT_INVITE,
@@ -62,57 +37,8 @@ ACTION_CAPABILITY = {
     "stop_recording": Capability.STOP_RECORDING,
 }
 steps = st.lists(
-    st.tuples(st.sampled_from(ACTIONS), st.integers(0, 6), st.integers(0, 6)), max_size=25
+    st.tuples(st.sampled_from(WALK_ACTIONS), st.integers(0, 6), st.integers(0, 6)), max_size=25
 )
-
-
-def apply(s: Session, action: str, who: int, other: int, now: datetime, n: int) -> Session:
-    pids = [p.id for p in s.participants]
-    actor = pids[who % len(pids)]
-    target = pids[other % len(pids)]
-    live_rec = s.live_recording
-    match action:
-        case "accept":
-            return t.accept(s, actor, now)
-        case "reject":
-            return t.reject(s, actor, now)
-        case "leave":
-            return t.leave(s, actor, now)
-        case "cancel":
-            return t.cancel(s, actor, now)
-        case "end":
-            return t.end(s, actor, now)
-        case "hold":
-            return t.hold(s, actor, now)
-        case "unhold":
-            return t.unhold(s, actor, now)
-        case "rename":
-            return t.rename(s, actor, f"name {n}", now)
-        case "add_user":
-            invitee = Invitee(ParticipantKind.USER, Role.AGENT, user_id=100 + n)
-            return t.add_participant(s, actor, f"par_new{n}", invitee, now)
-        case "add_phone":
-            phone = Invitee(ParticipantKind.PHONE, Role.GUEST, phone=f"+1202555{n:04d}")
-            return t.add_participant(s, actor, f"par_ph{n}", phone, now)
-        case "remove":
-            return t.remove_participant(s, actor, target, now)
-        case "start_recording":
-            return t.start_recording(s, actor, f"rec_{n}", now)
-        case "stop_recording":
-            return t.stop_recording(s, actor, live_rec.id if live_rec else "rec_none", now)
-        case "expire":
-            return t.expire_invite(s, target, now + timedelta(hours=1))
-        case "sip_answer":
-            return t.sip_leg_update(s, target, SipLegState.ANSWERED, now)
-        case "sip_busy":
-            return t.sip_leg_update(s, target, SipLegState.FAILED, now, reason=StateReason.BUSY)
-        case "sip_hangup":
-            return t.sip_leg_update(s, target, SipLegState.ENDED, now)
-        case "recording_active":
-            if live_rec is None:
-                return s
-            return t.recording_update(s, live_rec.id, RecordingState.ACTIVE, now)
-    raise AssertionError(action)
 
 
 def assert_invariants(s: Session) -> None:
@@ -155,7 +81,7 @@ def test_every_walk_keeps_the_invariants(
         wanted = ACTION_CAPABILITY.get(action)
         allowed_before = wanted is not None and check(session, actor, wanted) is None
         try:
-            after = apply(session, action, who, other, now, n)
+            after = walk_step(session, action, who, other, n, now)
         except DomainError as refused:
             assert refused.status in (403, 404, 409, 422)  # noqa: PT017
             assert not allowed_before or refused.status in (404, 409, 422)  # noqa: PT017
