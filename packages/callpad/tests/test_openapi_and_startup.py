@@ -77,6 +77,29 @@ def test_operation_ids_are_stable_and_errors_are_problems() -> None:
     assert "capability_missing" in schemas["ProblemCode"]["enum"]
 
 
+def test_every_session_change_documents_its_headers() -> None:
+    """If-Match on every change of an existing session, Idempotency-Key on every POST that
+    changes one (the server reads both from the request, so OpenAPI is where clients and
+    the generated SDK learn of them)."""
+    document = create_app(Settings()).openapi()
+    paths = document["paths"]
+    assert isinstance(paths, dict)
+    changes = [
+        (method, path, operation)
+        for path, item in paths.items()
+        if path.startswith("/api/v1/vendors/{vendor}/sessions")
+        for method, operation in item.items()
+        if method != "get" and operation["operationId"] != "join_session"
+    ]
+    assert len(changes) == 13
+    for method, path, operation in changes:
+        headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+        if operation["operationId"] != "start_session":
+            assert "if-match" in headers, (method, path)
+        if method == "post":
+            assert "idempotency-key" in headers, (method, path)
+
+
 async def test_the_app_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     settings = fast_settings(f"sqlite:///{tmp_path / 'new.db'}")
     app = create_app(settings)
