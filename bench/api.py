@@ -10,9 +10,10 @@ of concurrent HTTP/1.1 keep-alive clients for the same time:
 2. callpad: full calls. A customer starts a session to an agent, the agent accepts it,
    then ends it: three requests, each authenticated, each one write transaction.
 
-Each round prints requests/s for both and the ratio of the cost of one session request to
-the cost of one plain insert (baseline requests/s over session requests/s); the verdict
-uses the median ratio over the rounds. The goal is at most 3.
+Each round prints requests/s for both, each server's CPU time per request (from /proc,
+where there is one), and the ratio of the cost of one session request to the cost of one
+plain insert (baseline requests/s over session requests/s); the verdict uses the median
+ratio over the rounds. The goal is at most 3.
 
 The load generator is a minimal HTTP/1.1 client over asyncio streams, so that the client,
 which shares the machine, costs as little as possible and the numbers measure the servers.
