@@ -7,30 +7,12 @@ row's channels, keyed by the outbox id so that a retried row is not appended twi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
-
-import orjson
+from typing import Protocol
 
 from .hub import Hub
-from .protocol import RawJson, encode
+from .outbox import OutboxRow
 
-__all__ = ["CentrifugoPublisher", "HubPublisher", "OutboxRow", "Publisher", "publication_key"]
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxRow:
-    id: int
-    topic: str
-    channels: tuple[str, ...]
-    data_json: str  # the event's data as stored: JSON text, passed on without decoding
-
-    def payload_json(self) -> str:
-        """`{topic, data}` as JSON text, with the data embedded as stored."""
-        return encode({"topic": self.topic, "data": RawJson(self.data_json)})
-
-    def payload(self) -> dict[str, Any]:
-        return {"topic": self.topic, "data": orjson.loads(self.data_json)}
+__all__ = ["CentrifugoPublisher", "HubPublisher", "Publisher", "publication_key"]
 
 
 def publication_key(outbox_id: int) -> str:

@@ -25,56 +25,21 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
-from typing import Any
-
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..background import poll_loop
 from ..context import AppContext, utcnow
-from ..db.tables import outbox
-from .publishers import OutboxRow, Publisher
+from . import outbox
+from .outbox import OutboxRow
+from .publishers import Publisher
 
 __all__ = ["OutboxRelay"]
 
 logger = logging.getLogger("callpad.realtime.relay")
 
-# The data is read as the JSON text it is stored as: the hub embeds it in its frames as is,
-# instead of decoding every event only to encode it again.
-_COLUMNS = (outbox.c.id, outbox.c.topic, outbox.c.channels, sa.cast(outbox.c.data, sa.Text))
-_AFTER_CURSOR = (
-    sa.select(*_COLUMNS)
-    .where(outbox.c.id > sa.bindparam("cursor"))
-    .order_by(outbox.c.id)
-    .limit(sa.bindparam("limit"))
-)
-_LATE_BELOW_CURSOR = (
-    sa.select(*_COLUMNS)
-    .where(
-        outbox.c.id <= sa.bindparam("cursor"),
-        sa.or_(
-            outbox.c.published_at.is_(None),
-            outbox.c.id.in_(sa.bindparam("skipped", expanding=True)),
-        ),
-    )
-    .order_by(outbox.c.id)
-    .limit(sa.bindparam("limit"))
-)
 # How long a skipped id is looked for. A transaction that commits later than this has held
 # its locks for minutes; its events still reach processes that had not marked them.
 SKIPPED_TTL_S = 600.0
 MAX_SKIPPED = 1_000
-_MARK_PUBLISHED = (
-    outbox.update()
-    .where(outbox.c.id.in_(sa.bindparam("ids", expanding=True)), outbox.c.published_at.is_(None))
-    .values(published_at=sa.bindparam("published_at"))
-)
-
-
-def _row(values: Sequence[Any]) -> OutboxRow:
-    outbox_id, topic, channels, data_json = values
-    return OutboxRow(int(outbox_id), str(topic), tuple(channels or ()), str(data_json))
 
 
 class OutboxRelay:
@@ -111,19 +76,13 @@ class OutboxRelay:
 
     async def _claim_and_publish(self) -> int:
         async with self.ctx.db.write() as conn:
-            query = (
-                sa.select(*_COLUMNS)
-                .where(outbox.c.published_at.is_(None))
-                .order_by(outbox.c.id)
-                .limit(self.batch_size)
-            )
-            if not self.ctx.db.is_sqlite:
-                query = query.with_for_update()
-            rows = [_row(r) for r in await conn.execute(query)]
+            # SQLite's database lock already keeps other claimers out.
+            lock = not self.ctx.db.is_sqlite
+            rows = await outbox.claim_unpublished(conn, self.batch_size, lock=lock)
             if not rows:
                 return 0
             await self.publisher.publish(rows)
-            await self._mark(conn, [r.id for r in rows])
+            await outbox.mark_published(conn, [r.id for r in rows], utcnow())
         self.published += len(rows)
         return len(rows)
 
@@ -132,18 +91,12 @@ class OutboxRelay:
     async def _publish_to_own_hub(self) -> int:
         async with self.ctx.db.read() as conn:
             if self.cursor is None:
-                self.cursor = await self._start_position(conn)
-            after = {"cursor": self.cursor, "limit": self.batch_size + len(self._seen)}
-            rows = [_row(r) for r in await conn.execute(_AFTER_CURSOR, after)]
+                self.cursor = await outbox.relay_start(conn)
+            rows = await outbox.rows_after(conn, self.cursor, self.batch_size + len(self._seen))
             late: list[OutboxRow] = []
             if self.gap_timeout_s:
                 self._forget_skipped(time.monotonic())
-                params: dict[str, Any] = {
-                    "cursor": self.cursor,
-                    "skipped": list(self._skipped),
-                    "limit": self.batch_size,
-                }
-                late = [_row(r) for r in await conn.execute(_LATE_BELOW_CURSOR, params)]
+                late = await outbox.late_rows(conn, self.cursor, self._skipped, self.batch_size)
         fresh = [r for r in late + rows if r.id not in self._seen][: self.batch_size]
         if fresh:
             await self.publisher.publish(fresh)
@@ -151,21 +104,10 @@ class OutboxRelay:
             for r in fresh:
                 self._skipped.pop(r.id, None)
             async with self.ctx.db.write() as conn:
-                await self._mark(conn, [r.id for r in fresh])
+                await outbox.mark_published(conn, [r.id for r in fresh], utcnow())
             self.published += len(fresh)
         self._advance(time.monotonic())
         return len(fresh)
-
-    async def _start_position(self, conn: AsyncConnection) -> int:
-        first_unpublished = (
-            await conn.execute(
-                sa.select(sa.func.min(outbox.c.id)).where(outbox.c.published_at.is_(None))
-            )
-        ).scalar_one_or_none()
-        if first_unpublished is not None:
-            return int(first_unpublished) - 1
-        last = (await conn.execute(sa.select(sa.func.max(outbox.c.id)))).scalar_one_or_none()
-        return int(last or 0)
 
     def _advance(self, now: float) -> None:
         assert self.cursor is not None
@@ -194,6 +136,3 @@ class OutboxRelay:
             if now - since < SKIPPED_TTL_S and len(skipped) <= MAX_SKIPPED:
                 return
             del skipped[oldest]
-
-    async def _mark(self, conn: AsyncConnection, ids: list[int]) -> None:
-        await conn.execute(_MARK_PUBLISHED, {"ids": ids, "published_at": utcnow()})
