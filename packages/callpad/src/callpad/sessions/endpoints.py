@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..admin.repository import member_role
@@ -86,7 +87,12 @@ async def _act(
     vendor: str,
     session_id: str,
     action: service.Action,
+    *,
+    render: Callable[[Session, datetime], BaseModel] | None = None,
+    status_code: int = 200,
 ) -> Response:
+    """Run `action` as the caller on the session (honouring If-Match) and answer with
+    `render` (the session view by default)."""
     expected = _version(request)
 
     async def run(conn: AsyncConnection, now: datetime) -> Session:
@@ -94,7 +100,8 @@ async def _act(
             ctx, conn, vendor, session_id, user_id, action, now, if_match=expected
         )
 
-    return await run_mutation(ctx, request, _principal(user_id), run, _view)
+    principal = _principal(user_id)
+    return await run_mutation(ctx, request, principal, run, render or _view, status_code)
 
 
 def _view(session: Session, _now: datetime) -> SessionView:
@@ -222,16 +229,9 @@ async def accept_invite(
     user_id: CurrentUser,
 ) -> Response:
     """Answer an invite. Exactly one of several racing accepts wins; the others get 409."""
-    expected = _version(request)
-
     action = service.own_invite(participant_id, user_id, t.accept)
-
-    async def run(conn: AsyncConnection, now: datetime) -> Session:
-        return await service.mutate(
-            ctx, conn, vendor, session_id, user_id, action, now, if_match=expected
-        )
-
-    return await run_mutation(ctx, request, _principal(user_id), run, _with_join(ctx, user_id))
+    render = _with_join(ctx, user_id)
+    return await _act(ctx, request, user_id, vendor, session_id, action, render=render)
 
 
 @router.post(
@@ -364,18 +364,12 @@ async def start_recording(
     user_id: CurrentUser,
 ) -> Response:
     """Start recording the session (hosts); `starting` until the egress reports it active."""
-    expected = _version(request)
     recording_id = service.new_id("rec")
 
     def action(session: Session, actor: Participant | None, now: datetime) -> Session:
         return t.start_recording(session, actor.id if actor else "", recording_id, now)
 
-    async def run(conn: AsyncConnection, now: datetime) -> Session:
-        return await service.mutate(
-            ctx, conn, vendor, session_id, user_id, action, now, if_match=expected
-        )
-
-    return await run_mutation(ctx, request, _principal(user_id), run, _view, status_code=201)
+    return await _act(ctx, request, user_id, vendor, session_id, action, status_code=201)
 
 
 @router.post(
