@@ -324,3 +324,14 @@ def test_a_ring_past_its_deadline_cannot_be_answered() -> None:
             step(s, "par_1", at(30))
         assert (raised.value.status, raised.value.code) == (409, "invite_not_pending")
     assert t.accept(s, "par_1", at(29.9)).state is SessionState.ACTIVE
+
+
+def test_a_session_is_live_for_its_users_until_they_leave_or_it_ends() -> None:
+    ringing = inbound(AGENT_42, AGENT_43, PHONE)  # phone legs are not users
+    assert ringing.users() == {7: True, 42: True, 43: True}
+    answered = t.reject(t.accept(ringing, "par_1", T0), "par_2", T0)
+    assert answered.users() == {7: True, 42: True, 43: False}
+    assert answered.live_users() == {7, 42}
+    ended = t.end(answered, "par_1", T0)
+    assert ended.users() == {7: False, 42: False, 43: False}
+    assert ended.live_users() == set()

@@ -253,3 +253,17 @@ class Session:
     @property
     def live_recording(self) -> Recording | None:
         return next((r for r in self.recordings if r.is_live), None)
+
+    def users(self) -> dict[int, bool]:
+        """Each app user taking part, and whether the session is live for them: it has
+        not ended and one of their participants is live."""
+        ended = self.end_reason is not None
+        live: dict[int, bool] = {}
+        for p in self.participants:
+            if p.user_id is not None:
+                live[p.user_id] = live.get(p.user_id, False) or (p.is_live and not ended)
+        return live
+
+    def live_users(self) -> set[int]:
+        """The users for whom the session is live."""
+        return {user_id for user_id, live in self.users().items() if live}

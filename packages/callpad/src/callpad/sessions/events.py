@@ -10,12 +10,6 @@ from .schemas import InviteView, SessionView, invite_id
 __all__ = ["session_events"]
 
 
-def _live_users(session: Session | None) -> set[int]:
-    if session is None or session.state is SessionState.ENDED:
-        return set()
-    return {p.user_id for p in session.participants if p.user_id is not None and p.is_live}
-
-
 def session_events(before: Session | None, after: Session) -> list[OutboxEvent]:
     """Events for the change `before -> after`.
 
@@ -30,7 +24,7 @@ def session_events(before: Session | None, after: Session) -> list[OutboxEvent]:
     def channel(user_id: int) -> str:
         return agent_channel(after.vendor, user_id) if user_id in members else user_channel(user_id)
 
-    was_live, is_live = _live_users(before), _live_users(after)
+    was_live, is_live = (before.live_users() if before else set()), after.live_users()
     feed = vendor_feed(after.vendor)
     events = [
         OutboxEvent(

@@ -144,21 +144,9 @@ async def save_session(
     await _sync_invites(conn, vendor_id, before, after)
 
 
-def _live_users(session: Session | None) -> dict[int, bool]:
-    """Each user of the session, and whether the session is live for them."""
-    if session is None:
-        return {}
-    ended = session.state is SessionState.ENDED
-    live: dict[int, bool] = {}
-    for p in session.participants:
-        if p.user_id is not None:
-            live[p.user_id] = live.get(p.user_id, False) or (p.is_live and not ended)
-    return live
-
-
 async def _sync_users(conn: AsyncConnection, before: Session | None, after: Session) -> None:
     """Keep `session_users` in step, from the two versions in hand (no read needed)."""
-    was, now = _live_users(before), _live_users(after)
+    was, now = (before.users() if before else {}), after.users()
     added = [
         {"session_id": after.id, "user_id": user_id, "live": live}
         for user_id, live in now.items()
