@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
+from callpad.testing import eventually
 from farvex import HostClient, Invite, SessionClient, VoiceSession
 from farvex.testing import CallpadServer
 
 CUSTOMER, AGENT, OWNER, SECOND_AGENT = 7, 42, 1, 43
 ANSWERING_PHONE = "+12025550100"  # the offline media answers it after the answer delay
-
-
-async def eventually(
-    check: Callable[[], Any] | Callable[[], Awaitable[Any]], *, within_s: float = 15.0
-) -> Any:
-    """Poll until `check()` is truthy; fails only on a hang, never on speed."""
-    deadline = asyncio.get_running_loop().time() + within_s
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not reached within {within_s} s")
-        await asyncio.sleep(0.02)
 
 
 async def server_view(

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import jwt
 import pytest
-from callpad.testing import Api
+from callpad.testing import Api, eventually
 
 CUSTOMER, AGENT, OWNER, OTHER_AGENT = 7, 42, 1, 43
 PHONE_ANSWERS, PHONE_NEVER_ANSWERS = "+12025550100", "+12025550104"
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], *, within_s: float = 10.0) -> Any:
-    """Poll until `check` returns something truthy (outcomes that follow media or timers)."""
-    deadline = asyncio.get_running_loop().time() + within_s
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,12 @@ import sqlalchemy as sa
 from callpad.config import to_async_url
 from callpad.db.engine import Database
 from callpad.db.tables import invites, outbox, sessions
-from callpad.testing import Api, PostgresUnavailable, fast_settings, migrate, postgres_database
+from callpad.testing import (
+    Api,
+    eventually,
+    fast_settings,
+    migrate,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -33,29 +38,6 @@ ROUNDS = 25
 POLL_S = 0.02
 STARTUP_TIMEOUT_S = 60.0
 RING_TIMEOUT_S = 3.0
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], *, within_s: float = 20.0) -> Any:
-    """Poll until `check` returns something truthy."""
-    deadline = asyncio.get_running_loop().time() + within_s
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
-
-
-@pytest.fixture
-async def postgres_url() -> AsyncIterator[str]:
-    try:
-        async with postgres_database() as url:
-            yield url
-    except PostgresUnavailable as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI needs PostgreSQL: {exc}")
-        pytest.skip(f"PostgreSQL tests skipped: {exc}")
 
 
 def free_port() -> int:
@@ -296,7 +278,6 @@ async def assert_expired_once(api: Api, store: Store, pid: str) -> None:
 async def test_two_processes_on_one_postgres_have_one_winner_and_expire_once_after_restart(
     postgres_url: str, tmp_path: Path, store_factory: Callable[[str], Store]
 ) -> None:
-    await migrate(fast_settings(postgres_url))
     store = store_factory(postgres_url)
     # One process rings; the restart brings up two, which both poll for the due ring.
     ringing = await ring_then_stop(postgres_url, tmp_path, store, processes=1)

@@ -6,9 +6,10 @@ with unique names on the server named by `CALLPAD_TEST_DATABASE_URL` and dropped
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,6 +41,7 @@ __all__ = [
     "PostgresUnavailable",
     "create_postgres_database",
     "drop_postgres_database",
+    "eventually",
     "fast_settings",
     "migrate",
     "postgres_database",
@@ -135,6 +137,23 @@ async def running_app(settings: Settings, *, migrated: bool = False) -> AsyncIte
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         yield app
+
+
+async def eventually(
+    check: Callable[[], Any] | Callable[[], Awaitable[Any]], *, within_s: float = 15.0
+) -> Any:
+    """Poll `check()` (sync or async) until it is truthy, and return that; fails only on a
+    hang, never on speed (for outcomes that follow media, timers or realtime)."""
+    deadline = asyncio.get_running_loop().time() + within_s
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not reached within {within_s} s")
+        await asyncio.sleep(0.02)
 
 
 class Api:

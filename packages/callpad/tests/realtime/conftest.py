@@ -21,7 +21,7 @@ from callpad.context import AppContext, utcnow, write_transaction
 from callpad.realtime.hub import Hub
 from callpad.realtime.outbox import OutboxEvent, write_events
 from callpad.realtime.server import HubWebSocketProtocol
-from callpad.testing import Api, fast_settings, migrate
+from callpad.testing import Api, eventually, fast_settings, migrate
 from centrifuge import (
     Client,
     ClientEventHandler,
@@ -34,20 +34,6 @@ from centrifuge import (
 from fastapi import FastAPI
 
 CUSTOMER, AGENT, OWNER, STRANGER = 7, 42, 1, 99
-
-
-async def eventually(check: Callable[[], Any], *, within_s: float = 15.0) -> Any:
-    """Poll until `check()` is truthy; fails only on a hang, never on speed."""
-    deadline = asyncio.get_running_loop().time() + within_s
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached")
-        await asyncio.sleep(0.01)
 
 
 @dataclass
