@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import Any, get_args
 
 from farvex import (
     DispatchChanged,
+    EventName,
     InviteReceived,
     InviteRemoved,
     ParticipantChanged,
@@ -29,24 +30,7 @@ from farvex.testing import running_server
 
 CUSTOMER, AGENT = 7, 42
 PHONE = "+12025550100"  # offline media: answers after the answer delay
-EVENTS = (
-    "status",
-    "session.updated",
-    "session.removed",
-    "invite.received",
-    "invite.removed",
-    "participant.invited",
-    "participant.accepted",
-    "participant.declined",
-    "participant.withdrawn",
-    "participant.left",
-    "participant.removed",
-    "dispatch.started",
-    "dispatch.resolved",
-    "dispatch.cancelled",
-    "recording.started",
-    "recording.stopped",
-)
+EVENTS: tuple[EventName, ...] = get_args(EventName)  # every event a client emits
 _started_at = [time.monotonic()]
 
 
