@@ -7,7 +7,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run demo test check lint typecheck openapi-check openapi generate generate-check bench clean
+.PHONY: install services run demo test check lint typecheck openapi-check openapi generate generate-check bench clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -18,6 +18,9 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml packages/callpad/pyproject.toml pa
 	touch $@
 
 install: $(VENV)/.synced
+
+services:  ## PostgreSQL, Redis, and the Centrifugo and livekit-server binaries the suite runs
+	bash scripts/services.sh
 
 run: install  ## the server on the embedded default: SQLite in ./data, dev auth, offline media
 	$(RUN) callpad db upgrade

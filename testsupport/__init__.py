@@ -1,0 +1,1 @@
+"""Test support shared by every test folder of the workspace; not shipped in any wheel."""

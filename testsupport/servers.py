@@ -1,0 +1,230 @@
+"""The real servers the suite runs: Centrifugo and livekit-server (built by `make services`
+into `.tools/bin`), and Redis (started by `make services`).
+
+Each test that needs one asks for it through a fixture in the root `conftest.py`; the
+binaries are started here on free loopback ports with a generated configuration, waited on
+until ready, and stopped when the test ends. Without the binary or the service, a test
+skips with a one-line reason; under `CI=true` it fails instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+__all__ = [
+    "REPO",
+    "CentrifugoServer",
+    "LiveKitServer",
+    "find_binary",
+    "free_port",
+    "redis_url",
+    "require",
+    "run_centrifugo",
+    "run_livekit",
+]
+
+REPO = Path(__file__).resolve().parent.parent
+TOOLS_BIN = REPO / ".tools" / "bin"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
+
+
+def require(available: bool, reason: str) -> None:
+    """Skip the test with `reason` when something it needs is missing; fail under CI."""
+    if available:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI needs it: {reason} (run `make services`)")
+    pytest.skip(f"{reason} (run `make services`)")
+
+
+def find_binary(name: str) -> Path | None:
+    """`.tools/bin/NAME` as built by `make services`, else NAME on PATH."""
+    built = TOOLS_BIN / name
+    if built.exists():
+        return built
+    found = shutil.which(name)
+    return Path(found) if found else None
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A loopback port free right now (the server started next binds it)."""
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def redis_url() -> str:
+    """The Redis that `make services` started, checked with a PING; skips or fails without."""
+    url = os.environ.get("CALLPAD_TEST_REDIS_URL", DEFAULT_REDIS_URL)
+    host, _, port = url.removeprefix("redis://").partition(":")
+    try:
+        with socket.create_connection((host, int(port or 6379)), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            answered = sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        answered = False
+    require(answered, f"Redis does not answer at {url}")
+    return url
+
+
+@contextlib.contextmanager
+def _process(
+    argv: list[str], log: Path, ready: str, timeout_s: float = 30.0
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start `argv`, wait until GET `ready` answers 200, stop it (SIGTERM, then SIGKILL)."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{argv[0]} exited with {process.returncode}:\n{_tail(log)}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(ready, timeout=1, trust_env=False).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{argv[0]} not ready within {timeout_s} s:\n{_tail(log)}")
+            time.sleep(0.05)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _tail(log: Path, lines: int = 30) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+
+@dataclass(frozen=True)
+class CentrifugoServer:
+    """A running Centrifugo: `url` is the client WebSocket endpoint, `api_url` the server
+    HTTP API (as `cent` wants it, ending in `/api`)."""
+
+    port: int
+    config: dict[str, Any]
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/connection/websocket"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    @property
+    def api_key(self) -> str:
+        key: str = self.config["http_api"]["key"]
+        return key
+
+    @property
+    def hmac_secret(self) -> str:
+        secret: str = self.config["client"]["token"]["hmac_secret_key"]
+        return secret
+
+
+@contextlib.contextmanager
+def run_centrifugo(
+    config: dict[str, Any], workdir: Path, port: int | None = None
+) -> Iterator[CentrifugoServer]:
+    """Run the real Centrifugo with `config` (its port and health check set here)."""
+    binary = find_binary("centrifugo")
+    require(binary is not None, "Centrifugo is not built")
+    assert binary is not None
+    port = port or free_port()
+    config = {**config, "http_server": {**config.get("http_server", {}), "port": port}}
+    config["health"] = {"enabled": True}
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / f"centrifugo-{port}.json"
+    path.write_text(json.dumps(config, indent=2))
+    check = subprocess.run(
+        [str(binary), "checkconfig", "-c", str(path), "--strict"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if check.returncode != 0:
+        raise RuntimeError(f"Centrifugo refuses {path}: {check.stdout}{check.stderr}")
+    argv = [str(binary), "-c", str(path)]
+    log = workdir / f"centrifugo-{port}.log"
+    with _process(argv, log, f"http://127.0.0.1:{port}/health") as process:
+        yield CentrifugoServer(port, config, process)
+
+
+@dataclass(frozen=True)
+class LiveKitServer:
+    """A running livekit-server: `url` for clients and for `livekit-api`."""
+
+    port: int
+    api_key: str
+    api_secret: str
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@contextlib.contextmanager
+def run_livekit(
+    workdir: Path,
+    *,
+    api_key: str = "callpad-test",
+    api_secret: str = "callpad-test-secret-of-at-least-32-characters",
+    webhook_urls: list[str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Iterator[LiveKitServer]:
+    """Run the real livekit-server on loopback ports (HTTP, ICE-TCP and one muxed UDP port),
+    with loopback ICE candidates so clients on this machine connect."""
+    binary = find_binary("livekit-server")
+    require(binary is not None, "livekit-server is not built")
+    assert binary is not None
+    port = free_port()
+    config: dict[str, Any] = {
+        "port": port,
+        "bind_addresses": ["127.0.0.1"],
+        "keys": {api_key: api_secret},
+        "logging": {"level": "warn"},
+        "rtc": {
+            "tcp_port": free_port(),
+            "udp_port": free_port(socket.SOCK_DGRAM),
+            "node_ip": "127.0.0.1",
+            "use_external_ip": False,
+            "enable_loopback_candidate": True,
+            # Never hand clients public STUN servers: nothing leaves this machine.
+            "stun_servers": [f"127.0.0.1:{free_port(socket.SOCK_DGRAM)}"],
+        },
+    }
+    if webhook_urls:
+        config["webhook"] = {"api_key": api_key, "urls": webhook_urls}
+    config.update(extra or {})
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / f"livekit-{port}.yaml"
+    # JSON is YAML: livekit-server reads it as its YAML configuration.
+    path.write_text(json.dumps(config, indent=2))
+    argv = [str(binary), "--config", str(path)]
+    log = workdir / f"livekit-{port}.log"
+    with _process(argv, log, f"http://127.0.0.1:{port}/") as process:
+        yield LiveKitServer(port, api_key, api_secret, process)
