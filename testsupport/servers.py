@@ -12,10 +12,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,20 +27,27 @@ import httpx
 import pytest
 
 __all__ = [
+    "CENTRIFUGO_CONFIG",
     "REPO",
     "CentrifugoServer",
     "LiveKitServer",
+    "centrifugo_config",
+    "delete_redis_keys",
     "find_binary",
     "free_port",
     "redis_url",
     "require",
     "run_centrifugo",
+    "run_centrifugo_nodes",
     "run_livekit",
 ]
 
 REPO = Path(__file__).resolve().parent.parent
 TOOLS_BIN = REPO / ".tools" / "bin"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
+# The configuration users deploy (docs/deployment.md); the suite runs exactly this file with
+# only its ports, secrets and Redis address and prefix replaced.
+CENTRIFUGO_CONFIG = REPO / "docs" / "centrifugo" / "config.json"
 
 
 def require(available: bool, reason: str) -> None:
@@ -79,6 +88,22 @@ def redis_url() -> str:
         answered = False
     require(answered, f"Redis does not answer at {url}")
     return url
+
+
+def delete_redis_keys(url: str, prefix: str) -> int:
+    """Delete every Redis key starting with `prefix` (a test's Centrifugo streams): what a
+    Redis that lost its data looks like to Centrifugo. Returns how many were deleted."""
+    host, _, port = url.removeprefix("redis://").partition(":")
+    cli = ["redis-cli", "-h", host, "-p", port or "6379"]
+    keys = subprocess.run(
+        [*cli, "--scan", "--pattern", f"{prefix}*"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    if keys:
+        subprocess.run([*cli, "del", *keys], capture_output=True, check=True)
+    return len(keys)
 
 
 @contextlib.contextmanager
@@ -140,6 +165,51 @@ class CentrifugoServer:
         secret: str = self.config["client"]["token"]["hmac_secret_key"]
         return secret
 
+    def callpad_settings(self, client_url: str | None = None) -> dict[str, Any]:
+        """Callpad's settings for this node: publish to its API, sign tokens with its secret,
+        hand out `client_url` (default: this node's own WebSocket URL) in grants."""
+        return {
+            "realtime_mode": "centrifugo",
+            "realtime_centrifugo_url": client_url or self.url,
+            "realtime_centrifugo_api_url": self.api_url,
+            "realtime_centrifugo_api_key": self.api_key,
+            "realtime_hmac_secret": self.hmac_secret,
+        }
+
+    async def api(self, method: str, **params: Any) -> dict[str, Any]:
+        """Call the server HTTP API (`POST /api/<method>`); returns `result`, raises on error."""
+        async with httpx.AsyncClient(trust_env=False, timeout=10) as http:
+            response = await http.post(
+                f"{self.api_url}/{method}", json=params, headers={"X-API-Key": self.api_key}
+            )
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        if "error" in body:
+            raise RuntimeError(f"Centrifugo {method}: {body['error']}")
+        result: dict[str, Any] = body.get("result", {})
+        return result
+
+    async def history(self, channel: str) -> list[dict[str, Any]]:
+        """Every publication the channel's history holds, oldest first."""
+        result = await self.api("history", channel=channel, limit=-1)
+        publications: list[dict[str, Any]] = result.get("publications", [])
+        return publications
+
+
+def centrifugo_config(
+    *, hmac_secret: str, api_key: str, redis: str | None, redis_prefix: str = "centrifugo"
+) -> dict[str, Any]:
+    """docs/centrifugo/config.json with this run's secrets and Redis (None: the in-memory
+    engine of a single node)."""
+    config: dict[str, Any] = json.loads(CENTRIFUGO_CONFIG.read_text())
+    config["client"]["token"]["hmac_secret_key"] = hmac_secret
+    config["http_api"]["key"] = api_key
+    if redis is None:
+        del config["engine"]
+    else:
+        config["engine"]["redis"] = {"address": redis, "prefix": redis_prefix}
+    return config
+
 
 @contextlib.contextmanager
 def run_centrifugo(
@@ -151,7 +221,7 @@ def run_centrifugo(
     assert binary is not None
     port = port or free_port()
     config = {**config, "http_server": {**config.get("http_server", {}), "port": port}}
-    config["health"] = {"enabled": True}
+    config.setdefault("health", {"enabled": True})
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / f"centrifugo-{port}.json"
     path.write_text(json.dumps(config, indent=2))
@@ -167,6 +237,28 @@ def run_centrifugo(
     log = workdir / f"centrifugo-{port}.log"
     with _process(argv, log, f"http://127.0.0.1:{port}/health") as process:
         yield CentrifugoServer(port, config, process)
+
+
+@contextlib.contextmanager
+def run_centrifugo_nodes(
+    workdir: Path, redis: str | None, nodes: int = 1
+) -> Iterator[list[CentrifugoServer]]:
+    """`nodes` Centrifugo nodes running docs/centrifugo/config.json with fresh secrets, on
+    the Redis engine under a key prefix of their own (deleted afterwards), so together
+    they form one cluster; `redis=None` runs one node on the in-memory engine."""
+    prefix = f"callpad-test-{uuid.uuid4().hex[:12]}"
+    config = centrifugo_config(
+        hmac_secret=secrets.token_hex(32),
+        api_key=secrets.token_hex(16),
+        redis=redis,
+        redis_prefix=prefix,
+    )
+    try:
+        with contextlib.ExitStack() as stack:
+            yield [stack.enter_context(run_centrifugo(config, workdir)) for _ in range(nodes)]
+    finally:
+        if redis is not None:
+            delete_redis_keys(redis, prefix)
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 import uvicorn
 from callpad.app import create_app
 from callpad.config import Settings
 from callpad.context import AppContext, utcnow, write_transaction
+from callpad.db.tables import outbox
 from callpad.realtime.hub import Hub
 from callpad.realtime.outbox import OutboxEvent, write_events
 from callpad.realtime.server import HubWebSocketProtocol
@@ -30,8 +32,11 @@ from centrifuge import (
     ErrorContext,
     ServerPublicationContext,
     ServerSubscribedContext,
+    SubscriptionEventHandler,
 )
 from fastapi import FastAPI
+
+from testsupport.servers import CentrifugoServer
 
 CUSTOMER, AGENT, OWNER, STRANGER = 7, 42, 1, 99
 
@@ -148,6 +153,16 @@ class Recorder(ClientEventHandler):
         return [p["topic"] for p in self.publications.get(channel, [])]
 
 
+class SubscriptionRecorder(SubscriptionEventHandler):
+    """A client-side subscription's unsubscribes (a refusal arrives as one, with its code)."""
+
+    def __init__(self) -> None:
+        self.unsubscribed: list[Any] = []
+
+    async def on_unsubscribed(self, ctx: Any) -> None:
+        self.unsubscribed.append(ctx)
+
+
 @asynccontextmanager
 async def centrifuge_client(
     url: str,
@@ -166,7 +181,9 @@ async def centrifuge_client(
 
 class TcpProxy:
     """A loopback TCP proxy: `drop()` kills every relayed connection (a network failure);
-    while `hold()` is on, new connections wait before reaching the server."""
+    while `hold()` is on, new connections wait before reaching the server; while
+    `lose_replies` is set, whatever the server answers is dropped with the connection (the
+    request was delivered, its answer never arrives)."""
 
     def __init__(self, upstream_port: int) -> None:
         self.upstream_port = upstream_port
@@ -176,6 +193,7 @@ class TcpProxy:
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self.accepted = 0
+        self.lose_replies = False
         self._server: asyncio.Server | None = None
 
     async def __aenter__(self) -> TcpProxy:
@@ -217,20 +235,69 @@ class TcpProxy:
             await self._open.wait()
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
             self._writers.update((writer, up_writer))
-            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+            await asyncio.gather(
+                self._pipe(reader, up_writer), self._pipe(up_reader, writer, replies=True)
+            )
         except (OSError, asyncio.IncompleteReadError):
             pass
         finally:
             self._tasks.discard(task)
             writer.transport.abort()
 
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, replies: bool = False
+    ) -> None:
         try:
             while data := await reader.read(65536):
+                if replies and self.lose_replies:
+                    break
                 writer.write(data)
                 await writer.drain()
         except OSError:
             pass
         finally:
             writer.transport.abort()
+
+
+@dataclass
+class CentrifugoMode:
+    """Callpad in Centrifugo mode beside a real Centrifugo node. Grants send clients through
+    `proxy` (to cut their network); Callpad publishes through `api_proxy`."""
+
+    callpad: LiveServer
+    centrifugo: CentrifugoServer
+    proxy: TcpProxy
+    api_proxy: TcpProxy
+
+    async def history(self, channel: str) -> list[Any]:
+        """The `{topic, data}` publications Centrifugo holds for the channel, oldest first."""
+        return [p["data"] for p in await self.centrifugo.history(channel)]
+
+    async def published(self, channel: str) -> list[Any]:
+        """What Callpad's outbox holds for the channel, in commit order (the source of truth)."""
+        async with self.callpad.ctx.db.read() as conn:
+            rows = await conn.execute(
+                sa.select(outbox.c.topic, outbox.c.data, outbox.c.channels).order_by(outbox.c.id)
+            )
+            return [{"topic": t, "data": d} for t, d, chans in rows if channel in chans]
+
+
+@asynccontextmanager
+async def centrifugo_mode_server(
+    tmp_path: Path, centrifugo: CentrifugoServer, **overrides: Any
+) -> AsyncIterator[CentrifugoMode]:
+    """acme (OWNER, AGENT) on a Callpad whose realtime is the real Centrifugo."""
+    async with TcpProxy(centrifugo.port) as proxy, TcpProxy(centrifugo.port) as api_proxy:
+        settings = centrifugo.callpad_settings(client_url=proxy.url())
+        settings["realtime_centrifugo_api_url"] = f"http://127.0.0.1:{api_proxy.port}/api"
+        async with live_server(tmp_path, **settings, **overrides) as live:
+            await live.api.create_vendor("acme", {OWNER: "owner", AGENT: "agent"})
+            yield CentrifugoMode(live, centrifugo, proxy, api_proxy)
+
+
+@pytest.fixture
+async def centrifugo_mode(
+    tmp_path: Path, centrifugo: CentrifugoServer
+) -> AsyncIterator[CentrifugoMode]:
+    async with centrifugo_mode_server(tmp_path, centrifugo) as mode:
+        yield mode

@@ -8,7 +8,7 @@ from typing import Any
 import jwt
 from callpad.realtime.channels import agent_channel, user_channel, vendor_feed
 from callpad.realtime.outbox import OutboxEvent
-from centrifuge import ClientState, SubscriptionEventHandler, SubscriptionState
+from centrifuge import ClientState, SubscriptionState
 
 from .conftest import (
     AGENT,
@@ -16,6 +16,7 @@ from .conftest import (
     OWNER,
     STRANGER,
     LiveServer,
+    SubscriptionRecorder,
     TcpProxy,
     centrifuge_client,
     eventually,
@@ -154,20 +155,12 @@ async def test_history_presence_and_stats(server: LiveServer) -> None:
         assert (stats.num_clients, stats.num_users) == (1, 1)
 
 
-class _SubscriptionRecorder(SubscriptionEventHandler):
-    def __init__(self) -> None:
-        self.unsubscribed: list[Any] = []
-
-    async def on_unsubscribed(self, ctx: Any) -> None:
-        self.unsubscribed.append(ctx)
-
-
 async def test_subscribing_to_another_users_channel_gets_103(server: LiveServer) -> None:
     grant = await server.grant(CUSTOMER)
     async with centrifuge_client(grant["url"], grant["token"]) as (client, _):
         await client.ready()
         for channel in (user_channel(AGENT), agent_channel("acme", AGENT), vendor_feed("acme")):
-            events = _SubscriptionRecorder()
+            events = SubscriptionRecorder()
             sub = client.new_subscription(channel, events=events)
             await sub.subscribe()
             await eventually(lambda events=events: events.unsubscribed)
