@@ -19,6 +19,7 @@ from .config import MediaMode, Settings
 from .context import AppContext
 from .db.engine import Database
 from .db.migrate import assert_schema_current
+from .inputs import NUL_MESSAGE
 from .media.base import MediaBackend
 from .media.offline import OfflineMedia
 from .problems import (
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RefuseNulInPath)
     return app
 
 
@@ -104,6 +106,26 @@ def _media_backend(settings: Settings) -> MediaBackend:
     if settings.media is MediaMode.OFFLINE:
         return OfflineMedia(answer_delay_s=settings.offline_answer_delay_s)
     raise NotImplementedError("the livekit media backend is not built yet; use offline")
+
+
+class RefuseNulInPath:
+    """Answers 422 problem+json for a path holding NUL (`%00`): no vendor, session or
+    participant can be named by it, and PostgreSQL refuses it in a query."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "\x00" in scope["path"]:
+            response = problem_response(
+                422,
+                ProblemCode.VALIDATION_FAILED,
+                f"path: {NUL_MESSAGE}",
+                errors=[{"loc": ["path"], "msg": NUL_MESSAGE, "type": "value_error"}],
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 class BodySizeLimit:

@@ -11,6 +11,7 @@ import anyio
 import jwt
 
 from .config import Settings
+from .inputs import canonical_user_id
 from .problems import Problem, ProblemCode
 
 __all__ = ["TokenVerifier", "mint_user_token"]
@@ -24,7 +25,7 @@ class TokenVerifier:
         # Verified tokens (the whole string, signature included) -> (user id, exp). A client
         # sends the same token on every request until it refreshes it; verifying it once
         # is enough, and its expiry is still checked on every use.
-        self._verified: OrderedDict[str, tuple[int, float]] = OrderedDict()
+        self._verified: OrderedDict[str, tuple[int, int]] = OrderedDict()
         self._cache_size = cache_size
         self._jwks = jwt.PyJWKClient(settings.auth_jwks_url) if settings.auth_jwks_url else None
         if self._jwks is None and not settings.auth_secret:
@@ -65,13 +66,17 @@ class TokenVerifier:
             raise Problem(401, ProblemCode.TOKEN_EXPIRED, "The token has expired.") from exc
         except jwt.PyJWTError as exc:
             raise _unauthorized(f"The token is invalid: {exc}.") from exc
-        subject = str(claims["sub"])
-        if not subject.isdecimal() or int(subject) <= 0:
-            raise _unauthorized("The token's sub is not a user id.")
-        self._verified[token] = (int(subject), float(claims["exp"]))
+        except (OverflowError, ValueError, TypeError) as exc:  # e.g. "exp": Infinity
+            raise _unauthorized("The token's claims are not valid numbers.") from exc
+        subject = canonical_user_id(str(claims["sub"]))
+        if subject is None:
+            raise _unauthorized(
+                'The token\'s sub is not a user id (a decimal from 1 to 2^63 - 1, as in "7").'
+            )
+        self._verified[token] = (subject, int(claims["exp"]))
         if len(self._verified) > self._cache_size:
             self._verified.popitem(last=False)
-        return int(subject)
+        return subject
 
     def check_admin(self, authorization: str | None) -> None:
         token = _bearer(authorization)

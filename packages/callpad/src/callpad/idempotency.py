@@ -9,6 +9,7 @@ Errors are not stored: nothing changed, so a retry runs again.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -24,9 +25,11 @@ from .context import AppContext, utcnow, write_transaction
 from .db.tables import idempotency_keys
 from .problems import Problem, ProblemCode
 
-__all__ = ["delete_expired_keys", "run_mutation"]
+__all__ = ["KEY_PATTERN", "MAX_KEY_LENGTH", "delete_expired_keys", "run_mutation"]
 
 MAX_KEY_LENGTH = 200
+KEY_PATTERN = r"^[!-~]{1,200}$"
+_KEY = re.compile(KEY_PATTERN)
 T = TypeVar("T")
 
 
@@ -55,11 +58,12 @@ async def run_mutation(
         view = render(result, utcnow())
         # pydantic's own serializer: one pass, no intermediate dict.
         return Response(view.model_dump_json(), status_code, media_type="application/json")
-    if not key or len(key) > MAX_KEY_LENGTH:
+    if _KEY.fullmatch(key) is None:
         raise Problem(
             422,
             ProblemCode.VALIDATION_FAILED,
-            f"Idempotency-Key must have 1 to {MAX_KEY_LENGTH} characters.",
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters "
+            "(! to ~, no spaces).",
         )
     fingerprint = hashlib.sha256(
         b"%s %s\n%s" % (request.method.encode(), request.url.path.encode(), await request.body())

@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from .domain import DomainError
 
@@ -163,7 +164,9 @@ def install_problem_openapi(app: FastAPI) -> None:
         for path, operations in schema.get("paths", {}).items():
             for operation in operations.values():
                 responses = operation.setdefault("responses", {})
-                common = (500,) if not path.startswith("/api/v1") else (401, 422, 500)
+                common = [500] if not path.startswith("/api/v1") else [401, 422, 500]
+                if "requestBody" in operation:
+                    common.append(400)  # malformed_json: the body could not be parsed
                 for status in common:
                     responses.setdefault(str(status), {})
                 for status, response in responses.items():
@@ -205,7 +208,11 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI's own body parsing failed before validation: nesting too deep for
+            # the parser, bytes that are not UTF-8.
+            return problem_response(400, ProblemCode.MALFORMED_JSON, "The body is not valid JSON.")
         code = {
             404: ProblemCode.NOT_FOUND,
             405: ProblemCode.METHOD_NOT_ALLOWED,
@@ -213,9 +220,28 @@ def install_problem_handlers(app: FastAPI) -> None:
             401: ProblemCode.UNAUTHORIZED,
         }.get(exc.status_code, ProblemCode.INTERNAL_ERROR)
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        return problem_response(exc.status_code, code, detail)
+        response = problem_response(exc.status_code, code, detail)
+        if exc.status_code == 405:
+            response.headers["Allow"] = ", ".join(_allowed_methods(app, request))
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error", exc_info=exc)
         return problem_response(500, ProblemCode.INTERNAL_ERROR, "An unexpected error occurred.")
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first
+    matching route's, and each operation here is its own route)."""
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in app.router.routes
+        )
+    ]

@@ -6,12 +6,13 @@ from datetime import datetime
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Path, Request, Response
-from pydantic import BaseModel, PositiveInt
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..context import utcnow, write_transaction
 from ..dependencies import Admin, Ctx, CurrentUser
 from ..idempotency import run_mutation
+from ..inputs import UserId
 from ..problems import problem_responses
 from . import repository as repo
 from . import service
@@ -68,7 +69,7 @@ async def create_vendor(body: VendorCreate, request: Request, ctx: Ctx, _admin: 
     responses=problem_responses(404, 413),
 )
 async def put_member(
-    vendor: str, user_id: PositiveInt, body: MemberPut, ctx: Ctx, _admin: Admin
+    vendor: str, user_id: UserId, body: MemberPut, ctx: Ctx, _admin: Admin
 ) -> MemberView:
     """Add a member to a vendor, or change their role (operator admin key)."""
     async with write_transaction(ctx) as conn:
@@ -83,7 +84,7 @@ async def put_member(
     status_code=204,
     responses=problem_responses(404),
 )
-async def delete_member(vendor: str, user_id: PositiveInt, ctx: Ctx, _admin: Admin) -> Response:
+async def delete_member(vendor: str, user_id: UserId, ctx: Ctx, _admin: Admin) -> Response:
     """Remove a member from a vendor (operator admin key)."""
     async with write_transaction(ctx) as conn:
         await service.remove_member(conn, vendor, user_id)

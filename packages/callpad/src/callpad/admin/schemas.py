@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import BaseModel, Field
+
+from ..inputs import RequestModel, RingTimeout, Slug, UserId, VendorName
 
 __all__ = [
     "ContactCreate",
@@ -21,18 +23,13 @@ __all__ = [
     "VendorView",
 ]
 
-SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 Role = Literal["owner", "admin", "agent"]
 
 
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class VendorCreate(_Request):
-    slug: str = Field(pattern=SLUG_PATTERN, examples=["acme"])
-    name: str = Field(min_length=1, max_length=200)
-    ring_timeout_s: float | None = Field(default=None, gt=0, le=600)
+class VendorCreate(RequestModel):
+    slug: Slug
+    name: VendorName
+    ring_timeout_s: RingTimeout | None = None
 
 
 class VendorView(BaseModel):
@@ -42,7 +39,7 @@ class VendorView(BaseModel):
     created_at: datetime
 
 
-class MemberPut(_Request):
+class MemberPut(RequestModel):
     role: Role
 
 
@@ -52,10 +49,10 @@ class MemberView(BaseModel):
     role: Role
 
 
-class ContactCreate(_Request):
+class ContactCreate(RequestModel):
     name: str = Field(min_length=1, max_length=200)
     phone: str | None = Field(default=None, max_length=32, examples=["+12025550100"])
-    user_id: PositiveInt | None = None
+    user_id: UserId | None = None
 
 
 class ContactView(BaseModel):
@@ -71,8 +68,8 @@ class ContactList(BaseModel):
     contacts: list[ContactView]
 
 
-class TeamPut(_Request):
-    members: list[PositiveInt] = Field(max_length=500)
+class TeamPut(RequestModel):
+    members: list[UserId] = Field(max_length=500)
 
 
 class TeamView(BaseModel):
@@ -81,7 +78,7 @@ class TeamView(BaseModel):
     members: list[int]
 
 
-class PresencePut(_Request):
+class PresencePut(RequestModel):
     status: Literal["available", "away"]
 
 

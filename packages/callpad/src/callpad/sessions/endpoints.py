@@ -17,8 +17,9 @@ from ..context import utcnow
 from ..dependencies import Ctx, CurrentUser
 from ..domain import Participant, Session
 from ..domain import transitions as t
-from ..idempotency import run_mutation
-from ..problems import Problem, ProblemCode, problem_responses
+from ..idempotency import KEY_PATTERN, MAX_KEY_LENGTH, run_mutation
+from ..inputs import IF_MATCH_MAX_LENGTH, IF_MATCH_PATTERN, MAX_VERSION, parse_if_match
+from ..problems import problem_responses
 from . import repository as repo
 from . import service
 from .schemas import (
@@ -40,26 +41,40 @@ router = APIRouter(tags=["sessions"])
 SESSION = "/vendors/{vendor}/sessions/{session_id}"
 
 
-def _header(name: str, description: str) -> dict[str, Any]:
+def _header(name: str, description: str, pattern: str, max_length: int) -> dict[str, Any]:
     """An optional header as OpenAPI documents it. Mutations read `If-Match` and
     `Idempotency-Key` from the request themselves: declared as FastAPI parameters, they
     would be validated on every request for nothing."""
-    schema = {"anyOf": [{"type": "string"}, {"type": "null"}], "title": name}
     return {
         "name": name.lower(),
         "in": "header",
         "required": False,
         "description": description,
-        "schema": {**schema, "description": description},
+        "schema": {
+            "type": "string",
+            "pattern": pattern,
+            "maxLength": max_length,
+            "title": name,
+            "description": description,
+        },
     }
 
 
 IF_MATCH = _header(
     "If-Match",
-    "Act only if the session is still at this version; 412 with the current view otherwise.",
+    "Act only if the session is still at this version; 412 with the current view otherwise. "
+    f'A version from 0 to {MAX_VERSION}, as an entity tag ("7", W/"7") or bare (7); '
+    "anything else is 422 validation_failed.",
+    pattern=IF_MATCH_PATTERN,
+    max_length=IF_MATCH_MAX_LENGTH,
 )
 IDEMPOTENCY_KEY = _header(
-    "Idempotency-Key", "Retries with the same key return the first response, once applied."
+    "Idempotency-Key",
+    "Retries with the same key return the first response, once applied. "
+    f"1 to {MAX_KEY_LENGTH} visible ASCII characters (! to ~, no spaces), a UUID for "
+    "instance; anything else is 422 validation_failed.",
+    pattern=KEY_PATTERN,
+    max_length=MAX_KEY_LENGTH,
 )
 MUTATION_HEADERS: dict[str, Any] = {"parameters": [IF_MATCH, IDEMPOTENCY_KEY]}
 MUTATION_PROBLEMS = problem_responses(400, 403, 404, 409, 412, 413)
@@ -68,12 +83,7 @@ MUTATION_PROBLEMS = problem_responses(400, 403, 404, 409, 412, 413)
 def _version(request: Request) -> int | None:
     """The session version named by `If-Match`, if any."""
     if_match = request.headers.get("if-match")
-    if if_match is None:
-        return None
-    raw = if_match.strip().removeprefix("W/").strip('"')
-    if not raw.isdecimal():
-        raise Problem(422, ProblemCode.VALIDATION_FAILED, "If-Match must be a session version.")
-    return int(raw)
+    return None if if_match is None else parse_if_match(if_match)
 
 
 def _principal(user_id: int) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import BaseModel, Field
 
 from ..domain import (
     Capability,
@@ -24,6 +24,7 @@ from ..domain import (
     StateReason,
     capabilities,
 )
+from ..inputs import RequestModel, UserId
 from ..media.grants import JoinGrant
 
 __all__ = [
@@ -44,32 +45,28 @@ __all__ = [
 ]
 
 
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class VendorUserTarget(_Request):
+class VendorUserTarget(RequestModel):
     """Ring one of the vendor's members in their app."""
 
     type: Literal["vendor_user"]
-    user_id: PositiveInt
+    user_id: UserId
 
 
-class CustomerTarget(_Request):
+class CustomerTarget(RequestModel):
     """Ring a customer (any Callpad user) in their app. Vendor members only."""
 
     type: Literal["customer"]
-    user_id: PositiveInt
+    user_id: UserId
 
 
-class ContactTarget(_Request):
+class ContactTarget(RequestModel):
     """Ring an address-book contact: in their app if it names a user id, else their phone."""
 
     type: Literal["contact"]
     contact_id: str = Field(min_length=1, max_length=40)
 
 
-class PhoneTarget(_Request):
+class PhoneTarget(RequestModel):
     """Dial a phone number (E.164) through the media layer."""
 
     type: Literal["phone"]
@@ -81,16 +78,16 @@ Target = Annotated[
 ]
 
 
-class StartSessionRequest(_Request):
+class StartSessionRequest(RequestModel):
     target: Target
     name: str = Field(default="", max_length=200)
 
 
-class AddParticipantRequest(_Request):
+class AddParticipantRequest(RequestModel):
     target: Target
 
 
-class RenameRequest(_Request):
+class RenameRequest(RequestModel):
     name: str = Field(max_length=200)
 
 

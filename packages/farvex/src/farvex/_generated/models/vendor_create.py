@@ -15,7 +15,7 @@ class VendorCreate:
     """
     Attributes:
         name (str):
-        slug (str):
+        slug (str): Lowercase letters, digits and dashes; 1 to 63 characters.
         ring_timeout_s (float | None | Unset):
     """
 

@@ -16,8 +16,8 @@ def _get_kwargs(
     session_id: str,
     participant_id: str,
     *,
-    if_match: None | str | Unset = UNSET,
-    idempotency_key: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(if_match, Unset):
@@ -115,8 +115,8 @@ def sync_detailed(
     participant_id: str,
     *,
     client: AuthenticatedClient | Client,
-    if_match: None | str | Unset = UNSET,
-    idempotency_key: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[ProblemDetails | SessionWithJoin]:
     """Accept Invite
 
@@ -126,10 +126,12 @@ def sync_detailed(
         vendor (str):
         session_id (str):
         participant_id (str):
-        if_match (None | str | Unset): Act only if the session is still at this version; 412 with
-            the current view otherwise.
-        idempotency_key (None | str | Unset): Retries with the same key return the first response,
-            once applied.
+        if_match (str | Unset): Act only if the session is still at this version; 412 with the
+            current view otherwise. A version from 0 to 2147483647, as an entity tag ("7", W/"7") or
+            bare (7); anything else is 422 validation_failed.
+        idempotency_key (str | Unset): Retries with the same key return the first response, once
+            applied. 1 to 200 visible ASCII characters (! to ~, no spaces), a UUID for instance;
+            anything else is 422 validation_failed.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -160,8 +162,8 @@ def sync(
     participant_id: str,
     *,
     client: AuthenticatedClient | Client,
-    if_match: None | str | Unset = UNSET,
-    idempotency_key: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> ProblemDetails | SessionWithJoin | None:
     """Accept Invite
 
@@ -171,10 +173,12 @@ def sync(
         vendor (str):
         session_id (str):
         participant_id (str):
-        if_match (None | str | Unset): Act only if the session is still at this version; 412 with
-            the current view otherwise.
-        idempotency_key (None | str | Unset): Retries with the same key return the first response,
-            once applied.
+        if_match (str | Unset): Act only if the session is still at this version; 412 with the
+            current view otherwise. A version from 0 to 2147483647, as an entity tag ("7", W/"7") or
+            bare (7); anything else is 422 validation_failed.
+        idempotency_key (str | Unset): Retries with the same key return the first response, once
+            applied. 1 to 200 visible ASCII characters (! to ~, no spaces), a UUID for instance;
+            anything else is 422 validation_failed.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -200,8 +204,8 @@ async def asyncio_detailed(
     participant_id: str,
     *,
     client: AuthenticatedClient | Client,
-    if_match: None | str | Unset = UNSET,
-    idempotency_key: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[ProblemDetails | SessionWithJoin]:
     """Accept Invite
 
@@ -211,10 +215,12 @@ async def asyncio_detailed(
         vendor (str):
         session_id (str):
         participant_id (str):
-        if_match (None | str | Unset): Act only if the session is still at this version; 412 with
-            the current view otherwise.
-        idempotency_key (None | str | Unset): Retries with the same key return the first response,
-            once applied.
+        if_match (str | Unset): Act only if the session is still at this version; 412 with the
+            current view otherwise. A version from 0 to 2147483647, as an entity tag ("7", W/"7") or
+            bare (7); anything else is 422 validation_failed.
+        idempotency_key (str | Unset): Retries with the same key return the first response, once
+            applied. 1 to 200 visible ASCII characters (! to ~, no spaces), a UUID for instance;
+            anything else is 422 validation_failed.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -243,8 +249,8 @@ async def asyncio(
     participant_id: str,
     *,
     client: AuthenticatedClient | Client,
-    if_match: None | str | Unset = UNSET,
-    idempotency_key: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> ProblemDetails | SessionWithJoin | None:
     """Accept Invite
 
@@ -254,10 +260,12 @@ async def asyncio(
         vendor (str):
         session_id (str):
         participant_id (str):
-        if_match (None | str | Unset): Act only if the session is still at this version; 412 with
-            the current view otherwise.
-        idempotency_key (None | str | Unset): Retries with the same key return the first response,
-            once applied.
+        if_match (str | Unset): Act only if the session is still at this version; 412 with the
+            current view otherwise. A version from 0 to 2147483647, as an entity tag ("7", W/"7") or
+            bare (7); anything else is 422 validation_failed.
+        idempotency_key (str | Unset): Retries with the same key return the first response, once
+            applied. 1 to 200 visible ASCII characters (! to ~, no spaces), a UUID for instance;
+            anything else is 422 validation_failed.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -17,8 +17,8 @@ def _get_kwargs(
     session_id: str,
     *,
     body: AddParticipantRequest,
-    if_match: None | str | Unset = UNSET,
-    idempotency_key: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(if_match, Unset):
@@ -119,8 +119,8 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: AddParticipantRequest,
-    if_match: None | str | Unset = UNSET,
-    idempotency_key: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[ProblemDetails | SessionView]:
     """Add Participant
 
@@ -129,10 +129,12 @@ def sync_detailed(
     Args:
         vendor (str):
         session_id (str):
-        if_match (None | str | Unset): Act only if the session is still at this version; 412 with
-            the current view otherwise.
-        idempotency_key (None | str | Unset): Retries with the same key return the first response,
-            once applied.
+        if_match (str | Unset): Act only if the session is still at this version; 412 with the
+            current view otherwise. A version from 0 to 2147483647, as an entity tag ("7", W/"7") or
+            bare (7); anything else is 422 validation_failed.
+        idempotency_key (str | Unset): Retries with the same key return the first response, once
+            applied. 1 to 200 visible ASCII characters (! to ~, no spaces), a UUID for instance;
+            anything else is 422 validation_failed.
         body (AddParticipantRequest):
 
     Raises:
@@ -164,8 +166,8 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: AddParticipantRequest,
-    if_match: None | str | Unset = UNSET,
-    idempotency_key: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> ProblemDetails | SessionView | None:
     """Add Participant
 
@@ -174,10 +176,12 @@ def sync(
     Args:
         vendor (str):
         session_id (str):
-        if_match (None | str | Unset): Act only if the session is still at this version; 412 with
-            the current view otherwise.
-        idempotency_key (None | str | Unset): Retries with the same key return the first response,
-            once applied.
+        if_match (str | Unset): Act only if the session is still at this version; 412 with the
+            current view otherwise. A version from 0 to 2147483647, as an entity tag ("7", W/"7") or
+            bare (7); anything else is 422 validation_failed.
+        idempotency_key (str | Unset): Retries with the same key return the first response, once
+            applied. 1 to 200 visible ASCII characters (! to ~, no spaces), a UUID for instance;
+            anything else is 422 validation_failed.
         body (AddParticipantRequest):
 
     Raises:
@@ -204,8 +208,8 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: AddParticipantRequest,
-    if_match: None | str | Unset = UNSET,
-    idempotency_key: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[ProblemDetails | SessionView]:
     """Add Participant
 
@@ -214,10 +218,12 @@ async def asyncio_detailed(
     Args:
         vendor (str):
         session_id (str):
-        if_match (None | str | Unset): Act only if the session is still at this version; 412 with
-            the current view otherwise.
-        idempotency_key (None | str | Unset): Retries with the same key return the first response,
-            once applied.
+        if_match (str | Unset): Act only if the session is still at this version; 412 with the
+            current view otherwise. A version from 0 to 2147483647, as an entity tag ("7", W/"7") or
+            bare (7); anything else is 422 validation_failed.
+        idempotency_key (str | Unset): Retries with the same key return the first response, once
+            applied. 1 to 200 visible ASCII characters (! to ~, no spaces), a UUID for instance;
+            anything else is 422 validation_failed.
         body (AddParticipantRequest):
 
     Raises:
@@ -247,8 +253,8 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: AddParticipantRequest,
-    if_match: None | str | Unset = UNSET,
-    idempotency_key: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> ProblemDetails | SessionView | None:
     """Add Participant
 
@@ -257,10 +263,12 @@ async def asyncio(
     Args:
         vendor (str):
         session_id (str):
-        if_match (None | str | Unset): Act only if the session is still at this version; 412 with
-            the current view otherwise.
-        idempotency_key (None | str | Unset): Retries with the same key return the first response,
-            once applied.
+        if_match (str | Unset): Act only if the session is still at this version; 412 with the
+            current view otherwise. A version from 0 to 2147483647, as an entity tag ("7", W/"7") or
+            bare (7); anything else is 422 validation_failed.
+        idempotency_key (str | Unset): Retries with the same key return the first response, once
+            applied. 1 to 200 visible ASCII characters (! to ~, no spaces), a UUID for instance;
+            anything else is 422 validation_failed.
         body (AddParticipantRequest):
 
     Raises:

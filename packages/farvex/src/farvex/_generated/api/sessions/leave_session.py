@@ -15,8 +15,8 @@ def _get_kwargs(
     vendor: str,
     session_id: str,
     *,
-    if_match: None | str | Unset = UNSET,
-    idempotency_key: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(if_match, Unset):
@@ -112,8 +112,8 @@ def sync_detailed(
     session_id: str,
     *,
     client: AuthenticatedClient | Client,
-    if_match: None | str | Unset = UNSET,
-    idempotency_key: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[ProblemDetails | SessionView]:
     """Leave Session
 
@@ -122,10 +122,12 @@ def sync_detailed(
     Args:
         vendor (str):
         session_id (str):
-        if_match (None | str | Unset): Act only if the session is still at this version; 412 with
-            the current view otherwise.
-        idempotency_key (None | str | Unset): Retries with the same key return the first response,
-            once applied.
+        if_match (str | Unset): Act only if the session is still at this version; 412 with the
+            current view otherwise. A version from 0 to 2147483647, as an entity tag ("7", W/"7") or
+            bare (7); anything else is 422 validation_failed.
+        idempotency_key (str | Unset): Retries with the same key return the first response, once
+            applied. 1 to 200 visible ASCII characters (! to ~, no spaces), a UUID for instance;
+            anything else is 422 validation_failed.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -154,8 +156,8 @@ def sync(
     session_id: str,
     *,
     client: AuthenticatedClient | Client,
-    if_match: None | str | Unset = UNSET,
-    idempotency_key: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> ProblemDetails | SessionView | None:
     """Leave Session
 
@@ -164,10 +166,12 @@ def sync(
     Args:
         vendor (str):
         session_id (str):
-        if_match (None | str | Unset): Act only if the session is still at this version; 412 with
-            the current view otherwise.
-        idempotency_key (None | str | Unset): Retries with the same key return the first response,
-            once applied.
+        if_match (str | Unset): Act only if the session is still at this version; 412 with the
+            current view otherwise. A version from 0 to 2147483647, as an entity tag ("7", W/"7") or
+            bare (7); anything else is 422 validation_failed.
+        idempotency_key (str | Unset): Retries with the same key return the first response, once
+            applied. 1 to 200 visible ASCII characters (! to ~, no spaces), a UUID for instance;
+            anything else is 422 validation_failed.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -191,8 +195,8 @@ async def asyncio_detailed(
     session_id: str,
     *,
     client: AuthenticatedClient | Client,
-    if_match: None | str | Unset = UNSET,
-    idempotency_key: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[ProblemDetails | SessionView]:
     """Leave Session
 
@@ -201,10 +205,12 @@ async def asyncio_detailed(
     Args:
         vendor (str):
         session_id (str):
-        if_match (None | str | Unset): Act only if the session is still at this version; 412 with
-            the current view otherwise.
-        idempotency_key (None | str | Unset): Retries with the same key return the first response,
-            once applied.
+        if_match (str | Unset): Act only if the session is still at this version; 412 with the
+            current view otherwise. A version from 0 to 2147483647, as an entity tag ("7", W/"7") or
+            bare (7); anything else is 422 validation_failed.
+        idempotency_key (str | Unset): Retries with the same key return the first response, once
+            applied. 1 to 200 visible ASCII characters (! to ~, no spaces), a UUID for instance;
+            anything else is 422 validation_failed.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -231,8 +237,8 @@ async def asyncio(
     session_id: str,
     *,
     client: AuthenticatedClient | Client,
-    if_match: None | str | Unset = UNSET,
-    idempotency_key: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> ProblemDetails | SessionView | None:
     """Leave Session
 
@@ -241,10 +247,12 @@ async def asyncio(
     Args:
         vendor (str):
         session_id (str):
-        if_match (None | str | Unset): Act only if the session is still at this version; 412 with
-            the current view otherwise.
-        idempotency_key (None | str | Unset): Retries with the same key return the first response,
-            once applied.
+        if_match (str | Unset): Act only if the session is still at this version; 412 with the
+            current view otherwise. A version from 0 to 2147483647, as an entity tag ("7", W/"7") or
+            bare (7); anything else is 422 validation_failed.
+        idempotency_key (str | Unset): Retries with the same key return the first response, once
+            applied. 1 to 200 visible ASCII characters (! to ~, no spaces), a UUID for instance;
+            anything else is 422 validation_failed.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -16,7 +16,7 @@ def _get_kwargs(
     session_id: str,
     participant_id: str,
     *,
-    if_match: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(if_match, Unset):
@@ -111,7 +111,7 @@ def sync_detailed(
     participant_id: str,
     *,
     client: AuthenticatedClient | Client,
-    if_match: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
 ) -> Response[ProblemDetails | SessionView]:
     """Remove Participant
 
@@ -121,8 +121,9 @@ def sync_detailed(
         vendor (str):
         session_id (str):
         participant_id (str):
-        if_match (None | str | Unset): Act only if the session is still at this version; 412 with
-            the current view otherwise.
+        if_match (str | Unset): Act only if the session is still at this version; 412 with the
+            current view otherwise. A version from 0 to 2147483647, as an entity tag ("7", W/"7") or
+            bare (7); anything else is 422 validation_failed.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -152,7 +153,7 @@ def sync(
     participant_id: str,
     *,
     client: AuthenticatedClient | Client,
-    if_match: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
 ) -> ProblemDetails | SessionView | None:
     """Remove Participant
 
@@ -162,8 +163,9 @@ def sync(
         vendor (str):
         session_id (str):
         participant_id (str):
-        if_match (None | str | Unset): Act only if the session is still at this version; 412 with
-            the current view otherwise.
+        if_match (str | Unset): Act only if the session is still at this version; 412 with the
+            current view otherwise. A version from 0 to 2147483647, as an entity tag ("7", W/"7") or
+            bare (7); anything else is 422 validation_failed.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -188,7 +190,7 @@ async def asyncio_detailed(
     participant_id: str,
     *,
     client: AuthenticatedClient | Client,
-    if_match: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
 ) -> Response[ProblemDetails | SessionView]:
     """Remove Participant
 
@@ -198,8 +200,9 @@ async def asyncio_detailed(
         vendor (str):
         session_id (str):
         participant_id (str):
-        if_match (None | str | Unset): Act only if the session is still at this version; 412 with
-            the current view otherwise.
+        if_match (str | Unset): Act only if the session is still at this version; 412 with the
+            current view otherwise. A version from 0 to 2147483647, as an entity tag ("7", W/"7") or
+            bare (7); anything else is 422 validation_failed.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -227,7 +230,7 @@ async def asyncio(
     participant_id: str,
     *,
     client: AuthenticatedClient | Client,
-    if_match: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
 ) -> ProblemDetails | SessionView | None:
     """Remove Participant
 
@@ -237,8 +240,9 @@ async def asyncio(
         vendor (str):
         session_id (str):
         participant_id (str):
-        if_match (None | str | Unset): Act only if the session is still at this version; 412 with
-            the current view otherwise.
+        if_match (str | Unset): Act only if the session is still at this version; 412 with the
+            current view otherwise. A version from 0 to 2147483647, as an entity tag ("7", W/"7") or
+            bare (7); anything else is 422 validation_failed.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -17,7 +17,7 @@ def _get_kwargs(
     session_id: str,
     *,
     body: RenameRequest,
-    if_match: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(if_match, Unset):
@@ -115,7 +115,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: RenameRequest,
-    if_match: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
 ) -> Response[ProblemDetails | SessionView]:
     """Rename Session
 
@@ -124,8 +124,9 @@ def sync_detailed(
     Args:
         vendor (str):
         session_id (str):
-        if_match (None | str | Unset): Act only if the session is still at this version; 412 with
-            the current view otherwise.
+        if_match (str | Unset): Act only if the session is still at this version; 412 with the
+            current view otherwise. A version from 0 to 2147483647, as an entity tag ("7", W/"7") or
+            bare (7); anything else is 422 validation_failed.
         body (RenameRequest):
 
     Raises:
@@ -156,7 +157,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: RenameRequest,
-    if_match: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
 ) -> ProblemDetails | SessionView | None:
     """Rename Session
 
@@ -165,8 +166,9 @@ def sync(
     Args:
         vendor (str):
         session_id (str):
-        if_match (None | str | Unset): Act only if the session is still at this version; 412 with
-            the current view otherwise.
+        if_match (str | Unset): Act only if the session is still at this version; 412 with the
+            current view otherwise. A version from 0 to 2147483647, as an entity tag ("7", W/"7") or
+            bare (7); anything else is 422 validation_failed.
         body (RenameRequest):
 
     Raises:
@@ -192,7 +194,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: RenameRequest,
-    if_match: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
 ) -> Response[ProblemDetails | SessionView]:
     """Rename Session
 
@@ -201,8 +203,9 @@ async def asyncio_detailed(
     Args:
         vendor (str):
         session_id (str):
-        if_match (None | str | Unset): Act only if the session is still at this version; 412 with
-            the current view otherwise.
+        if_match (str | Unset): Act only if the session is still at this version; 412 with the
+            current view otherwise. A version from 0 to 2147483647, as an entity tag ("7", W/"7") or
+            bare (7); anything else is 422 validation_failed.
         body (RenameRequest):
 
     Raises:
@@ -231,7 +234,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: RenameRequest,
-    if_match: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
 ) -> ProblemDetails | SessionView | None:
     """Rename Session
 
@@ -240,8 +243,9 @@ async def asyncio(
     Args:
         vendor (str):
         session_id (str):
-        if_match (None | str | Unset): Act only if the session is still at this version; 412 with
-            the current view otherwise.
+        if_match (str | Unset): Act only if the session is still at this version; 412 with the
+            current view otherwise. A version from 0 to 2147483647, as an entity tag ("7", W/"7") or
+            bare (7); anything else is 422 validation_failed.
         body (RenameRequest):
 
     Raises:

@@ -16,7 +16,7 @@ def _get_kwargs(
     vendor: str,
     *,
     body: StartSessionRequest,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
@@ -112,7 +112,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: StartSessionRequest,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[ProblemDetails | SessionWithJoin]:
     """Start Session
 
@@ -120,8 +120,9 @@ def sync_detailed(
 
     Args:
         vendor (str):
-        idempotency_key (None | str | Unset): Retries with the same key return the first response,
-            once applied.
+        idempotency_key (str | Unset): Retries with the same key return the first response, once
+            applied. 1 to 200 visible ASCII characters (! to ~, no spaces), a UUID for instance;
+            anything else is 422 validation_failed.
         body (StartSessionRequest):
 
     Raises:
@@ -150,7 +151,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: StartSessionRequest,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> ProblemDetails | SessionWithJoin | None:
     """Start Session
 
@@ -158,8 +159,9 @@ def sync(
 
     Args:
         vendor (str):
-        idempotency_key (None | str | Unset): Retries with the same key return the first response,
-            once applied.
+        idempotency_key (str | Unset): Retries with the same key return the first response, once
+            applied. 1 to 200 visible ASCII characters (! to ~, no spaces), a UUID for instance;
+            anything else is 422 validation_failed.
         body (StartSessionRequest):
 
     Raises:
@@ -183,7 +185,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: StartSessionRequest,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[ProblemDetails | SessionWithJoin]:
     """Start Session
 
@@ -191,8 +193,9 @@ async def asyncio_detailed(
 
     Args:
         vendor (str):
-        idempotency_key (None | str | Unset): Retries with the same key return the first response,
-            once applied.
+        idempotency_key (str | Unset): Retries with the same key return the first response, once
+            applied. 1 to 200 visible ASCII characters (! to ~, no spaces), a UUID for instance;
+            anything else is 422 validation_failed.
         body (StartSessionRequest):
 
     Raises:
@@ -219,7 +222,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: StartSessionRequest,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> ProblemDetails | SessionWithJoin | None:
     """Start Session
 
@@ -227,8 +230,9 @@ async def asyncio(
 
     Args:
         vendor (str):
-        idempotency_key (None | str | Unset): Retries with the same key return the first response,
-            once applied.
+        idempotency_key (str | Unset): Retries with the same key return the first response, once
+            applied. 1 to 200 visible ASCII characters (! to ~, no spaces), a UUID for instance;
+            anything else is 422 validation_failed.
         body (StartSessionRequest):
 
     Raises:
