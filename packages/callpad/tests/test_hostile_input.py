@@ -111,19 +111,19 @@ async def test_the_largest_canonical_sub_authenticates(api: Api, settings: Setti
 # -- item 4: NUL characters -------------------------------------------------------------
 
 NUL = "a\u0000b"
+TO_AGENT = {"type": "vendor_user", "user_id": AGENT}
 
 
 @pytest.mark.parametrize(
     ("method", "user", "path", "body"),
     [
-        ("POST", CUSTOMER, START, {"target": {"type": "vendor_user", "user_id": AGENT}, "name": NUL}),
+        ("POST", CUSTOMER, START, {"target": TO_AGENT, "name": NUL}),
         ("POST", AGENT, START, {"target": {"type": "phone", "phone": "+1202555\u00000100"}}),
         ("POST", AGENT, START, {"target": {"type": "contact", "contact_id": NUL}}),
         ("POST", OWNER, "/vendors/acme/contacts", {"name": NUL}),
         ("POST", OWNER, "/vendors/acme/contacts", {"name": "Ann", "phone": "+1202\u00005550100"}),
         ("POST", None, "/admin/vendors", {"slug": "nul", "name": NUL}),
-        ("POST", CUSTOMER, "/vendors/ac%00me/sessions",
-         {"target": {"type": "vendor_user", "user_id": AGENT}}),
+        ("POST", CUSTOMER, "/vendors/ac%00me/sessions", {"target": TO_AGENT}),
         ("GET", CUSTOMER, "/vendors/acme%00/sessions", None),
         ("GET", AGENT, "/vendors/acme/sessions/ses_%00", None),
         ("GET", AGENT, "/vendors/acme/realtime/grant%00", None),
@@ -205,9 +205,7 @@ async def test_if_match_follows_its_documented_grammar(
     assert await stored_counts(app) == before
 
 
-async def test_if_match_past_the_largest_version_is_422(
-    api: Api, session: dict[str, Any]
-) -> None:
+async def test_if_match_past_the_largest_version_is_422(api: Api, session: dict[str, Any]) -> None:
     response = await api.post(
         AGENT, f"{START}/{session['id']}/cancel", headers={"If-Match": str(2**31)}
     )
@@ -294,9 +292,7 @@ def test_every_operation_with_a_body_documents_malformed_json() -> None:
         ("POST", "/api/v1/admin/vendors/acme/members/5", "PUT, DELETE"),
     ],
 )
-async def test_405_names_every_allowed_method(
-    api: Api, method: str, path: str, allow: str
-) -> None:
+async def test_405_names_every_allowed_method(api: Api, method: str, path: str, allow: str) -> None:
     response = await api.client.request(method, path, headers=api.auth(CUSTOMER))
     assert_problem(response, 405, "method_not_allowed")
     assert response.headers["allow"] == allow
