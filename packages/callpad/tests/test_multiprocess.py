@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
-import socket
-import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -31,108 +27,25 @@ from callpad.testing import (
     migrate,
 )
 
+from testsupport import processes
+from testsupport.processes import CallpadProcess
+
 pytestmark = pytest.mark.slow
 
 CUSTOMER, AGENT = 7, 42
 ROUNDS = 25
 POLL_S = 0.02
-STARTUP_TIMEOUT_S = 60.0
 RING_TIMEOUT_S = 3.0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class Server:
-    """One `callpad serve` process on 127.0.0.1, its output in a log file."""
-
-    def __init__(self, process: asyncio.subprocess.Process, url: str, log: Path) -> None:
-        self.process = process
-        self.url = url
-        self.log = log
-
-    @classmethod
-    async def start(cls, database_url: str, workdir: Path, name: str) -> Server:
-        port = free_port()
-        env = {
-            **os.environ,
-            "CALLPAD_DATABASE_URL": database_url,
-            "CALLPAD_DATA_DIR": str(workdir),
-            "CALLPAD_TIMER_POLL_INTERVAL_S": str(POLL_S),
-            "CALLPAD_OFFLINE_ANSWER_DELAY_S": "0.05",
-        }
-        log = workdir / f"{name}.log"
-        with log.open("ab") as out:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-c",
-                "from callpad.cli import main; main()",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                env=env,
-                cwd=workdir,
-                stdout=out,
-                stderr=asyncio.subprocess.STDOUT,
-            )
-        server = cls(process, f"http://127.0.0.1:{port}", log)
-        try:
-            await server._ready()
-        except BaseException:
-            await server.stop()
-            raise
-        return server
-
-    async def _ready(self) -> None:
-        deadline = asyncio.get_running_loop().time() + STARTUP_TIMEOUT_S
-        async with httpx.AsyncClient(base_url=self.url, trust_env=False) as client:
-            while True:
-                if self.process.returncode is not None:
-                    raise AssertionError(f"server exited:\n{self.log.read_text()}")
-                with contextlib.suppress(httpx.TransportError):
-                    if (await client.get("/readyz")).status_code == 200:
-                        return
-                if asyncio.get_running_loop().time() > deadline:
-                    raise AssertionError(f"server not ready:\n{self.log.read_text()}")
-                await asyncio.sleep(0.05)
-
-    async def stop(self) -> None:
-        """SIGTERM, as a process manager stops it; killed only if it hangs."""
-        if self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self.process.wait(), 20)
-            except TimeoutError:
-                self.process.kill()
-                await self.process.wait()
-                raise AssertionError(f"server ignored SIGTERM:\n{self.log.read_text()}") from None
-
-
-@contextlib.asynccontextmanager
-async def serving(database_url: str, workdir: Path, count: int) -> AsyncIterator[list[Server]]:
+def serving(database_url: str, workdir: Path, count: int) -> Any:
     """`count` server processes on one database, started together, stopped on exit."""
-    started = await asyncio.gather(
-        *(Server.start(database_url, workdir, f"server{i}") for i in range(count)),
-        return_exceptions=True,
-    )
-    servers = [s for s in started if isinstance(s, Server)]
-    try:
-        for outcome in started:
-            if isinstance(outcome, BaseException):
-                raise outcome
-        yield servers
-    finally:
-        await asyncio.gather(*(s.stop() for s in servers))
+    env = {"CALLPAD_TIMER_POLL_INTERVAL_S": str(POLL_S), "CALLPAD_OFFLINE_ANSWER_DELAY_S": "0.05"}
+    return processes.serving(database_url, workdir, [env] * count)
 
 
 @contextlib.asynccontextmanager
-async def client_for(server: Server, database_url: str) -> AsyncIterator[Api]:
+async def client_for(server: CallpadProcess, database_url: str) -> AsyncIterator[Api]:
     async with httpx.AsyncClient(base_url=server.url, trust_env=False, timeout=30) as client:
         yield Api(client, fast_settings(database_url))
 
