@@ -85,7 +85,7 @@ async def test_agent_receives_the_session_and_invite_when_a_customer_calls(
         await eventually(lambda: "session.upsert" in customer_seen.topics(user_channel(CUSTOMER)))
         assert agent_seen.offsets[channel] == list(range(1, len(agent_seen.offsets[channel]) + 1))
         assert server.hub.is_connected(AGENT)
-        assert server.hub.vendor_users("acme") == {str(AGENT)}
+        assert server.hub.subscribers(agent_channel("acme", AGENT)) == 1
 
 
 def _event(n: int, channel: str) -> OutboxEvent:

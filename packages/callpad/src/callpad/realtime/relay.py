@@ -29,17 +29,13 @@ import time
 from ..background import poll_loop
 from ..context import AppContext, utcnow
 from . import outbox
+from .cursor import RelayCursor
 from .outbox import OutboxRow
 from .publishers import Publisher
 
 __all__ = ["OutboxRelay"]
 
 logger = logging.getLogger("callpad.realtime.relay")
-
-# How long a skipped id is looked for. A transaction that commits later than this has held
-# its locks for minutes; its events still reach processes that had not marked them.
-SKIPPED_TTL_S = 600.0
-MAX_SKIPPED = 1_000
 
 
 class OutboxRelay:
@@ -53,11 +49,7 @@ class OutboxRelay:
         self.poll_interval_s = settings.realtime_relay_poll_interval_s
         # SQLite serialises writers and assigns ids inside them: no id can commit late.
         self.gap_timeout_s = 0.0 if ctx.db.is_sqlite else settings.realtime_relay_gap_timeout_s
-        self.cursor: int | None = None  # every id <= cursor is handled (embedded mode)
-        self._seen: set[int] = set()  # ids > cursor already published
-        self._skipped: dict[int, float] = {}  # ids <= cursor passed unseen -> when (in order)
-        self._stalled_since: float | None = None
-        self.published = 0
+        self.cursor: RelayCursor | None = None  # embedded mode, placed by the first step
 
     async def run(self) -> None:
         await poll_loop(
@@ -83,56 +75,29 @@ class OutboxRelay:
                 return 0
             await self.publisher.publish(rows)
             await outbox.mark_published(conn, [r.id for r in rows], utcnow())
-        self.published += len(rows)
         return len(rows)
 
     # Embedded hub: every process publishes every row to its own hub.
 
     async def _publish_to_own_hub(self) -> int:
         async with self.ctx.db.read() as conn:
-            if self.cursor is None:
-                self.cursor = await outbox.relay_start(conn)
-            rows = await outbox.rows_after(conn, self.cursor, self.batch_size + len(self._seen))
+            cursor = self.cursor
+            if cursor is None:
+                cursor = self.cursor = RelayCursor(
+                    await outbox.relay_start(conn), self.gap_timeout_s
+                )
+            rows = await outbox.rows_after(conn, cursor.position, self.batch_size + cursor.ahead)
             late: list[OutboxRow] = []
             if self.gap_timeout_s:
-                self._forget_skipped(time.monotonic())
-                late = await outbox.late_rows(conn, self.cursor, self._skipped, self.batch_size)
-        fresh = [r for r in late + rows if r.id not in self._seen][: self.batch_size]
+                cursor.forget(time.monotonic())
+                late = await outbox.late_rows(
+                    conn, cursor.position, cursor.skipped, self.batch_size
+                )
+        fresh = [r for r in late + rows if cursor.is_new(r.id)][: self.batch_size]
         if fresh:
             await self.publisher.publish(fresh)
-            self._seen.update(r.id for r in fresh if r.id > self.cursor)
-            for r in fresh:
-                self._skipped.pop(r.id, None)
+            cursor.published(r.id for r in fresh)
             async with self.ctx.db.write() as conn:
                 await outbox.mark_published(conn, [r.id for r in fresh], utcnow())
-            self.published += len(fresh)
-        self._advance(time.monotonic())
+        cursor.advance(time.monotonic())
         return len(fresh)
-
-    def _advance(self, now: float) -> None:
-        assert self.cursor is not None
-        seen = self._seen
-        while self.cursor + 1 in seen:
-            self.cursor += 1
-            seen.discard(self.cursor)
-        if not seen:
-            self._stalled_since = None
-            return
-        # Ids missing below one already published: in flight, or rolled back.
-        if self._stalled_since is None:
-            self._stalled_since = now
-        if now - self._stalled_since >= self.gap_timeout_s:
-            first_seen = min(seen)
-            self._skipped.update(dict.fromkeys(range(self.cursor + 1, first_seen), now))
-            self.cursor = first_seen - 1
-            self._stalled_since = None
-            self._advance(now)
-
-    def _forget_skipped(self, now: float) -> None:
-        """Stop looking for skipped ids after `SKIPPED_TTL_S`, and beyond `MAX_SKIPPED`."""
-        skipped = self._skipped
-        while skipped:
-            oldest, since = next(iter(skipped.items()))
-            if now - since < SKIPPED_TTL_S and len(skipped) <= MAX_SKIPPED:
-                return
-            del skipped[oldest]

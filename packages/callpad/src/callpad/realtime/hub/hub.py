@@ -1,0 +1,251 @@
+"""The hub: streams, the registry of connections, the WebSocket endpoint, one ticker.
+
+Ordering: a publication is appended to its stream and put on each subscriber's queue in
+one synchronous step; a subscribe (or connect) reads history, registers the subscriber and
+queues its reply with no `await` in between. So every client sees its subscribe reply, then
+every later publication, with no gap and no duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from ..protocol import Disconnect, ErrorCode, dumps
+from .commands import handle_command
+from .config import HubConfig
+from .connection import Connection
+from .streams import Streams
+
+__all__ = ["Authorizer", "Clock", "Hub", "StreamPosition"]
+
+logger = logging.getLogger("callpad.realtime.hub")
+
+# May `user` (the token's `sub`) read `channel`? Asked for client-side subscribes only:
+# server-side subscriptions come from a token the server signed.
+Authorizer = Callable[[str, str], Awaitable[bool]]
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamPosition:
+    epoch: str
+    offset: int
+
+
+class Hub:
+    """The in-process Centrifugo-compatible hub. Publish with `publish()`; mount `serve()`;
+    run `run()` for pings, expiry and history TTL."""
+
+    def __init__(
+        self,
+        config: HubConfig,
+        authorize: Authorizer | None = None,
+        *,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self.config = config
+        self._authorize = authorize
+        self._clock = clock
+        self.streams = Streams(config.history_size, config.history_ttl_s)
+        self._connections: set[Connection] = set()
+        self._by_user: dict[str, set[Connection]] = {}
+        self.accepting = True
+
+    def now(self) -> float:
+        """The hub's monotonic clock (injectable, for tests of expiry)."""
+        return self._clock()
+
+    # Publishing
+
+    def publish(self, channel: str, data: Any, *, key: str | None = None) -> int:
+        """Append to the channel's stream and deliver to its subscribers; returns the offset.
+
+        `data` is a JSON-serialisable value, or a `str` holding JSON text. A `key` already
+        in the stream's history (e.g. an outbox id published again after a failed mark)
+        is not appended twice: its first offset is returned.
+        """
+        text = data if isinstance(data, str) else dumps(data)
+        stream, publication = self.streams.publish(channel, text, key, self._clock())
+        if publication is None:
+            assert key is not None
+            return stream.keys[key]
+        if stream.subscribers:
+            frame = f'{{"push":{{"channel":{stream.channel_json},"pub":{publication.frame()}}}}}'
+            # A copy: a subscriber past its queue bound unsubscribes itself while closing.
+            for subscriber in tuple(stream.subscribers):
+                subscriber.send(frame)
+        return publication.offset
+
+    def position(self, channel: str) -> StreamPosition:
+        """The channel's epoch and offset (an empty epoch for a stream the hub does not hold)."""
+        stream = self.streams.get(channel)
+        return StreamPosition(stream.epoch, stream.offset) if stream else StreamPosition("", 0)
+
+    def history(self, channel: str) -> list[tuple[int, Any]]:
+        """(offset, data) of every publication still in the channel's history."""
+        stream = self.streams.get(channel)
+        if stream is None:
+            return []
+        stream.trim(self.streams.size, self.streams.ttl_s, self._clock())
+        return [(p.offset, json.loads(p.data)) for p in stream.history]
+
+    # Who is connected
+
+    def connected_users(self) -> frozenset[str]:
+        return frozenset(self._by_user)
+
+    def is_connected(self, user: str | int) -> bool:
+        return str(user) in self._by_user
+
+    def subscribers(self, channel: str) -> int:
+        stream = self.streams.get(channel)
+        return len(stream.subscribers) if stream else 0
+
+    def disconnect(
+        self, user: str | int, code: Disconnect | int = Disconnect.FORCE_RECONNECT
+    ) -> int:
+        """Close every connection of `user`; returns how many."""
+        connections = list(self._by_user.get(str(user), ()))
+        for connection in connections:
+            connection.close(code)
+        return len(connections)
+
+    def close_all(self, code: Disconnect = Disconnect.SHUTDOWN) -> None:
+        self.accepting = False
+        for connection in list(self._connections):
+            connection.close(code)
+
+    # The registry, as commands change it
+
+    def log_in(self, connection: Connection, user: str) -> None:
+        connection.user = user
+        connection.connected = True
+        self._by_user.setdefault(user, set()).add(connection)
+
+    def attach(
+        self, connection: Connection, channel: str, params: Mapping[str, Any]
+    ) -> dict[str, Any] | ErrorCode:
+        """Read history, register the subscriber, build the reply: one synchronous step."""
+        stream = self.streams.open(channel, self._clock())
+        result = stream.subscribe_result(params)
+        if isinstance(result, ErrorCode):
+            self.streams.release(stream)
+            return result
+        stream.subscribers.add(connection)
+        connection.streams[channel] = stream
+        return result
+
+    def detach(self, connection: Connection, channel: str) -> None:
+        stream = connection.streams.pop(channel, None)
+        if stream is not None:
+            stream.subscribers.discard(connection)
+            self.streams.release(stream)
+
+    async def may_read(self, user: str, channel: str) -> bool:
+        if self._authorize is None:
+            return False
+        try:
+            return await self._authorize(user, channel)
+        except Exception:
+            logger.exception("authorizing %s for %s failed", user, channel)
+            return False
+
+    def _forget(self, connection: Connection) -> None:
+        for channel in list(connection.streams):
+            self.detach(connection, channel)
+        self._connections.discard(connection)
+        users = self._by_user.get(connection.user)
+        if users is not None:
+            users.discard(connection)
+            if not users:
+                del self._by_user[connection.user]
+
+    # Periodic work, run by the app's lifespan
+
+    async def run(self) -> None:
+        config = self.config
+        tick = max(0.01, min(1.0, config.ping_interval_s / 4, config.pong_timeout_s / 4))
+        while True:
+            await asyncio.sleep(tick)
+            self.check_connections()
+            self.streams.expire(self._clock())
+
+    def check_connections(self) -> None:
+        """Pings, pong deadlines, token expiry, and sockets that never sent `connect`."""
+        now, wall = self._clock(), time.time()
+        config = self.config
+        for connection in list(self._connections):
+            if connection.closing is not None:
+                continue
+            if not connection.connected:
+                if now - connection.created_at > config.connect_timeout_s:
+                    connection.close(Disconnect.STALE)
+                continue
+            if connection.pong_due_at is not None and now > connection.pong_due_at:
+                connection.close(Disconnect.NO_PONG)
+                continue
+            expires_at = connection.expires_at
+            if expires_at is not None and wall > expires_at + config.expired_close_delay_s:
+                connection.close(Disconnect.EXPIRED)
+                continue
+            if now >= connection.next_ping_at:
+                connection.send("{}")
+                if connection.pong_due_at is None:
+                    connection.pong_due_at = now + config.pong_timeout_s
+                connection.next_ping_at = now + config.ping_interval_s
+
+    # The WebSocket endpoint
+
+    async def serve(self, websocket: WebSocket) -> None:
+        offered = [p for p in websocket.scope.get("subprotocols", []) if p]
+        if offered or not self.accepting:
+            # JSON clients offer no subprotocol (older ones an empty header); protobuf
+            # is not served.
+            await websocket.close(1008)
+            return
+        await websocket.accept()
+        connection = Connection(
+            websocket,
+            queue_max_bytes=self.config.queue_max_bytes,
+            on_close=self._forget,
+            now=self._clock(),
+        )
+        self._connections.add(connection)
+        try:
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                if connection.closing is not None:
+                    continue
+                text = message.get("text")
+                if text is None:
+                    raw = message.get("bytes") or b""
+                    text = raw.decode("utf-8", errors="replace")
+                await self._handle_frame(connection, text)
+        finally:
+            await connection.finish()
+
+    async def _handle_frame(self, connection: Connection, text: str) -> None:
+        for line in text.split("\n"):
+            if not line.strip():
+                continue
+            if connection.closing is not None:
+                return
+            try:
+                command = json.loads(line)
+            except ValueError:
+                connection.close(Disconnect.BAD_REQUEST)
+                return
+            if not isinstance(command, dict):
+                connection.close(Disconnect.BAD_REQUEST)
+                return
+            await handle_command(self, connection, command)

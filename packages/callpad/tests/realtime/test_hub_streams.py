@@ -1,0 +1,133 @@
+"""Streams and history, without sockets: offsets, recovery, the history command's
+selection, and history bounded by size and by time (a `now` passed in, never a sleep)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from callpad.realtime.hub.streams import Stream, Streams, protocol_int
+from callpad.realtime.protocol import ErrorCode, encode
+
+CHANNEL = "user:#7"
+TTL_S = 60.0
+
+
+def published(streams: Streams, count: int, now: float = 0.0) -> Stream:
+    for i in range(1, count + 1):
+        streams.publish(CHANNEL, f'{{"n":{i}}}', f"outbox-{i}", now)
+    stream = streams.get(CHANNEL)
+    assert stream is not None
+    return stream
+
+
+def decoded(result: dict[str, Any] | ErrorCode) -> Any:
+    assert not isinstance(result, ErrorCode), result
+    return orjson.loads(encode(result))
+
+
+def test_offsets_count_from_one_and_a_known_key_is_not_appended_twice() -> None:
+    streams = Streams(size=10, ttl_s=TTL_S)
+    stream = published(streams, 3)
+    assert [p.offset for p in stream.history] == [1, 2, 3]
+    again, publication = streams.publish(CHANNEL, '{"n":2}', "outbox-2", 1.0)
+    assert again is stream
+    assert publication is None
+    assert stream.keys["outbox-2"] == 2
+    assert stream.offset == 3
+
+
+def test_history_keeps_the_newest_size_publications() -> None:
+    streams = Streams(size=2, ttl_s=TTL_S)
+    stream = published(streams, 5)
+    assert [p.offset for p in stream.history] == [4, 5]
+    assert set(stream.keys) == {"outbox-4", "outbox-5"}  # a trimmed key may come back
+    assert stream.since(3) == list(stream.history)
+    assert stream.since(2) is None
+    assert stream.since(5) == []
+
+
+def test_a_subscribe_without_recovery_is_positioned_at_the_top() -> None:
+    stream = published(Streams(size=10, ttl_s=TTL_S), 2)
+    assert decoded(stream.subscribe_result({})) == {
+        "recoverable": True,
+        "positioned": True,
+        "epoch": stream.epoch,
+        "offset": 2,
+    }
+    empty = Stream("user:#8")
+    assert "offset" not in decoded(empty.subscribe_result({}))  # zero values are omitted
+
+
+def test_recovery_returns_what_was_missed_in_order() -> None:
+    stream = published(Streams(size=10, ttl_s=TTL_S), 3)
+    result = decoded(stream.subscribe_result({"recover": True, "epoch": stream.epoch, "offset": 1}))
+    assert result["recovered"] is True
+    assert result["was_recovering"] is True
+    assert result["offset"] == 1
+    assert result["publications"] == [
+        {"data": {"n": 2}, "offset": 2},
+        {"data": {"n": 3}, "offset": 3},
+    ]
+    # The offset may come as a protobuf-JSON string; a missing one is 0.
+    as_string = {"recover": True, "epoch": stream.epoch, "offset": "2"}
+    assert decoded(stream.subscribe_result(as_string))["publications"] == [
+        {"data": {"n": 3}, "offset": 3}
+    ]
+    from_start = decoded(stream.subscribe_result({"recover": True, "epoch": stream.epoch}))
+    assert [p["offset"] for p in from_start["publications"]] == [1, 2, 3]
+
+
+def test_an_unrecoverable_position_answers_the_top_or_112_when_asked() -> None:
+    stream = published(Streams(size=2, ttl_s=TTL_S), 5)
+    lost = {"recover": True, "epoch": stream.epoch, "offset": 1}
+    result = decoded(stream.subscribe_result(lost))
+    assert "recovered" not in result  # false: omitted, as a zero value
+    assert result["was_recovering"] is True
+    assert result["offset"] == 5
+    assert "publications" not in result
+    assert stream.subscribe_result({**lost, "flag": 2}) == ErrorCode.UNRECOVERABLE_POSITION
+    other_epoch = {"recover": True, "epoch": "other", "offset": 5}
+    assert decoded(stream.subscribe_result(other_epoch))["offset"] == 5
+    assert stream.subscribe_result({**other_epoch, "flag": 3}) == ErrorCode.UNRECOVERABLE_POSITION
+
+
+def test_the_history_command_selects_limits_and_reverses() -> None:
+    stream = published(Streams(size=10, ttl_s=TTL_S), 4)
+
+    def offsets(params: dict[str, Any]) -> list[int]:
+        result = decoded(stream.history_result(params))
+        assert result["epoch"] == stream.epoch
+        assert result["offset"] == 4
+        return [p["offset"] for p in result.get("publications", [])]
+
+    assert offsets({"limit": 0}) == []  # the position only
+    assert offsets({"limit": -1}) == [1, 2, 3, 4]
+    assert offsets({"limit": 2}) == [1, 2]
+    assert offsets({"limit": 2, "reverse": True}) == [4, 3]
+    assert offsets({"limit": -1, "since": {"epoch": stream.epoch, "offset": 2}}) == [3, 4]
+    assert offsets({"limit": 1, "since": {"epoch": stream.epoch, "offset": "1"}}) == [2]
+    wrong_epoch = {"limit": -1, "since": {"epoch": "other", "offset": 2}}
+    assert stream.history_result(wrong_epoch) == ErrorCode.UNRECOVERABLE_POSITION
+
+
+def test_history_past_what_is_kept_is_unrecoverable() -> None:
+    stream = published(Streams(size=2, ttl_s=TTL_S), 4)
+    gone = {"limit": -1, "since": {"epoch": stream.epoch, "offset": 1}}
+    assert stream.history_result(gone) == ErrorCode.UNRECOVERABLE_POSITION
+    empty = Stream("user:#8")
+    assert decoded(empty.history_result({"limit": -1})) == {"epoch": empty.epoch}
+
+
+def test_protocol_integers_are_numbers_or_ascii_decimal_strings_in_64_bits() -> None:
+    assert protocol_int(7) == protocol_int("7") == 7
+    assert protocol_int(2**64 - 1) == 2**64 - 1
+    assert protocol_int(2**64) is None
+    assert protocol_int("18446744073709551616") is None
+    assert protocol_int("\u0667") is None  # ARABIC-INDIC DIGIT SEVEN: decimal, not ASCII
+    assert protocol_int(-1) is None
+    assert protocol_int(-1, signed=True) == -1
+    assert protocol_int(2**63, signed=True) is None
+    assert protocol_int(True) is None
+    assert protocol_int(1.0) is None
+    assert protocol_int("") is None
