@@ -21,6 +21,7 @@ from .db.engine import Database
 from .db.migrate import assert_schema_current
 from .inputs import NUL_MESSAGE
 from .media.base import MediaBackend
+from .media.livekit import LiveKitMedia
 from .media.offline import OfflineMedia
 from .problems import (
     ProblemCode,
@@ -56,8 +57,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.ctx = ctx
             media = ctx.media.describe()
             logger.warning("callpad %s: media %s", __version__, media.get("note", media))
-            async with Workers(ctx).running(), running_realtime(ctx):
-                yield
+            try:
+                async with Workers(ctx).running(), running_realtime(ctx):
+                    yield
+            finally:
+                await ctx.media.aclose()
         finally:
             await db.dispose()
 
@@ -105,7 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _media_backend(settings: Settings) -> MediaBackend:
     if settings.media is MediaMode.OFFLINE:
         return OfflineMedia(answer_delay_s=settings.offline_answer_delay_s)
-    raise NotImplementedError("the livekit media backend is not built yet; use offline")
+    return LiveKitMedia(settings)
 
 
 class RefuseNulInPath:

@@ -88,6 +88,8 @@ def _serve(args: argparse.Namespace) -> None:
         _run(lambda db: assert_schema_current(db), settings)
     except SchemaNotCurrent as exc:
         raise CliError(str(exc)) from None
+    if settings.media == "livekit":
+        _check_livekit(settings)
     print(
         f"Callpad on http://{args.host}:{args.port} (API /api/v1, docs /api/v1/docs)\n"
         f"  database: {settings.resolved_database_url()}\n"
@@ -95,7 +97,7 @@ def _serve(args: argparse.Namespace) -> None:
         + (
             " (no audio: phone legs and recordings are simulated)"
             if settings.media == "offline"
-            else ""
+            else f" at {settings.livekit_url}"
         )
         + "\n  a dev token for user 7:  callpad token --user 7"
         + "\n  (make run uses the dev secret; set CALLPAD_AUTH_SECRET in production)",
@@ -111,6 +113,23 @@ def _serve(args: argparse.Namespace) -> None:
         ws=HubWebSocketProtocol,
         ws_per_message_deflate=False,
     )
+
+
+def _check_livekit(settings: Settings) -> None:
+    """Refuse to serve with LiveKit media when the LiveKit server does not answer."""
+    from .media.livekit import LiveKitMedia, LiveKitUnavailable
+
+    async def check() -> None:
+        media = LiveKitMedia(settings)
+        try:
+            await media.check()
+        finally:
+            await media.aclose()
+
+    try:
+        asyncio.run(check())
+    except LiveKitUnavailable as exc:
+        raise CliError(f"{exc} (start it, or set CALLPAD_MEDIA=offline)") from None
 
 
 def _db_upgrade(_args: argparse.Namespace) -> None:

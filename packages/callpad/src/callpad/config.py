@@ -64,8 +64,15 @@ class Settings(BaseSettings):
     # Media
     media: MediaMode = MediaMode.OFFLINE
     livekit_url: str = "ws://127.0.0.1:7880"
+    livekit_api_url: str | None = Field(
+        default=None,
+        description="Where the server calls LiveKit's API; defaults to livekit_url over http(s).",
+    )
     livekit_api_key: str = DEV_LIVEKIT_KEY
     livekit_api_secret: str = DEV_LIVEKIT_SECRET
+    livekit_empty_timeout_s: int = 120
+    livekit_departure_timeout_s: int = 20
+    livekit_max_participants: int = 20
     join_grant_ttl_s: int = 6 * 3600
     offline_answer_delay_s: float = 1.0
 
@@ -91,6 +98,15 @@ class Settings(BaseSettings):
         """The async SQLAlchemy URL the server connects with."""
         url = self.database_url or f"sqlite:///{self.data_dir / 'callpad.db'}"
         return to_async_url(url)
+
+    def resolved_livekit_api_url(self) -> str:
+        """The HTTP(S) URL of LiveKit's server API."""
+        if self.livekit_api_url:
+            return self.livekit_api_url
+        for ws, http in (("wss://", "https://"), ("ws://", "http://")):
+            if self.livekit_url.startswith(ws):
+                return http + self.livekit_url[len(ws) :]
+        return self.livekit_url
 
     @property
     def is_sqlite(self) -> bool:

@@ -69,6 +69,8 @@ class ProblemCode(StrEnum):
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     INTERNAL_ERROR = "internal_error"
     NOT_READY = "not_ready"
+    MEDIA_UNAVAILABLE = "media_unavailable"
+    WEBHOOK_REJECTED = "webhook_rejected"
 
 
 _TITLES = {

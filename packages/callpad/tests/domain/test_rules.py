@@ -315,6 +315,13 @@ def test_invite_changes_and_media_commands_follow_the_diff() -> None:
     assert [(c.action, c.held) for c in media_commands(dialled, held)] == [("hold", True)]
     ended = t.end(held, "par_1", at(4))
     assert [c.action for c in media_commands(held, ended)] == ["hang_up", "close_room"]
+    # A party that leaves or is removed is taken out of the room, unless the room closes.
+    three = t.accept(t.add_participant(answered, "par_1", "par_3", AGENT_43, at(5)), "par_3", at(6))
+    left = t.leave(three, "par_3", at(7))
+    assert [(c.action, c.participant_id) for c in media_commands(three, left)] == [
+        ("remove", "par_3")
+    ]
+    assert [c.action for c in media_commands(left, t.leave(left, "par_1", at(8)))] == ["close_room"]
 
 
 def test_a_ring_past_its_deadline_cannot_be_answered() -> None:

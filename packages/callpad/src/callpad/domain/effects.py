@@ -37,7 +37,13 @@ class InviteChange:
 
 
 MediaAction = Literal[
-    "dial", "hang_up", "remove", "start_recording", "stop_recording", "hold", "close_room"
+    "dial",
+    "hang_up",
+    "remove",
+    "start_recording",
+    "stop_recording",
+    "hold",
+    "close_room",
 ]
 
 
@@ -85,7 +91,8 @@ def media_commands(before: Session | None, after: Session) -> list[MediaCommand]
         elif (
             old is not None
             and old.state is ParticipantState.ACCEPTED
-            and p.state is ParticipantState.REMOVED
+            and p.state in (ParticipantState.REMOVED, ParticipantState.LEFT)
+            and after.state is not SessionState.ENDED  # closing the room disconnects everyone
         ):
             commands.append(MediaCommand("remove", participant_id=p.id))
     previous_recordings = {r.id: r for r in (before.recordings if before else ())}

@@ -250,6 +250,10 @@ class Session:
     def invited(self) -> tuple[Participant, ...]:
         return tuple(p for p in self.participants if p.state is ParticipantState.INVITED)
 
+    def is_held(self, participant: Participant) -> bool:
+        """On hold, every party but the hosts neither hears nor is heard."""
+        return self.on_hold and participant.role is not Role.HOST
+
     @property
     def live_recording(self) -> Recording | None:
         return next((r for r in self.recordings if r.is_live), None)

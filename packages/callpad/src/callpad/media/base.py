@@ -13,7 +13,11 @@ from typing import Any, Protocol
 
 from ..domain import MediaCommand, Session
 
-__all__ = ["MediaBackend", "MediaReport"]
+__all__ = ["MediaBackend", "MediaReport", "MediaUnavailable"]
+
+
+class MediaUnavailable(RuntimeError):
+    """The media server did not do what was asked; the change that needed it is refused."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,16 @@ class MediaBackend(Protocol):
 
     def describe(self) -> dict[str, Any]:
         """What /readyz and the startup line say about media."""
+        ...
+
+    async def open_room(self, session: Session) -> None:
+        """Make the new session's room ready before its first join grant is handed out
+        (called inside the transaction that starts the session: if it fails, the session
+        is not started). Raises `MediaUnavailable` when the media server cannot."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release what the backend holds (connections, recorder tasks)."""
         ...
 
     async def execute(self, session: Session, command: MediaCommand) -> list[MediaReport]: ...

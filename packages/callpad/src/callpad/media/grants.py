@@ -10,7 +10,8 @@ from jwt.warnings import InsecureKeyLengthWarning
 from livekit import api
 
 from ..config import DEV_LIVEKIT_SECRET, Settings
-from ..domain import Participant, Role, Session
+from ..domain import Participant, Session
+from .livekit.permissions import room_permission
 
 __all__ = ["JoinGrant", "mint_join_grant"]
 
@@ -27,9 +28,10 @@ class JoinGrant:
 def mint_join_grant(
     settings: Settings, session: Session, participant: Participant, now: datetime
 ) -> JoinGrant:
-    """Identity = participant id, scoped to the session's room. Held parties may not publish."""
+    """Identity = participant id, scoped to the session's room, with the permissions the
+    party has in the room right now (a held party may neither publish nor subscribe)."""
     ttl = timedelta(seconds=settings.join_grant_ttl_s)
-    held = session.on_hold and participant.role is not Role.HOST
+    permission = room_permission(session, participant)
     access = (
         api.AccessToken(settings.livekit_api_key, settings.livekit_api_secret)
         .with_identity(participant.id)
@@ -39,9 +41,9 @@ def mint_join_grant(
             api.VideoGrants(
                 room_join=True,
                 room=session.room,
-                can_publish=not held,
-                can_subscribe=True,
-                can_publish_data=True,
+                can_publish=permission.can_publish,
+                can_subscribe=permission.can_subscribe,
+                can_publish_data=permission.can_publish_data,
             )
         )
     )

@@ -58,6 +58,12 @@ class OfflineMedia:
             "note": "offline media: no audio; phone legs and recordings are simulated",
         }
 
+    async def open_room(self, session: Session) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
     async def execute(self, session: Session, command: MediaCommand) -> list[MediaReport]:
         delay = self.answer_delay_s
         if command.action == "dial" and command.participant_id and command.phone:

@@ -142,7 +142,7 @@ def _by_actor(step: service.Step) -> service.Action:
     operation_id="start_session",
     status_code=201,
     response_model=SessionWithJoin,
-    responses=MUTATION_PROBLEMS,
+    responses={**MUTATION_PROBLEMS, **problem_responses(503)},
     openapi_extra={"parameters": [IDEMPOTENCY_KEY]},
 )
 async def start_session(
@@ -305,7 +305,7 @@ def _simple(name: str, step: service.Step, summary: str) -> None:
 _simple("leave", t.leave, "Leave the session; it ends when fewer than two remain.")
 _simple("cancel", t.cancel, "Hang up while ringing (the initiator): the session ends cancelled.")
 _simple("end", t.end, "End the session for everyone (hosts).")
-_simple("hold", t.hold, "Put the session on hold: held parties stop publishing (hosts).")
+_simple("hold", t.hold, "Put the session on hold: held parties neither hear nor are heard (hosts).")
 _simple("unhold", t.unhold, "Take the session off hold (hosts).")
 
 

@@ -31,6 +31,7 @@ from ..domain import (
     media_commands,
 )
 from ..domain import transitions as t
+from ..media.base import MediaUnavailable
 from ..media.grants import JoinGrant, mint_join_grant
 from ..media.jobs import schedule_commands
 from ..metrics import OUTBOX_EVENTS, SESSION_CHANGES, SESSIONS_STARTED
@@ -227,6 +228,10 @@ async def start(
     )
     await repo.insert_session(conn, vendor.id, session)
     await _emit(ctx, conn, None, session, now)
+    try:
+        await ctx.media.open_room(session)
+    except MediaUnavailable as exc:
+        raise Problem(503, ProblemCode.MEDIA_UNAVAILABLE, str(exc)) from exc
     return session
 
 

@@ -15,6 +15,7 @@ class ProblemCode(StrEnum):
     INVALID_TARGET = "invalid_target"
     INVITE_NOT_PENDING = "invite_not_pending"
     MALFORMED_JSON = "malformed_json"
+    MEDIA_UNAVAILABLE = "media_unavailable"
     MEMBER_NOT_FOUND = "member_not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     NOT_FOUND = "not_found"
@@ -31,6 +32,7 @@ class ProblemCode(StrEnum):
     VENDOR_EXISTS = "vendor_exists"
     VENDOR_NOT_FOUND = "vendor_not_found"
     VERSION_MISMATCH = "version_mismatch"
+    WEBHOOK_REJECTED = "webhook_rejected"
 
     def __str__(self) -> str:
         return str(self.value)

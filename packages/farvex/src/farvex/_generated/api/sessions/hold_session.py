@@ -117,7 +117,7 @@ def sync_detailed(
 ) -> Response[ProblemDetails | SessionView]:
     """Hold Session
 
-     Put the session on hold: held parties stop publishing (hosts).
+     Put the session on hold: held parties neither hear nor are heard (hosts).
 
     Args:
         vendor (str):
@@ -161,7 +161,7 @@ def sync(
 ) -> ProblemDetails | SessionView | None:
     """Hold Session
 
-     Put the session on hold: held parties stop publishing (hosts).
+     Put the session on hold: held parties neither hear nor are heard (hosts).
 
     Args:
         vendor (str):
@@ -200,7 +200,7 @@ async def asyncio_detailed(
 ) -> Response[ProblemDetails | SessionView]:
     """Hold Session
 
-     Put the session on hold: held parties stop publishing (hosts).
+     Put the session on hold: held parties neither hear nor are heard (hosts).
 
     Args:
         vendor (str):
@@ -242,7 +242,7 @@ async def asyncio(
 ) -> ProblemDetails | SessionView | None:
     """Hold Session
 
-     Put the session on hold: held parties stop publishing (hosts).
+     Put the session on hold: held parties neither hear nor are heard (hosts).
 
     Args:
         vendor (str):

@@ -1,0 +1,26 @@
+"""What each party may do in the room: one rule for join grants and for live updates.
+
+A held party may neither publish nor subscribe, so nobody hears it and it hears nobody,
+and the server enforces it: a held party that reconnects with a fresh grant is still
+held. LiveKit replaces a participant's whole permission set on every update, so every
+flag is always written out. When publishing is given back, LiveKit does not republish
+the tracks it took away: clients publish their microphone again (docs/media.md).
+"""
+
+from __future__ import annotations
+
+from livekit import api
+
+from ...domain import Participant, Session
+
+__all__ = ["room_permission"]
+
+
+def room_permission(session: Session, participant: Participant) -> api.ParticipantPermission:
+    """The permission `participant` has in the session's room right now."""
+    held = session.is_held(participant)
+    return api.ParticipantPermission(
+        can_publish=not held,
+        can_subscribe=not held,
+        can_publish_data=True,
+    )

@@ -1,0 +1,183 @@
+"""Real audio for the media tests and `bench/media.py`: a `livekit` client that joins a room
+with a token, publishes a sine tone of its own frequency, and keeps what it hears.
+
+Each party hears the others through `AudioStream.from_participant`, which follows a
+participant's microphone across republishing. `level(freq, window_s)` measures the
+amplitude (0..1 of full scale) at a frequency in the last `window_s` seconds of received
+audio, so a test can say "the customer hears the agent's 880 Hz" or "hears nothing".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Coroutine
+from typing import Any
+
+import numpy as np
+from livekit import rtc
+
+__all__ = ["SAMPLE_RATE", "ToneParty", "tone_level"]
+
+SAMPLE_RATE = 48_000
+FRAME_MS = 10
+AMPLITUDE = 0.3  # of full scale: a tone at this level measures about 0.3
+HEARD = 0.05  # a level above this: the tone is heard
+SILENT = 0.01  # a level below this: nothing of the tone gets through
+
+
+def tone_level(samples: np.ndarray, freq: float, rate: int = SAMPLE_RATE) -> float:
+    """The amplitude of `freq` in `samples` (int16 PCM), as a fraction of full scale."""
+    if len(samples) == 0:
+        return 0.0
+    x = samples.astype(np.float64) / 32768.0
+    n = np.arange(len(x))
+    component = np.sum(x * np.exp(-2j * np.pi * freq * n / rate))
+    return float(2 * abs(component) / len(x))
+
+
+class ToneParty:
+    """One client in a room: publishes `freq` Hz, records what it receives, with times."""
+
+    def __init__(self, name: str, freq: float) -> None:
+        self.name = name
+        self.freq = freq
+        self.room = rtc.Room()
+        self.identity = ""
+        self.disconnect_reasons: list[int] = []
+        self.disconnected = asyncio.Event()
+        # Per sending participant (sid): (monotonic time received, samples), the last 30 s.
+        self._heard: dict[str, deque[tuple[float, np.ndarray]]] = {}
+        self._first_tone_at: dict[float, float] = {}
+        self._source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=FRAME_MS * 2)
+        self._track = rtc.LocalAudioTrack.create_audio_track(f"{name}-mic", self._source)
+        self._publication_sid: str | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._listening: set[str] = set()
+        self._watched: set[float] = set()
+        self._may_publish = True
+
+    async def join(self, url: str, token: str, *, publish: bool = True) -> None:
+        self.room.on("participant_connected", self._listen_to)
+        self.room.on("disconnected", self._on_disconnected)
+        self.room.on("participant_permissions_changed", self._on_permissions)
+        await self.room.connect(url, token, rtc.RoomOptions(auto_subscribe=True))
+        self.identity = self.room.local_participant.identity
+        self._may_publish = bool(self.room.local_participant.permissions.can_publish)
+        for participant in self.room.remote_participants.values():
+            self._listen_to(participant)
+        self._spawn(self._play())
+        if publish and self._may_publish:
+            await self.publish()
+
+    async def publish(self) -> None:
+        options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+        publication = await self.room.local_participant.publish_track(self._track, options)
+        self._publication_sid = publication.sid
+
+    async def leave(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.room.disconnect()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._source.aclose()
+
+    # -- what it hears -------------------------------------------------------------------
+
+    def level(self, freq: float, window_s: float = 0.2, *, now: float | None = None) -> float:
+        """The loudest level of `freq` from any one sender, in what was received in the
+        `window_s` seconds before `now`."""
+        now = time.monotonic() if now is None else now
+        levels = [0.0]
+        for frames in list(self._heard.values()):
+            recent = [s for at, s in list(frames) if now - window_s <= at <= now]
+            if recent:
+                levels.append(tone_level(np.concatenate(recent), freq))
+        return max(levels)
+
+    def hears(self, freq: float) -> bool:
+        return self.level(freq) > HEARD
+
+    def hears_nothing_of(self, freq: float) -> bool:
+        return self.level(freq) < SILENT
+
+    def first_heard(self, freq: float) -> float | None:
+        """When a received 10 ms frame first carried `freq` (monotonic seconds)."""
+        return self._first_tone_at.get(freq)
+
+    def watch_for(self, freq: float) -> None:
+        """Note the time of the first received frame that carries `freq`."""
+        self._first_tone_at.pop(freq, None)
+        self._watched.add(freq)
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _listen_to(self, participant: rtc.RemoteParticipant) -> None:
+        if participant.sid in self._listening:  # a reconnect is a new participant sid
+            return
+        self._listening.add(participant.sid)
+        stream = rtc.AudioStream.from_participant(
+            participant=participant,
+            track_source=rtc.TrackSource.SOURCE_MICROPHONE,
+            sample_rate=SAMPLE_RATE,
+            num_channels=1,
+        )
+        frames: deque[tuple[float, np.ndarray]] = deque(maxlen=3000)
+        self._heard[participant.sid] = frames
+        self._spawn(self._receive(frames, stream))
+
+    async def _receive(
+        self, frames: deque[tuple[float, np.ndarray]], stream: rtc.AudioStream
+    ) -> None:
+        try:
+            async for event in stream:
+                samples = np.frombuffer(event.frame.data, dtype=np.int16).copy()
+                at = time.monotonic()
+                frames.append((at, samples))
+                for freq in self._watched:
+                    if freq not in self._first_tone_at and tone_level(samples, freq) > HEARD:
+                        self._first_tone_at[freq] = at
+        finally:
+            await stream.aclose()
+
+    async def _play(self) -> None:
+        """A continuous sine, paced by the source's short queue."""
+        per_frame = SAMPLE_RATE * FRAME_MS // 1000
+        phase = 0
+        while True:
+            n = np.arange(phase, phase + per_frame)
+            wave = (AMPLITUDE * 32767 * np.sin(2 * np.pi * self.freq * n / SAMPLE_RATE)).astype(
+                np.int16
+            )
+            phase += per_frame
+            frame = rtc.AudioFrame(wave.tobytes(), SAMPLE_RATE, 1, per_frame)
+            await self._source.capture_frame(frame)
+
+    def _on_disconnected(self, reason: int) -> None:
+        self.disconnect_reasons.append(reason)
+        self.disconnected.set()
+
+    def _on_permissions(self, participant: rtc.Participant, permission: object) -> None:
+        """What a client does when LiveKit gives publishing back (after a hold): publish
+        its microphone again, since the server dropped the track and does not restore it."""
+        if participant.identity != self.identity:
+            return
+        can_publish = bool(participant.permissions.can_publish)
+        if can_publish and not self._may_publish:
+            self._spawn(self._republish())
+        self._may_publish = can_publish
+
+    async def _republish(self) -> None:
+        if self._publication_sid is not None:
+            with contextlib.suppress(Exception):  # the server already took it away
+                await self.room.local_participant.unpublish_track(self._publication_sid)
+        self._publication_sid = None
+        await self.publish()
