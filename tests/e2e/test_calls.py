@@ -25,6 +25,7 @@ from ._support import (
     assert_stores_match,
     eventually,
 )
+from .conftest import Realtime
 
 
 async def call_center(
@@ -45,7 +46,9 @@ def recorder(client: SessionClient, *names: str) -> list[str]:
     return seen
 
 
-async def test_a_customer_calls_an_agent_who_hosts_the_call(callpad_server: CallpadServer) -> None:
+async def test_a_customer_calls_an_agent_who_hosts_the_call(
+    callpad_server: CallpadServer, realtime: Realtime
+) -> None:
     server = callpad_server
     customer, agent, owner = await call_center(server)
     clients = (customer, agent, owner)
@@ -80,7 +83,7 @@ async def test_a_customer_calls_an_agent_who_hosts_the_call(callpad_server: Call
     await assert_stores_match(server, *clients)
 
     # The network drops every realtime connection mid-call; clients reconnect and recover.
-    assert server.drop_realtime() == 3
+    assert realtime.drop(server) == 3
     await agent.host.add_participant(session_id, {"type": "phone", "phone": ANSWERING_PHONE})
     phone = await eventually(
         lambda: next(
@@ -164,15 +167,17 @@ async def test_the_agent_rejects(callpad_server: CallpadServer) -> None:
 
 
 async def test_an_unanswered_invite_expires_even_while_disconnected(
-    tmp_path: Path, callpad_template_database: Path
+    tmp_path: Path, callpad_template_database: Path, realtime: Realtime
 ) -> None:
-    async with running_server(tmp_path, template=callpad_template_database) as server:
+    async with running_server(
+        tmp_path, template=callpad_template_database, **realtime.settings
+    ) as server:
         customer, agent, owner = await call_center(server, ring_timeout_s=1.5)
         started = await customer.sessions.start(
             vendor="acme", target={"type": "vendor_user", "user_id": AGENT}
         )
         invite = await agent.invites.next()
-        async with server.realtime_outage():
+        async with realtime.outage(server):
             # No removal can arrive: the SDK drops the invite at its expires_at by itself.
             await eventually(lambda: agent.status is not ConnectionStatus.CONNECTED)
             await eventually(lambda: invite.id not in agent.invites)
@@ -183,11 +188,15 @@ async def test_an_unanswered_invite_expires_even_while_disconnected(
 
 
 async def test_stores_resync_over_http_when_realtime_cannot_recover(
-    tmp_path: Path, callpad_template_database: Path
+    tmp_path: Path, callpad_template_database: Path, realtime: Realtime
 ) -> None:
-    # History of one publication per channel: missing two means the hub cannot recover.
+    # The embedded hub keeps one publication per channel, so missing two means it cannot
+    # recover; Centrifugo loses its streams with the Redis keys.
     async with running_server(
-        tmp_path, template=callpad_template_database, realtime_history_size=1
+        tmp_path,
+        template=callpad_template_database,
+        realtime_history_size=1,
+        **realtime.settings,
     ) as server:
         customer, agent, owner = await call_center(server)
         clients = (customer, agent, owner)
@@ -199,7 +208,7 @@ async def test_stores_resync_over_http_when_realtime_cannot_recover(
         await agent.invites.accept(invite)
         await assert_stores_match(server, *clients)
 
-        async with server.realtime_outage():
+        async with realtime.outage(server, lose_history=True):
             await eventually(
                 lambda: all(c.status is not ConnectionStatus.CONNECTED for c in clients)
             )
@@ -218,7 +227,7 @@ async def test_stores_resync_over_http_when_realtime_cannot_recover(
         assert all(c._realtime.resyncs >= 1 for c in clients)  # the HTTP path was taken
 
         # And again, ending the call while away: the re-sync drops it.
-        async with server.realtime_outage():
+        async with realtime.outage(server, lose_history=True):
             await eventually(
                 lambda: all(c.status is not ConnectionStatus.CONNECTED for c in clients)
             )
