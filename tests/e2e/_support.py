@@ -31,8 +31,15 @@ async def assert_stores_match(server: CallpadServer, *clients: SessionClient) ->
 
         async def matches(client: SessionClient = client, last: list[Any] = last) -> bool:
             sessions, invites = await server_view(server, client)
-            last[:] = [sessions, dict(client.sessions), invites, dict(client.invites)]
-            return dict(client.sessions) == sessions and dict(client.invites) == invites
+            last[:] = [
+                sessions,
+                {x.id: x for x in client.sessions.list()},
+                invites,
+                {x.id: x for x in client.invites.list()},
+            ]
+            return {x.id: x for x in client.sessions.list()} == sessions and {
+                x.id: x for x in client.invites.list()
+            } == invites
 
         try:
             await eventually(matches)

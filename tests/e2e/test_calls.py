@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 from farvex import (
-    CallpadError,
+    ConflictError,
     ConnectionStatus,
     HostClient,
     ParticipantState,
+    PermissionDeniedError,
     RecordingState,
     SessionClient,
 )
@@ -73,9 +74,7 @@ async def test_a_customer_calls_an_agent_who_hosts_the_call(
     assert agent.sessions.can(invite.session, "accept")
     await assert_stores_match(server, *clients)
 
-    accepted = await agent.sessions.accept(
-        session_id=invite.session.id, participant_id=invite.participant.id
-    )
+    accepted = await agent.sessions.accept(invite.session.id, participant_id=invite.participant.id)
     assert accepted.join is not None and accepted.join.participant_id == invite.participant.id
     assert accepted.session.state == "active"
     assert agent.sessions.active is not None and agent.sessions.active.id == session_id
@@ -84,47 +83,51 @@ async def test_a_customer_calls_an_agent_who_hosts_the_call(
 
     # The network drops every realtime connection mid-call; clients reconnect and recover.
     assert realtime.drop(server) == 3
-    await agent.host.add_participant(session_id, {"type": "phone", "phone": ANSWERING_PHONE})
+    await agent.sessions.add_participant(
+        session_id, target={"type": "phone", "phone": ANSWERING_PHONE}
+    )
     phone = await eventually(
         lambda: next(
             (
                 p
-                for p in customer.sessions[session_id].participants
+                for p in customer.sessions.get(session_id).participants
                 if p.phone == ANSWERING_PHONE and p.state is ParticipantState.ACCEPTED
             ),
             None,
         )
     )
-    assert agent.sessions[session_id].telephony_legs[0].participant_id == phone.id
+    assert agent.sessions.get(session_id).telephony_legs[0].participant_id == phone.id
     await eventually(lambda: all(c.status is ConnectionStatus.CONNECTED for c in clients))
     await assert_stores_match(server, *clients)
 
-    await agent.host.start_recording(session_id)
+    await agent.sessions.start_recording(session_id)
     await eventually(
         lambda: (
-            (r := agent.sessions[session_id].live_recording) is not None
+            (r := agent.sessions.get(session_id).live_recording) is not None
             and r.state is RecordingState.ACTIVE
         )
     )
     assert agent.sessions.can(session_id, "stop_recording")
     await assert_stores_match(server, *clients)
-    stopped = await agent.host.stop_recording(session_id)
+    stopped = await agent.sessions.stop_recording(session_id)
     assert stopped.live_recording is None
     await assert_stores_match(server, *clients)
 
-    held = await agent.host.hold(session_id)
+    held = await agent.sessions.hold(session_id)
     assert held.state == "on_hold"
-    await eventually(lambda: customer.sessions[session_id].state == "on_hold")
+    await eventually(lambda: customer.sessions.get(session_id).state == "on_hold")
     await assert_stores_match(server, *clients)
-    await agent.host.unhold(session_id)
-    await eventually(lambda: owner.sessions[session_id].state == "active")
+    await agent.sessions.unhold(session_id)
+    await eventually(lambda: owner.sessions.get(session_id).state == "active")
     await assert_stores_match(server, *clients)
 
-    ended = await agent.host.end(session_id)
+    ended = await agent.sessions.end(session_id)
     assert (ended.state, ended.end_reason) == ("ended", "ended_by_host")
     await eventually(lambda: not any(len(c.sessions) for c in clients))
     await assert_stores_match(server, *clients)
-    assert (await customer.sessions.fetch(session_id, vendor="acme")).end_reason == "ended_by_host"
+    assert (
+        await customer.sessions.retrieve(session_id, vendor="acme")
+    ).end_reason == "ended_by_host"
 
     await eventually(lambda: "session.removed" in events)
     assert events[:3] == ["invite.received", "participant.accepted", "invite.removed"]
@@ -146,11 +149,10 @@ async def test_the_caller_cancels_while_ringing(callpad_server: CallpadServer) -
     await eventually(lambda: not agent.invites and not agent.sessions and not owner.sessions)
     await assert_stores_match(callpad_server, customer, agent, owner)
     await eventually(lambda: removed == ["withdrawn"])
-    with pytest.raises(CallpadError) as refused:
-        await agent.sessions.accept(
-            session_id=started.session.id, participant_id=cancelled.participants[1].id
-        )
+    with pytest.raises(ConflictError) as refused:
+        await agent.sessions.accept(started.session.id, participant_id=cancelled.participants[1].id)
     assert (refused.value.status, refused.value.code) == (409, "session_ended")
+    assert refused.value.request_id is not None and refused.value.request_id.startswith("req_")
 
 
 async def test_the_agent_rejects(callpad_server: CallpadServer) -> None:
@@ -182,7 +184,7 @@ async def test_an_unanswered_invite_expires_even_while_disconnected(
             await eventually(lambda: agent.status is not ConnectionStatus.CONNECTED)
             await eventually(lambda: invite.id not in agent.invites)
         await assert_stores_match(server, customer, agent, owner)
-        ended = await customer.sessions.fetch(started.session.id, vendor="acme")
+        ended = await customer.sessions.retrieve(started.session.id, vendor="acme")
         assert ended.end_reason == "missed"
         assert ended.participants[1].state_reason == "timeout"
 
@@ -219,11 +221,11 @@ async def test_stores_resync_over_http_when_realtime_cannot_recover(
                 "PATCH", AGENT, f"/vendors/acme/sessions/{session_id}", json={"name": "Renamed"}
             )
             assert renamed.status_code == 200, renamed.text
-            assert customer.sessions[session_id].state == "active"  # not seen yet
+            assert customer.sessions.get(session_id).state == "active"  # not seen yet
 
         await eventually(lambda: all(c.status is ConnectionStatus.CONNECTED for c in clients))
         await assert_stores_match(server, *clients)
-        assert customer.sessions[session_id].name == "Renamed"
+        assert customer.sessions.get(session_id).name == "Renamed"
         assert all(c._realtime.resyncs >= 1 for c in clients)  # the HTTP path was taken
 
         # And again, ending the call while away: the re-sync drops it.
@@ -243,7 +245,7 @@ async def test_clients_connect_as_context_managers_and_refuse_strangers(
 ) -> None:
     await callpad_server.create_vendor("acme", {AGENT: "agent"})
     stranger = await callpad_server.host_client("acme", 99)
-    with pytest.raises(CallpadError) as refused:
+    with pytest.raises(PermissionDeniedError) as refused:
         await stranger.connect()
     assert (refused.value.status, refused.value.code) == (403, "forbidden")
     assert stranger.status is ConnectionStatus.DISCONNECTED

@@ -104,31 +104,31 @@ async def main() -> None:
         line("script", f"agent answers; LiveKit grant for room {accepted.join.room}")
 
         line("script", f"agent adds {PHONE} to the call")
-        await agent.host.add_participant(session_id, {"type": "phone", "phone": PHONE})
+        await agent.sessions.add_participant(session_id, target={"type": "phone", "phone": PHONE})
         await until(
             lambda: any(
                 p.phone == PHONE and p.state is ParticipantState.ACCEPTED
-                for p in agent.sessions[session_id].participants
+                for p in agent.sessions.get(session_id).participants
             )
         )
         line("script", "agent records")
-        await agent.host.start_recording(session_id)
+        await agent.sessions.start_recording(session_id)
         await until(
             lambda: (
-                (r := agent.sessions[session_id].live_recording) is not None
+                (r := agent.sessions.get(session_id).live_recording) is not None
                 and r.state is RecordingState.ACTIVE
             )
         )
         await asyncio.sleep(0.5)
-        await agent.host.stop_recording(session_id)
+        await agent.sessions.stop_recording(session_id)
         line("script", "agent puts the call on hold, then takes it back")
-        await agent.host.hold(session_id)
-        await until(lambda: customer.sessions[session_id].state == "on_hold")
-        await agent.host.unhold(session_id)
-        await until(lambda: customer.sessions[session_id].state == "active")
+        await agent.sessions.hold(session_id)
+        await until(lambda: customer.sessions.get(session_id).state == "on_hold")
+        await agent.sessions.unhold(session_id)
+        await until(lambda: customer.sessions.get(session_id).state == "active")
         duration = agent.sessions.duration(session_id)
         line("script", f"agent ends the call after {duration}")
-        await agent.host.end(session_id)
+        await agent.sessions.end(session_id)
         await until(lambda: not customer.sessions and not agent.sessions)
         await asyncio.sleep(0.3)
         line("script", "done: both stores are empty")

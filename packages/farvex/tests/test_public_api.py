@@ -21,8 +21,9 @@ def test_the_documented_surface_is_exported() -> None:
     for name in (
         "Auth",
         "CallpadError",
-        "CallpadConnectionError",
-        "CallpadTimeoutError",
+        "APIConnectionError",
+        "APITimeoutError",
+        "ConflictError",
         "HostClient",
         "HostStartInput",
         "SessionClient",
@@ -32,8 +33,31 @@ def test_the_documented_surface_is_exported() -> None:
         "create_session_client",
     ):
         assert name in farvex.__all__, name
-    assert issubclass(farvex.CallpadTimeoutError, farvex.CallpadConnectionError)
-    assert issubclass(farvex.CallpadConnectionError, farvex.CallpadError)
+    assert issubclass(farvex.APITimeoutError, farvex.APIConnectionError)
+    assert issubclass(farvex.APIConnectionError, farvex.CallpadError)
+
+
+def test_every_error_is_a_callpad_error_and_each_status_has_its_class() -> None:
+    errors = [
+        getattr(farvex, name)
+        for name in farvex.__all__
+        if isinstance(getattr(farvex, name), type)
+        and issubclass(getattr(farvex, name), BaseException)
+    ]
+    assert errors and all(issubclass(e, farvex.CallpadError) for e in errors)
+    for status, name in [
+        (400, "BadRequestError"),
+        (401, "AuthenticationError"),
+        (403, "PermissionDeniedError"),
+        (404, "NotFoundError"),
+        (409, "ConflictError"),
+        (412, "PreconditionFailedError"),
+        (429, "RateLimitError"),
+        (500, "InternalServerError"),
+    ]:
+        error = farvex._errors.status_error(status, {"code": "x"})
+        assert type(error).__name__ == name
+        assert isinstance(error, farvex.APIStatusError)
 
 
 def test_the_sdk_does_not_import_the_server() -> None:

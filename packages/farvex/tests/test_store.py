@@ -71,32 +71,34 @@ async def test_an_upsert_applies_only_when_newer(agent: SessionClient) -> None:
     ringing = call()
     active = t.accept(ringing, "par_1", datetime.now(UTC))
     publish(agent, upsert(ringing), upsert(active), upsert(ringing))
-    assert agent.sessions["ses_1"].version == active.version
-    assert agent.sessions["ses_1"].state == "active"
+    assert agent.sessions.get("ses_1").version == active.version
+    assert agent.sessions.get("ses_1").state == "active"
     publish(agent, upsert(active))
-    assert agent.sessions.list() == [agent.sessions["ses_1"]]
+    assert agent.sessions.list() == [agent.sessions.get("ses_1")]
 
 
 async def test_remove_drops_the_session_and_its_invites(agent: SessionClient) -> None:
     ringing = call()
     publish(agent, upsert(ringing), invite(ringing))
-    assert list(agent.invites) == ["inv_1"]
-    assert agent.invites["inv_1"].session.id == "ses_1"
+    assert [i.id for i in agent.invites.list()] == ["inv_1"]
+    assert agent.invites.get("inv_1").session.id == "ses_1"
     publish(agent, {"topic": "session.remove", "data": {"session_id": "ses_1", "version": 1}})
-    assert dict(agent.sessions) == {}
-    assert dict(agent.invites) == {}
+    assert {x.id: x for x in agent.sessions.list()} == {}
+    assert {x.id: x for x in agent.invites.list()} == {}
     publish(agent, upsert(ringing), invite(ringing))  # a late replay changes nothing
-    assert dict(agent.sessions) == {} and dict(agent.invites) == {}
+    assert {x.id: x for x in agent.sessions.list()} == {} and {
+        x.id: x for x in agent.invites.list()
+    } == {}
 
 
 async def test_the_store_is_read_only(agent: SessionClient) -> None:
     publish(agent, upsert(call()))
+    held = agent.sessions.get("ses_1")
+    assert held is not None
     with pytest.raises(TypeError):
-        agent.sessions["ses_1"] = agent.sessions["ses_1"]  # type: ignore[index]
-    with pytest.raises(TypeError):
-        agent._store.sessions["x"] = agent.sessions["ses_1"]  # type: ignore[index]
+        agent._store.sessions["x"] = held  # type: ignore[index]
     with pytest.raises(ValueError, match="frozen"):
-        agent.sessions["ses_1"].name = "renamed"  # type: ignore[misc]
+        held.name = "renamed"  # type: ignore[misc]
 
 
 async def test_an_invite_is_dropped_at_expires_at_without_a_removal(agent: SessionClient) -> None:
@@ -116,7 +118,7 @@ async def test_an_invite_is_dropped_at_expires_at_without_a_removal(agent: Sessi
 async def test_an_already_expired_invite_is_never_stored(agent: SessionClient) -> None:
     ringing = call(ring_timeout_s=1, now=datetime.now(UTC) - timedelta(seconds=5))
     publish(agent, invite(ringing))
-    assert dict(agent.invites) == {}
+    assert {x.id: x for x in agent.invites.list()} == {}
 
 
 async def test_events_are_derived_from_consecutive_versions(agent: SessionClient) -> None:

@@ -31,6 +31,7 @@ from .problems import (
 )
 from .realtime.endpoints import router as realtime_router
 from .realtime.runtime import hub_route, running_realtime
+from .request_ids import RequestIds
 from .sessions.endpoints import router as sessions_router
 from .workers import Workers
 
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RefuseNulInPath)
+    app.add_middleware(RequestIds)  # outermost of ours: a 413 carries its id too
     return app
 
 

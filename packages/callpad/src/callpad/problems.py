@@ -5,6 +5,8 @@ DomainError (status, code, capability)     raised by the pure domain, mapped her
 RequestValidationError                     -> 422 validation_failed / 400 malformed_json
 Starlette HTTPException (404/405 routing)  -> not_found / method_not_allowed
 anything else                              -> 500 internal_error
+
+Every problem carries the request's `request_id` (see request_ids.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from .domain import DomainError
+from .request_ids import REQUEST_ID_HEADER, current_request_id
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
@@ -99,6 +102,10 @@ class ProblemDetails(BaseModel):
     detail: str
     code: ProblemCode
     capability: str | None = Field(default=None, description="The missing capability, if any.")
+    request_id: str | None = Field(
+        default=None,
+        description="The request's id, as in the X-Request-Id header; quote it when reporting.",
+    )
 
 
 class Problem(Exception):
@@ -123,7 +130,12 @@ def problem_response(
         "code": str(code),
     }
     body.update({k: v for k, v in extra.items() if v is not None})
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    request_id = current_request_id()
+    if request_id is not None:
+        # Also set here: a 500 is answered outside the middleware that sets the header.
+        body["request_id"] = request_id
+        headers[REQUEST_ID_HEADER] = request_id
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
@@ -229,7 +241,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error", exc_info=exc)
+        logger.exception("unhandled error request_id=%s", current_request_id(), exc_info=exc)
         return problem_response(500, ProblemCode.INTERNAL_ERROR, "An unexpected error occurred.")
 
 

@@ -3,9 +3,7 @@
     from farvex import Auth, create_session_client
 
     async with create_session_client(api_url=API, user_id=7, auth=Auth(get_token)) as callpad:
-        started = await callpad.sessions.start(
-            vendor="acme", target={"type": "vendor_user", "user_id": 42}
-        )
+        started = await callpad.sessions.start(vendor="acme", target=VendorUserTarget(user_id=42))
 
 See the README's SDK section and docs/sdk.md.
 """
@@ -13,19 +11,27 @@ See the README's SDK section and docs/sdk.md.
 from ._capabilities import Action
 from ._client import (
     HostClient,
-    HostControls,
-    HostSessions,
-    Invites,
     SessionClient,
-    Sessions,
     create_host_client,
     create_session_client,
 )
 from ._errors import (
-    CallpadClientClosedError,
-    CallpadConnectionError,
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
     CallpadError,
-    CallpadTimeoutError,
+    ClientClosedError,
+    ConfigurationError,
+    ConflictError,
+    InternalServerError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    PreconditionFailedError,
+    RateLimitError,
+    RealtimeConnectionError,
 )
 from ._events import (
     DispatchChanged,
@@ -40,6 +46,7 @@ from ._events import (
     StatusChanged,
 )
 from ._http import Auth
+from ._invites import Invites
 from ._models import (
     Capability,
     ConnectionStatus,
@@ -78,17 +85,23 @@ from ._models import (
     VoiceJoinGrant,
     VoiceSession,
 )
+from ._sessions import HostSessions, Sessions
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
     "Action",
     "Auth",
-    "CallpadClientClosedError",
-    "CallpadConnectionError",
+    "AuthenticationError",
+    "BadRequestError",
     "CallpadError",
-    "CallpadTimeoutError",
     "Capability",
+    "ClientClosedError",
+    "ConfigurationError",
+    "ConflictError",
     "ConnectionStatus",
     "ContactTarget",
     "ContactTargetDict",
@@ -103,20 +116,26 @@ __all__ = [
     "Event",
     "EventName",
     "HostClient",
-    "HostControls",
     "HostSessions",
     "HostStartInput",
+    "InternalServerError",
+    "InvalidRequestError",
     "Invite",
     "InviteReceived",
     "InviteRemoved",
     "Inviter",
     "Invites",
+    "NotFoundError",
     "Participant",
     "ParticipantChanged",
     "ParticipantKind",
     "ParticipantState",
+    "PermissionDeniedError",
     "PhoneTarget",
     "PhoneTargetDict",
+    "PreconditionFailedError",
+    "RateLimitError",
+    "RealtimeConnectionError",
     "Recording",
     "RecordingChanged",
     "RecordingState",

@@ -1,15 +1,28 @@
 """Every error the SDK raises. Methods raise these; they never return error wrappers.
 
-    CallpadError                      an API problem (RFC 9457 problem+json): status, code,
-    │                                 title, detail, and the raw `problem` document
-    ├── CallpadConnectionError        the API could not be reached (DNS, refused, reset)
-    │   └── CallpadTimeoutError       a request, connect or wait did not finish in time
-    └── CallpadClientClosedError      the client was disposed and cannot be used again
+    CallpadError                        every failure of the SDK: `message`, `request_id`
+    ├── APIStatusError                  the server answered a problem (RFC 9457 problem+json):
+    │   │                               `status`, `code`, `title`, `detail`, `problem`
+    │   ├── BadRequestError             400 (and 422: the request does not validate)
+    │   ├── AuthenticationError         401: no token, a bad one, or an expired one
+    │   ├── PermissionDeniedError       403: the role or the session's state forbids it
+    │   ├── NotFoundError               404: no such vendor or session, or not yours to see
+    │   ├── ConflictError               409: someone else changed it first (the race's loser)
+    │   ├── PreconditionFailedError     412: `if_match=` named an older version
+    │   ├── RateLimitError              429
+    │   └── InternalServerError         500 and above
+    ├── APIConnectionError              the API could not be reached (DNS, refused, reset)
+    │   ├── APITimeoutError             a request did not finish within its `timeout`
+    │   └── RealtimeConnectionError     the realtime connection failed: `url`, `cause`
+    ├── InvalidRequestError             an argument is wrong; nothing was sent (also ValueError)
+    ├── ConfigurationError              the client is set up wrong and would receive nothing
+    └── ClientClosedError               the client was disposed and cannot be used again
 
 `code` is the server's stable machine-readable code (`session_ended`,
-`capability_missing`, `invite_not_pending`, ...; see docs/api.md). Errors raised by the
-SDK itself, with no response behind them, have `status` None and a code of their own
-(`connection_error`, `timeout`, `client_closed`).
+`capability_missing`, `invite_not_pending`, ...; see docs/api.md). `request_id` is the
+server's id of the request (its `X-Request-Id`), None when no answer came; quote it in a
+report. Requests that fail with a connection error, 408, 429 or 5xx are retried first
+(`max_retries`); the error is raised when the retries are spent.
 """
 
 from __future__ import annotations
@@ -18,44 +31,61 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
-    "CallpadClientClosedError",
-    "CallpadConnectionError",
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
     "CallpadError",
-    "CallpadTimeoutError",
+    "ClientClosedError",
+    "ConfigurationError",
+    "ConflictError",
+    "InternalServerError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PreconditionFailedError",
+    "RateLimitError",
+    "RealtimeConnectionError",
+    "status_error",
 ]
 
 
 class CallpadError(Exception):
-    """An API problem response, or an error of the SDK (see the module docstring)."""
+    """Every failure the SDK raises (see the module docstring for the tree)."""
+
+    status: int | None = None
+    code: str = "error"
+
+    def __init__(self, message: str, *, request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request_id = request_id
+
+    def __str__(self) -> str:
+        suffix = f" (request_id {self.request_id})" if self.request_id else ""
+        return f"{self.message}{suffix}"
+
+
+class APIStatusError(CallpadError):
+    """The server answered with a problem; `problem` is the whole problem document."""
 
     def __init__(
         self,
         detail: str,
         *,
-        status: int | None = None,
-        code: str = "error",
+        status: int,
+        code: str = "http_error",
         title: str = "",
         problem: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
     ) -> None:
-        super().__init__(detail)
+        super().__init__(detail, request_id=request_id)
         self.status = status
         self.code = code
         self.title = title
         self.detail = detail
         self.problem: Mapping[str, Any] = dict(problem or {})
-
-    @classmethod
-    def from_problem(cls, status: int, body: Any, reason: str = "") -> CallpadError:
-        """The error for a response with `status`; `body` is its decoded JSON, if any."""
-        if isinstance(body, Mapping):
-            return cls(
-                str(body.get("detail") or body.get("title") or reason or f"HTTP {status}"),
-                status=int(body.get("status") or status),
-                code=str(body.get("code") or "http_error"),
-                title=str(body.get("title") or reason),
-                problem=body,
-            )
-        return cls(reason or f"HTTP {status}", status=status, code="http_error", title=reason)
 
     @property
     def capability(self) -> str | None:
@@ -64,31 +94,122 @@ class CallpadError(Exception):
         return str(value) if value is not None else None
 
     def __str__(self) -> str:
-        prefix = f"{self.status} {self.code}" if self.status is not None else self.code
-        return f"{prefix}: {self.detail}"
+        return f"{self.status} {self.code}: {super().__str__()}"
 
     def __repr__(self) -> str:
         name = type(self).__name__
-        return f"{name}(status={self.status!r}, code={self.code!r}, detail={self.detail!r})"
+        return (
+            f"{name}(status={self.status!r}, code={self.code!r}, detail={self.detail!r}, "
+            f"request_id={self.request_id!r})"
+        )
 
 
-class CallpadConnectionError(CallpadError):
+class BadRequestError(APIStatusError):
+    """400 or 422: the request is malformed or does not validate; nothing changed."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the token is missing, invalid or expired (`Auth.on_unauthorized` was called)."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: not allowed; `capability` names the missing capability, if that was why."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no such vendor, session, participant or recording, or not yours to see."""
+
+
+class ConflictError(APIStatusError):
+    """409: the session moved first (answered elsewhere, ended, not pending any more)."""
+
+
+class PreconditionFailedError(APIStatusError):
+    """412: `if_match=` named a version the session is no longer at. `problem["session"]`
+    is the current view, when the server sent it."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests."""
+
+
+class InternalServerError(APIStatusError):
+    """500 or above: the server failed; quote `request_id` when reporting it."""
+
+
+_BY_STATUS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    412: PreconditionFailedError,
+    422: BadRequestError,
+    429: RateLimitError,
+}
+
+
+def status_error(
+    status: int, body: Any, *, reason: str = "", request_id: str | None = None
+) -> APIStatusError:
+    """The error for an answer with `status`; `body` is its decoded JSON, if any."""
+    cls = _BY_STATUS.get(status, InternalServerError if status >= 500 else APIStatusError)
+    if not isinstance(body, Mapping):
+        return cls(reason or f"HTTP {status}", status=status, title=reason, request_id=request_id)
+    return cls(
+        str(body.get("detail") or body.get("title") or reason or f"HTTP {status}"),
+        status=status,
+        code=str(body.get("code") or "http_error"),
+        title=str(body.get("title") or reason),
+        problem=body,
+        request_id=request_id or _text(body.get("request_id")),
+    )
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value is not None else None
+
+
+class APIConnectionError(CallpadError):
     """The API could not be reached, or the connection broke before an answer."""
 
-    def __init__(self, detail: str, *, code: str = "connection_error") -> None:
-        super().__init__(detail, code=code, title="Connection error")
+    code = "connection_error"
 
 
-class CallpadTimeoutError(CallpadConnectionError):
-    """A request, a realtime connect, or a wait with a timeout did not finish in time."""
+class APITimeoutError(APIConnectionError):
+    """A request did not finish within its `timeout` (after its retries)."""
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail, code="timeout")
-        self.title = "Timeout"
+    code = "timeout"
 
 
-class CallpadClientClosedError(CallpadError):
+class RealtimeConnectionError(APIConnectionError):
+    """The realtime connection could not be made: `url` is where, `cause` why."""
+
+    code = "realtime_error"
+
+    def __init__(self, message: str, *, url: str, cause: str) -> None:
+        super().__init__(message)
+        self.url = url
+        self.cause = cause
+
+
+class InvalidRequestError(CallpadError, ValueError):
+    """An argument is wrong (a target of the wrong shape, a recording that is not there);
+    nothing was sent."""
+
+    code = "invalid_request"
+
+
+class ConfigurationError(CallpadError):
+    """The client's setup contradicts the server (it would connect and receive nothing)."""
+
+    code = "configuration_error"
+
+
+class ClientClosedError(CallpadError):
     """The client was disposed; create a new one."""
 
-    def __init__(self, detail: str = "The client was disposed.") -> None:
-        super().__init__(detail, code="client_closed", title="Client closed")
+    code = "client_closed"
+
+    def __init__(self, message: str = "The client was disposed; create a new one.") -> None:
+        super().__init__(message)

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias, get_args
 
+from ._errors import InvalidRequestError
 from ._models import (
     ConnectionStatus,
     Dispatch,
@@ -42,6 +43,7 @@ __all__ = [
     "SessionUpdated",
     "StatusChanged",
     "derived_events",
+    "session_id_of",
 ]
 
 logger = logging.getLogger("farvex")
@@ -103,13 +105,18 @@ class InviteReceived:
 class InviteRemoved:
     """`invite.removed`: the invite is no longer pending. `state` is the participant's new
     state (`accepted`, `declined`, `withdrawn`, ...) or `expired` when the SDK dropped it
-    locally at its `expires_at`."""
+    locally at its `expires_at`; `reason` says why, when known (`answered_elsewhere`,
+    `timeout`, `cancelled`, ...: the participant's `state_reason`). `session` is the
+    newest view of the session known when the invite was removed (it may have left the
+    store by the time the handler runs)."""
 
     invite_id: str
     session_id: str
     participant_id: str
     state: str
     invite: Invite | None
+    reason: str | None = None
+    session: VoiceSession | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +156,7 @@ Event: TypeAlias = (
 )
 Handler: TypeAlias = Callable[[Any], Awaitable[None] | None]
 
-_PARTICIPANT_EVENTS: dict[ParticipantState, EventName] = {
+_PARTICIPANT_EVENTS: dict[ParticipantState | str, EventName] = {
     ParticipantState.INVITED: "participant.invited",
     ParticipantState.ACCEPTED: "participant.accepted",
     ParticipantState.DECLINED: "participant.declined",
@@ -157,7 +164,7 @@ _PARTICIPANT_EVENTS: dict[ParticipantState, EventName] = {
     ParticipantState.LEFT: "participant.left",
     ParticipantState.REMOVED: "participant.removed",
 }
-_DISPATCH_EVENTS: dict[DispatchState, EventName] = {
+_DISPATCH_EVENTS: dict[DispatchState | str, EventName] = {
     DispatchState.STARTED: "dispatch.started",
     DispatchState.RESOLVED: "dispatch.resolved",
     DispatchState.CANCELLED: "dispatch.cancelled",
@@ -177,16 +184,17 @@ def derived_events(
     if previous is not None:
         for p in current.participants:
             before = previous.participant(p.id)
-            if before is None or before.state is not p.state:
-                events.append(
-                    (_PARTICIPANT_EVENTS[p.state], ParticipantChanged(current, p, before))
-                )
+            name = _PARTICIPANT_EVENTS.get(p.state)  # None: a state this version does not know
+            if name is not None and (before is None or before.state != p.state):
+                events.append((name, ParticipantChanged(current, p, before)))
     for d in current.dispatches:
         old_d = next((x for x in previous.dispatches if x.id == d.id), None) if previous else None
-        if (old_d is None and (previous is not None or d.state is DispatchState.STARTED)) or (
-            old_d is not None and old_d.state is not d.state
+        name = _DISPATCH_EVENTS.get(d.state)
+        if name is not None and (
+            (old_d is None and (previous is not None or d.state is DispatchState.STARTED))
+            or (old_d is not None and old_d.state != d.state)
         ):
-            events.append((_DISPATCH_EVENTS[d.state], DispatchChanged(current, d)))
+            events.append((name, DispatchChanged(current, d)))
     for r in current.recordings:
         old_r = next((x for x in previous.recordings if x.id == r.id), None) if previous else None
         was = old_r.state if old_r else None
@@ -197,25 +205,46 @@ def derived_events(
     return events
 
 
+def session_id_of(event: Event) -> str | None:
+    """The session an event is about (None for `status`)."""
+    if isinstance(event, SessionRemoved | InviteRemoved):
+        return event.session_id
+    if isinstance(event, InviteReceived):
+        return event.invite.session_id
+    if isinstance(event, StatusChanged):
+        return None
+    return event.session.id
+
+
+@dataclass(frozen=True, slots=True)
+class _Subscription:
+    handler: Handler
+    session_id: str | None
+
+
 class Emitter:
     """Named handlers and one owned task that delivers events to them in order."""
 
     def __init__(self) -> None:
-        self._handlers: dict[str, list[Handler]] = {}
+        self._handlers: dict[str, list[_Subscription]] = {}
         self._queue: asyncio.Queue[tuple[str, Event]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
 
-    def on(self, name: str, handler: Handler) -> Callable[[], None]:
+    def on(
+        self, name: str, handler: Handler, *, session_id: str | None = None
+    ) -> Callable[[], None]:
         if name not in EVENT_NAMES:
-            raise ValueError(f"unknown event {name!r}; one of: {', '.join(EVENT_NAMES)}")
-        self._handlers.setdefault(name, []).append(handler)
+            raise InvalidRequestError(f"unknown event {name!r}; one of: {', '.join(EVENT_NAMES)}")
+        if session_id is not None and name == "status":
+            raise InvalidRequestError("`status` is the connection's, not a session's event")
+        self._handlers.setdefault(name, []).append(_Subscription(handler, session_id))
         return lambda: self.off(name, handler)
 
     def off(self, name: str, handler: Handler) -> None:
         handlers = self._handlers.get(name, [])
-        if handler in handlers:
-            handlers.remove(handler)
+        for subscription in [s for s in handlers if s.handler == handler]:
+            handlers.remove(subscription)
 
     def emit(self, name: EventName, event: Event) -> None:
         if self._closed or not self._handlers.get(name):
@@ -243,9 +272,11 @@ class Emitter:
         while True:
             name, event = await self._queue.get()
             try:
-                for handler in list(self._handlers.get(name, ())):
+                for subscription in list(self._handlers.get(name, ())):
+                    if subscription.session_id not in (None, session_id_of(event)):
+                        continue
                     try:
-                        result = handler(event)
+                        result = subscription.handler(event)
                         if inspect.isawaitable(result):
                             await result
                     except asyncio.CancelledError:

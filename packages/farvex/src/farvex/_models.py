@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal, NotRequired, TypedDict
+from typing import Annotated, Any, Literal, NotRequired, TypeAlias, TypedDict, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -159,6 +159,14 @@ class ConnectionStatus(StrEnum):
     CONNECTED = "connected"
 
 
+E = TypeVar("E", bound=StrEnum)
+
+# A value of a closed set the server may grow: parsed as the enum when this version knows
+# it, kept as the plain string otherwise, so a newer server never makes an update fail to
+# parse. Compare with the enum members (`state is SessionState.ACTIVE`, or `==`).
+Open: TypeAlias = Annotated[E | str, Field(union_mode="left_to_right")]
+
+
 class _View(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -167,7 +175,7 @@ class SipLegOperation(_View):
     """Telephony work of a phone participant."""
 
     kind: Literal["sip_leg"] = "sip_leg"
-    state: SipLegState
+    state: Open[SipLegState]
     phone: str
     error: str | None = None
 
@@ -176,21 +184,21 @@ class TelephonyLeg(_View):
     """A phone leg of a session, derived from its participants' `operations`."""
 
     participant_id: str
-    state: SipLegState
+    state: Open[SipLegState]
     phone: str
     error: str | None = None
 
 
 class Participant(_View):
     id: str
-    kind: ParticipantKind
-    role: Role
-    state: ParticipantState
-    state_reason: StateReason | None = None
+    kind: Open[ParticipantKind]
+    role: Open[Role]
+    state: Open[ParticipantState]
+    state_reason: Open[StateReason] | None = None
     user_id: int | None = None
     phone: str | None = None
     contact_id: str | None = None
-    capabilities: tuple[Capability, ...] = ()
+    capabilities: tuple[Open[Capability], ...] = ()
     operations: tuple[SipLegOperation, ...] = ()
     connected: bool = False
     invited_by: str | None = None
@@ -208,7 +216,7 @@ class Participant(_View):
 
 class Recording(_View):
     id: str
-    state: RecordingState
+    state: Open[RecordingState]
     started_by: str
     started_at: datetime
     stopped_at: datetime | None = None
@@ -224,8 +232,8 @@ class Dispatch(_View):
 
     id: str
     team: str
-    strategy: DispatchStrategy
-    state: DispatchState
+    strategy: Open[DispatchStrategy]
+    state: Open[DispatchState]
     member_participant_ids: tuple[str, ...] = ()
     resolved_participant_id: str | None = None
     reason: str | None = None
@@ -234,7 +242,7 @@ class Dispatch(_View):
 class SessionRoute(_View):
     """Where the call came from and what it was aimed at (SessionRouteContext)."""
 
-    direction: Direction
+    direction: Open[Direction]
     initiator_user_id: int
     initiator_participant_id: str
     target: Mapping[str, Any]
@@ -248,7 +256,7 @@ class VoiceSession(_View):
     id: str
     vendor: str
     name: str
-    state: SessionState
+    state: Open[SessionState]
     version: int
     route: SessionRoute
     room: str
@@ -258,7 +266,7 @@ class VoiceSession(_View):
     created_at: datetime
     answered_at: datetime | None = None
     ended_at: datetime | None = None
-    end_reason: EndReason | None = None
+    end_reason: Open[EndReason] | None = None
 
     def participant(self, participant_id: str) -> Participant | None:
         return next((p for p in self.participants if p.id == participant_id), None)
@@ -428,8 +436,10 @@ class _TargetBox(BaseModel):
     target: Target
 
 
-def parse_target(target: TargetInput | Mapping[str, Any]) -> Target:
-    """A target model from a model or a plain dict; raises pydantic's ValidationError."""
+def parse_target(target: TargetInput) -> Target:
+    """A target model from a model or a typed dict; raises pydantic's ValidationError."""
     if isinstance(target, VendorUserTarget | CustomerTarget | ContactTarget | PhoneTarget):
         return target
+    if not isinstance(target, Mapping):
+        raise TypeError(f"a target is a target model or a dict, not {type(target).__name__}")
     return _TargetBox.model_validate({"target": dict(target)}).target

@@ -28,7 +28,7 @@ from centrifuge import (
     UnauthorizedError,
 )
 
-from ._errors import CallpadError, CallpadTimeoutError
+from ._errors import APIStatusError, CallpadError, RealtimeConnectionError
 from ._models import ConnectionStatus, Invite, RealtimeGrant, VoiceSession
 from ._store import Store
 
@@ -48,12 +48,13 @@ class Realtime(ClientEventHandler):  # type: ignore[misc]
         store: Store,
         fetch_grant: Callable[[], Awaitable[RealtimeGrant]],
         resync: Callable[[], Awaitable[None]],
-        connect_timeout_s: float = 10.0,
+        connect_timeout: float = 10.0,
     ) -> None:
         self._store = store
         self._fetch_grant = fetch_grant
         self._resync = resync
-        self._connect_timeout_s = connect_timeout_s
+        self._connect_timeout = connect_timeout
+        self._last_problem: str | None = None  # why the connection last failed, for errors
         self._client: Client | None = None
         self._resync_task: asyncio.Task[None] | None = None
         self.resyncs = 0  # re-syncs after unrecovered reconnects, for tests and metrics
@@ -69,18 +70,26 @@ class Realtime(ClientEventHandler):  # type: ignore[misc]
         self._note_grant(grant)
         client = Client(grant.url, events=self, token=grant.token, get_token=self._fresh_token)
         self._client = client
+        self._last_problem = None
+        logger.debug("farvex: realtime connecting to %s (%s)", grant.url, ", ".join(grant.channels))
         await client.connect()
         try:
-            await client.ready(timeout=self._connect_timeout_s)
+            await client.ready(timeout=self._connect_timeout)
         except OperationTimeoutError as exc:
             await self.disconnect()
-            raise CallpadTimeoutError(
-                f"realtime did not connect within {self._connect_timeout_s} s"
+            cause = self._last_problem or "no answer"
+            raise RealtimeConnectionError(
+                f"realtime did not connect to {grant.url} within {self._connect_timeout} s: "
+                f"{cause}",
+                url=grant.url,
+                cause=cause,
             ) from exc
         except Exception as exc:  # e.g. ClientDisconnectedError: the server refused us
             await self.disconnect()
-            detail = f"realtime connection failed: {exc!r}"
-            raise CallpadError(detail, code="realtime_error") from exc
+            cause = self._last_problem or repr(exc)
+            raise RealtimeConnectionError(
+                f"realtime connection to {grant.url} failed: {cause}", url=grant.url, cause=cause
+            ) from exc
 
     async def disconnect(self) -> None:
         client, self._client = self._client, None
@@ -95,7 +104,7 @@ class Realtime(ClientEventHandler):  # type: ignore[misc]
     async def _fresh_token(self) -> str:
         try:
             grant = await self._fetch_grant()
-        except CallpadError as exc:
+        except APIStatusError as exc:
             if exc.status in (401, 403):
                 raise UnauthorizedError() from exc
             raise
@@ -105,17 +114,21 @@ class Realtime(ClientEventHandler):  # type: ignore[misc]
     # centrifuge-python's events. None of them may raise: a raising handler stops the client.
 
     async def on_connecting(self, ctx: ConnectingContext) -> None:
+        logger.debug("farvex: realtime connecting (%s %s)", ctx.code, ctx.reason)
         self._store.set_status(ConnectionStatus.CONNECTING)
 
     async def on_connected(self, ctx: ConnectedContext) -> None:
+        logger.debug("farvex: realtime connected (client %s)", ctx.client)
         self._store.set_status(ConnectionStatus.CONNECTED)
 
     async def on_disconnected(self, ctx: DisconnectedContext) -> None:
         logger.info("farvex: realtime disconnected (%s %s)", ctx.code, ctx.reason)
+        self._last_problem = f"disconnected: {ctx.code} {ctx.reason}"
         self._store.set_status(ConnectionStatus.DISCONNECTED)
 
     async def on_error(self, ctx: ErrorContext) -> None:
         logger.info("farvex: realtime error %s: %r", ctx.code, ctx.error)
+        self._last_problem = f"{ctx.error!r}"
 
     async def on_subscribed(self, ctx: ServerSubscribedContext) -> None:
         if ctx.was_recovering and not ctx.recovered:
@@ -139,7 +152,12 @@ class Realtime(ClientEventHandler):  # type: ignore[misc]
         elif topic == "session.invite.upsert":
             store.upsert_invite(Invite.model_validate(data))
         elif topic == "session.invite.remove":
-            store.remove_invite(str(data["invite_id"]), str(data.get("state", "withdrawn")))
+            reason = data.get("state_reason")
+            store.remove_invite(
+                str(data["invite_id"]),
+                str(data.get("state", "withdrawn")),
+                str(reason) if reason is not None else None,
+            )
         # presence.upsert and topics this SDK version does not know are ignored.
 
     # Re-sync after an unrecovered reconnect

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
 
+from ._errors import ClientClosedError
 from ._events import (
     Emitter,
     InviteReceived,
@@ -103,11 +104,19 @@ class Store:
         self._touch(session_id)
         self._removed_at[session_id] = max(version, self._removed_at.get(session_id, -1))
         for invite in [i for i in self._invites.values() if i.session_id == session_id]:
-            self._drop_invite(invite.id, "withdrawn")
+            self._drop_invite(invite.id, "withdrawn", None, current)
         if current is not None:
             del self._sessions[session_id]
             self._emitter.emit("session.removed", SessionRemoved(session_id, version, current))
         self._changed()
+
+    def vendor_of(self, session_id: str) -> str | None:
+        """The vendor of a session the store knows, from the session or an invite into it."""
+        known = self._sessions.get(session_id)
+        if known is not None:
+            return known.vendor
+        invite = next((i for i in self._invites.values() if i.session_id == session_id), None)
+        return invite.vendor if invite is not None else None
 
     # Invites
 
@@ -134,19 +143,32 @@ class Store:
         self.ensure_expiry()
         self._changed()
 
-    def remove_invite(self, invite_id: str, state: str) -> None:
+    def remove_invite(self, invite_id: str, state: str, reason: str | None = None) -> None:
         self._touch(invite_id)
-        if self._drop_invite(invite_id, state):
+        invite = self._invites.get(invite_id)
+        session = self._sessions.get(invite.session_id) if invite is not None else None
+        if self._drop_invite(invite_id, state, reason, session):
             self._changed()
 
-    def _drop_invite(self, invite_id: str, state: str) -> bool:
+    def _drop_invite(
+        self, invite_id: str, state: str, reason: str | None, session: VoiceSession | None
+    ) -> bool:
+        """Drop a pending invite; `session` is the newest view of its session, if known."""
         invite = self._invites.pop(invite_id, None)
         if invite is None:
             return False
         self._handed_out.discard(invite_id)
         self._emitter.emit(
             "invite.removed",
-            InviteRemoved(invite_id, invite.session_id, invite.participant_id, state, invite),
+            InviteRemoved(
+                invite_id,
+                invite.session_id,
+                invite.participant_id,
+                state,
+                invite,
+                reason=reason,
+                session=session or invite.session,
+            ),
         )
         return True
 
@@ -156,10 +178,13 @@ class Store:
             if session.version <= invite.session.version:
                 continue
             participant = session.participant(invite.participant_id)
-            if session.is_ended or participant is None:
-                self._drop_invite(invite.id, "withdrawn")
+            if participant is None:
+                self._drop_invite(invite.id, "withdrawn", None, session)
             elif participant.state is not ParticipantState.INVITED:
-                self._drop_invite(invite.id, participant.state.value)
+                reason = participant.state_reason
+                self._drop_invite(invite.id, participant.state, reason, session)
+            elif session.is_ended:
+                self._drop_invite(invite.id, "withdrawn", None, session)
             else:
                 self._invites[invite.id] = invite.model_copy(
                     update={"session": session, "participant": participant}
@@ -169,7 +194,7 @@ class Store:
         now = self._clock()
         expired = [i.id for i in self._invites.values() if i.expires_at <= now]
         for invite_id in expired:
-            self._drop_invite(invite_id, "expired")
+            self._drop_invite(invite_id, "expired", "timeout", None)
         if expired:
             self._changed()
 
@@ -195,9 +220,7 @@ class Store:
         """The oldest pending invite no earlier call returned; waits for one if none."""
         while True:
             if self.closed:
-                from ._errors import CallpadClientClosedError
-
-                raise CallpadClientClosedError()
+                raise ClientClosedError()
             fresh = sorted(
                 (i for i in self._invites.values() if i.id not in self._handed_out),
                 key=lambda i: (i.created_at, i.id),

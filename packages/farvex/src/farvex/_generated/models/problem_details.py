@@ -23,6 +23,7 @@ class ProblemDetails:
         title (str):
         type_ (str):
         capability (None | str | Unset): The missing capability, if any.
+        request_id (None | str | Unset): The request's id, as in the X-Request-Id header; quote it when reporting.
     """
 
     code: ProblemCode
@@ -31,6 +32,7 @@ class ProblemDetails:
     title: str
     type_: str
     capability: None | str | Unset = UNSET
+    request_id: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -50,6 +52,12 @@ class ProblemDetails:
         else:
             capability = self.capability
 
+        request_id: None | str | Unset
+        if isinstance(self.request_id, Unset):
+            request_id = UNSET
+        else:
+            request_id = self.request_id
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -63,6 +71,8 @@ class ProblemDetails:
         )
         if capability is not UNSET:
             field_dict["capability"] = capability
+        if request_id is not UNSET:
+            field_dict["request_id"] = request_id
 
         return field_dict
 
@@ -88,6 +98,15 @@ class ProblemDetails:
 
         capability = _parse_capability(d.pop("capability", UNSET))
 
+        def _parse_request_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        request_id = _parse_request_id(d.pop("request_id", UNSET))
+
         problem_details = cls(
             code=code,
             detail=detail,
@@ -95,6 +114,7 @@ class ProblemDetails:
             title=title,
             type_=type_,
             capability=capability,
+            request_id=request_id,
         )
 
         problem_details.additional_properties = d

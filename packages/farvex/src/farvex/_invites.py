@@ -1,0 +1,76 @@
+"""`client.invites`: the user's pending invites in the store, and answering them."""
+
+from __future__ import annotations
+
+import builtins
+from typing import TYPE_CHECKING
+
+from ._models import Invite, SessionWithJoin, VoiceSession
+
+if TYPE_CHECKING:
+    from ._client import SessionClient
+
+__all__ = ["Invites"]
+
+
+class Invites:
+    """Pending invites for the user, dropped at their `expires_at` (by the server's clock)
+    even when no removal arrives."""
+
+    def __init__(self, client: SessionClient) -> None:
+        self._client = client
+        self._store = client._store
+
+    def __len__(self) -> int:
+        """How many the store holds."""
+        return len(self._store.invites)
+
+    def __contains__(self, key: object) -> bool:
+        """Does the store hold this id?"""
+        return key in self._store.invites
+
+    def get(self, invite_id: str) -> Invite | None:
+        """The pending invite with this id, or None."""
+        return self._store.invites.get(invite_id)
+
+    def list(self) -> builtins.list[Invite]:
+        """Pending invites, oldest first."""
+        return sorted(self._store.invites.values(), key=lambda i: (i.created_at, i.id))
+
+    async def next(self) -> Invite:
+        """The next incoming invite: the oldest pending one no earlier `next()` returned,
+        waiting for one to arrive if there is none. Bound the wait with `asyncio.timeout`."""
+        self._client._check_open()
+        return await self._store.next_invite()
+
+    async def accept(
+        self,
+        invite: Invite,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> SessionWithJoin:
+        """Answer the invite: `sessions.accept` for its session and participant."""
+        return await self._client.sessions.accept(
+            invite.session_id,
+            participant_id=invite.participant_id,
+            vendor=invite.vendor,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    async def reject(
+        self,
+        invite: Invite,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> VoiceSession:
+        """Decline the invite: `sessions.reject` for its session and participant."""
+        return await self._client.sessions.reject(
+            invite.session_id,
+            participant_id=invite.participant_id,
+            vendor=invite.vendor,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
