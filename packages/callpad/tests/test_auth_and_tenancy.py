@@ -111,7 +111,10 @@ async def test_only_managers_manage_contacts_and_teams(api: Api, call: Any) -> N
     team = {"members": [AGENT]}
     assert (await api.put(AGENT, "/vendors/acme/teams/support", json=team)).status_code == 403
     put = await api.put(ACME_OWNER, "/vendors/acme/teams/support", json=team)
-    assert put.json() == {"vendor": "acme", "team": "support", "members": [AGENT]}
+    assert (put.status_code, put.json()["members"]) == (200, [AGENT])
+    assert (await api.get(AGENT, "/vendors/acme/teams/support")).json() == put.json()
+    assert (await api.get(GLOBEX_AGENT, "/vendors/acme/teams/support")).status_code == 403
+    assert (await api.delete(AGENT, "/vendors/acme/teams/support")).status_code == 403
     strangers = await api.put(
         ACME_OWNER, "/vendors/acme/teams/support", json={"members": [STRANGER]}
     )

@@ -19,10 +19,12 @@ from .config import MediaMode, Settings
 from .context import AppContext
 from .db.engine import Database
 from .db.migrate import assert_schema_current
+from .dispatch.endpoints import router as dispatch_router
 from .inputs import NUL_MESSAGE
 from .media.base import MediaBackend
 from .media.livekit import LiveKitMedia
 from .media.offline import OfflineMedia
+from .presence.endpoints import router as presence_router
 from .problems import (
     ProblemCode,
     install_problem_handlers,
@@ -78,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     install_problem_openapi(app)
     app.include_router(sessions_router, prefix="/api/v1")
+    app.include_router(dispatch_router, prefix="/api/v1")
+    app.include_router(presence_router, prefix="/api/v1")
     app.include_router(admin_router, prefix="/api/v1")
     app.include_router(realtime_router, prefix="/api/v1")
     app.router.routes.append(hub_route())

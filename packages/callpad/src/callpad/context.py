@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .realtime.hub import Hub
 
 __all__ = [
+    "DISPATCH_QUEUE_CHANGED",
     "MEDIA_JOBS_WRITTEN",
     "OUTBOX_WRITTEN",
     "AppContext",
@@ -42,27 +43,36 @@ class AppContext:
     # act at once instead of at their next poll.
     outbox_written: asyncio.Event = field(default_factory=asyncio.Event)
     media_jobs_written: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set after a commit that changed the dispatch queue or may let a queued team call
+    # reach an agent (one turned available, or stopped ringing or talking), so the queue
+    # is served at once.
+    dispatch_queue_changed: asyncio.Event = field(default_factory=asyncio.Event)
     # The embedded realtime hub, set by the lifespan (None in Centrifugo mode).
     hub: Hub | None = None
 
 
 OUTBOX_WRITTEN = "callpad.outbox_written"
 MEDIA_JOBS_WRITTEN = "callpad.media_jobs_written"
+DISPATCH_QUEUE_CHANGED = "callpad.dispatch_queue_changed"
 
 
 @asynccontextmanager
 async def write_transaction(ctx: AppContext) -> AsyncIterator[AsyncConnection]:
-    """One write transaction. After it commits, the relay and the media worker are woken
-    if it wrote outbox rows or media jobs (the writers flag them in `conn.info`)."""
+    """One write transaction. After it commits, the relay, the media worker and the
+    dispatch queue are woken if it wrote for them (the writers flag it in `conn.info`)."""
     async with ctx.db.write() as conn:
         try:
             yield conn
         except BaseException:
             conn.info.pop(OUTBOX_WRITTEN, None)
             conn.info.pop(MEDIA_JOBS_WRITTEN, None)
+            conn.info.pop(DISPATCH_QUEUE_CHANGED, None)
             raise
         wrote_events = conn.info.pop(OUTBOX_WRITTEN, False)
         wrote_jobs = conn.info.pop(MEDIA_JOBS_WRITTEN, False)
+        queue_changed = conn.info.pop(DISPATCH_QUEUE_CHANGED, False)
+    if queue_changed:
+        ctx.dispatch_queue_changed.set()
     if wrote_events:
         ctx.outbox_written.set()
     if wrote_jobs:

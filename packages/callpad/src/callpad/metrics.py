@@ -4,10 +4,24 @@ from __future__ import annotations
 
 from prometheus_client import Counter
 
-__all__ = ["INVITES_EXPIRED", "MEDIA_JOBS", "OUTBOX_EVENTS", "SESSIONS_STARTED", "SESSION_CHANGES"]
+__all__ = [
+    "DISPATCHES_EXPIRED",
+    "INVITES_EXPIRED",
+    "MEDIA_JOBS",
+    "OUTBOX_EVENTS",
+    "QUEUED_DISPATCHES_SERVED",
+    "SESSIONS_STARTED",
+    "SESSION_CHANGES",
+]
 
 SESSIONS_STARTED = Counter("callpad_sessions_started", "Sessions started.")
 SESSION_CHANGES = Counter("callpad_session_changes", "Committed or attempted session changes.")
 OUTBOX_EVENTS = Counter("callpad_outbox_events", "Realtime events written to the outbox.")
 INVITES_EXPIRED = Counter("callpad_invites_expired", "Rings withdrawn at their ring timeout.")
 MEDIA_JOBS = Counter("callpad_media_jobs", "Media jobs run, by kind.", ["kind"])
+DISPATCHES_EXPIRED = Counter(
+    "callpad_dispatches_expired", "Team dispatches expired at their dispatch or queue timeout."
+)
+QUEUED_DISPATCHES_SERVED = Counter(
+    "callpad_queued_dispatches_served", "Queued team calls rung again when an agent was free."
+)

@@ -58,6 +58,7 @@ class ProblemCode(StrEnum):
     PARTICIPANT_NOT_FOUND = "participant_not_found"
     RECORDING_NOT_FOUND = "recording_not_found"
     CONTACT_NOT_FOUND = "contact_not_found"
+    TEAM_NOT_FOUND = "team_not_found"
     MEMBER_NOT_FOUND = "member_not_found"
     INVALID_TARGET = "invalid_target"
     INVALID_PHONE = "invalid_phone"

@@ -1,4 +1,5 @@
-"""Background work each server process runs: ring timeouts and media jobs.
+"""Background work each server process runs: ring and dispatch timeouts, the dispatch
+queue, and media jobs.
 
 Nothing here holds state of its own. Deadlines and jobs live in the database, so a
 restarted server picks up where the last one stopped, and two processes on one
@@ -15,10 +16,11 @@ from datetime import timedelta
 
 from .background import poll_loop
 from .context import AppContext, utcnow, write_transaction
+from .dispatch import repository as dispatch_repo
 from .domain import MediaCommand
 from .idempotency import delete_expired_keys
 from .media.jobs import claim_job, delete_finished_jobs, due_job_ids, schedule_reports
-from .metrics import INVITES_EXPIRED, MEDIA_JOBS
+from .metrics import DISPATCHES_EXPIRED, INVITES_EXPIRED, MEDIA_JOBS, QUEUED_DISPATCHES_SERVED
 from .realtime.outbox import delete_published_events
 from .sessions import repository as session_repo
 from .sessions import service
@@ -38,6 +40,19 @@ class Workers:
             tasks = [
                 group.create_task(
                     poll_loop(self.expire_due_invites, interval_s=interval, name="ring timeouts")
+                ),
+                group.create_task(
+                    poll_loop(
+                        self.expire_due_dispatches, interval_s=interval, name="dispatch timeouts"
+                    )
+                ),
+                group.create_task(
+                    poll_loop(
+                        self.serve_dispatch_queue,
+                        interval_s=interval,
+                        wake=self.ctx.dispatch_queue_changed,
+                        name="dispatch queue",
+                    )
                 ),
                 group.create_task(
                     poll_loop(
@@ -68,6 +83,50 @@ class Workers:
                     expired += 1
         INVITES_EXPIRED.inc(expired)
         return expired
+
+    async def expire_due_dispatches(self) -> int:
+        """Expire every team dispatch past its dispatch timeout or maximum queue wait."""
+        async with self.ctx.db.read() as conn:
+            due = await dispatch_repo.due_dispatches(conn, utcnow())
+        expired = 0
+        for session_id, dispatch_id in due:
+            async with write_transaction(self.ctx) as conn:
+                if await service.expire_dispatch(self.ctx, conn, session_id, dispatch_id, utcnow()):
+                    expired += 1
+        DISPATCHES_EXPIRED.inc(expired)
+        return expired
+
+    async def serve_dispatch_queue(self) -> int:
+        """Ring each team's queued calls, oldest first, while the team has a free agent;
+        then show the calls still waiting their new places. Each call in its own
+        transaction, under its session lock: several processes may serve one queue."""
+        async with self.ctx.db.read() as conn:
+            queued = await dispatch_repo.queued_dispatches(conn)
+        changed = 0
+        teams: dict[tuple[int, str], list[dispatch_repo.QueuedDispatch]] = {}
+        for entry in queued:
+            teams.setdefault((entry.vendor_id, entry.team), []).append(entry)
+        for waiting in teams.values():
+            still = list(waiting)
+            for entry in waiting:
+                async with write_transaction(self.ctx) as conn:
+                    outcome = await service.serve_queued_dispatch(
+                        self.ctx, conn, entry.session_id, entry.dispatch_id, utcnow()
+                    )
+                if outcome == "nobody":
+                    break
+                still.remove(entry)
+                if outcome == "served":
+                    QUEUED_DISPATCHES_SERVED.inc()
+                    changed += 1
+            for position, entry in enumerate(still, start=1):
+                if entry.queue_position != position:
+                    async with write_transaction(self.ctx) as conn:
+                        if await service.place_in_queue(
+                            self.ctx, conn, entry.session_id, entry.dispatch_id, position, utcnow()
+                        ):
+                            changed += 1
+        return changed
 
     async def run_due_media_jobs(self) -> int:
         """Hand due commands to the media backend and apply due reports, each exactly once."""

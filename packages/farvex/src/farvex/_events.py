@@ -130,7 +130,9 @@ class ParticipantChanged:
 
 @dataclass(frozen=True, slots=True)
 class DispatchChanged:
-    """`dispatch.*`: a team fan-out started, resolved or was cancelled."""
+    """`dispatch.*`: a team fan-out started (ringing or queued), resolved (an agent
+    answered), or was cancelled (the caller hung up) or expired (`dispatch.cancelled`
+    with `dispatch.state` `expired`)."""
 
     session: VoiceSession
     dispatch: Dispatch
@@ -164,10 +166,12 @@ _PARTICIPANT_EVENTS: dict[ParticipantState | str, EventName] = {
     ParticipantState.LEFT: "participant.left",
     ParticipantState.REMOVED: "participant.removed",
 }
-_DISPATCH_EVENTS: dict[DispatchState | str, EventName] = {
-    DispatchState.STARTED: "dispatch.started",
+# A dispatch that expires (timed out, nobody answered or available) is announced as
+# `dispatch.cancelled` too: the dispatch's `state` and `reason` say which it was.
+_DISPATCH_CLOSED: dict[DispatchState | str, EventName] = {
     DispatchState.RESOLVED: "dispatch.resolved",
     DispatchState.CANCELLED: "dispatch.cancelled",
+    DispatchState.EXPIRED: "dispatch.cancelled",
 }
 _RECORDING_DONE = (RecordingState.STOPPED, RecordingState.FAILED)
 
@@ -189,12 +193,13 @@ def derived_events(
                 events.append((name, ParticipantChanged(current, p, before)))
     for d in current.dispatches:
         old_d = next((x for x in previous.dispatches if x.id == d.id), None) if previous else None
-        name = _DISPATCH_EVENTS.get(d.state)
-        if name is not None and (
-            (old_d is None and (previous is not None or d.state is DispatchState.STARTED))
-            or (old_d is not None and old_d.state != d.state)
-        ):
-            events.append((name, DispatchChanged(current, d)))
+        if old_d is None and (d.is_open or previous is not None):
+            events.append(("dispatch.started", DispatchChanged(current, d)))
+        # A dispatch first seen in a change was open before it, if only within it.
+        was_open = old_d.is_open if old_d is not None else previous is not None
+        closed = _DISPATCH_CLOSED.get(d.state)  # None: open, or a state this version lacks
+        if was_open and closed is not None:
+            events.append((closed, DispatchChanged(current, d)))
     for r in current.recordings:
         old_r = next((x for x in previous.recordings if x.id == r.id), None) if previous else None
         was = old_r.state if old_r else None

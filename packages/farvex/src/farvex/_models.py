@@ -22,6 +22,8 @@ __all__ = [
     "CustomerTargetDict",
     "Direction",
     "Dispatch",
+    "DispatchAttempt",
+    "DispatchReason",
     "DispatchState",
     "DispatchStrategy",
     "EndReason",
@@ -36,6 +38,7 @@ __all__ = [
     "RealtimeGrant",
     "Recording",
     "RecordingState",
+    "RingOrder",
     "Role",
     "SessionRoute",
     "SessionState",
@@ -46,6 +49,8 @@ __all__ = [
     "StateReason",
     "Target",
     "TargetInput",
+    "TeamTarget",
+    "TeamTargetDict",
     "TelephonyLeg",
     "VendorUserTarget",
     "VendorUserTargetDict",
@@ -68,6 +73,7 @@ class EndReason(StrEnum):
     MISSED = "missed"
     ENDED_BY_HOST = "ended_by_host"
     FAILED = "failed"
+    NO_AGENTS_AVAILABLE = "no_agents_available"
 
 
 class ParticipantKind(StrEnum):
@@ -145,10 +151,30 @@ class DispatchStrategy(StrEnum):
     SEQUENTIAL = "sequential"
 
 
+class RingOrder(StrEnum):
+    IN_ORDER = "in_order"
+    ROUND_ROBIN = "round_robin"
+    LONGEST_IDLE = "longest_idle"
+
+
 class DispatchState(StrEnum):
-    STARTED = "started"
+    RINGING = "ringing"
+    QUEUED = "queued"
     RESOLVED = "resolved"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class DispatchReason(StrEnum):
+    """Why a dispatch closed."""
+
+    ANSWERED = "answered"
+    CALLER_CANCELLED = "caller_cancelled"
+    SESSION_ENDED = "session_ended"
+    DISPATCH_TIMEOUT = "dispatch_timeout"
+    QUEUE_TIMEOUT = "queue_timeout"
+    NO_ANSWER = "no_answer"
+    NO_AGENTS_AVAILABLE = "no_agents_available"
 
 
 class ConnectionStatus(StrEnum):
@@ -227,16 +253,43 @@ class Recording(_View):
         return self.state in (RecordingState.STARTING, RecordingState.ACTIVE)
 
 
+class DispatchAttempt(_View):
+    """One agent a dispatch rang: when, in which round, and how it ended."""
+
+    participant_id: str
+    user_id: int | None = None
+    round: int
+    rung_at: datetime
+    ended_at: datetime | None = None
+    state: Open[ParticipantState]
+    state_reason: Open[StateReason] | None = None
+
+
 class Dispatch(_View):
-    """A team fan-out (ring group)."""
+    """A team fan-out (ring group): ringing, queued (with the caller's place and the
+    estimated wait), then resolved (`resolved_participant_id` answered), cancelled or
+    expired (`reason` says why)."""
 
     id: str
     team: str
     strategy: Open[DispatchStrategy]
+    ring_order: Open[RingOrder] = RingOrder.IN_ORDER
     state: Open[DispatchState]
-    member_participant_ids: tuple[str, ...] = ()
+    reason: Open[DispatchReason] | None = None
+    round: int = 1
+    attempts: tuple[DispatchAttempt, ...] = ()
     resolved_participant_id: str | None = None
-    reason: str | None = None
+    queue_position: int | None = None
+    estimated_wait_s: float | None = None
+    queued_at: datetime | None = None
+    expires_at: datetime | None = None
+    created_at: datetime
+    ended_at: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Ringing agents, or waiting in the team's queue."""
+        return self.state in (DispatchState.RINGING, DispatchState.QUEUED)
 
 
 class SessionRoute(_View):
@@ -380,8 +433,16 @@ class PhoneTarget(_Target):
     phone: str
 
 
+class TeamTarget(_Target):
+    """Ring a team: its available agents, as the team's dispatch settings say."""
+
+    type: Literal["team"] = "team"
+    team: str
+
+
 Target = Annotated[
-    VendorUserTarget | CustomerTarget | ContactTarget | PhoneTarget, Field(discriminator="type")
+    VendorUserTarget | CustomerTarget | ContactTarget | PhoneTarget | TeamTarget,
+    Field(discriminator="type"),
 ]
 
 
@@ -405,23 +466,31 @@ class PhoneTargetDict(TypedDict):
     phone: str
 
 
+class TeamTargetDict(TypedDict):
+    type: Literal["team"]
+    team: str
+
+
 TargetInput = (
     VendorUserTarget
     | CustomerTarget
     | ContactTarget
     | PhoneTarget
+    | TeamTarget
     | VendorUserTargetDict
     | CustomerTargetDict
     | ContactTargetDict
     | PhoneTargetDict
+    | TeamTargetDict
 )
 
 
 class StartInput(TypedDict):
-    """`session_client.sessions.start(**input)`: a customer calls a vendor."""
+    """`session_client.sessions.start(**input)`: a customer calls a vendor's member or
+    one of its teams."""
 
     vendor: str
-    target: VendorUserTarget | VendorUserTargetDict
+    target: VendorUserTarget | VendorUserTargetDict | TeamTarget | TeamTargetDict
     name: NotRequired[str]
 
 
@@ -438,7 +507,9 @@ class _TargetBox(BaseModel):
 
 def parse_target(target: TargetInput) -> Target:
     """A target model from a model or a typed dict; raises pydantic's ValidationError."""
-    if isinstance(target, VendorUserTarget | CustomerTarget | ContactTarget | PhoneTarget):
+    if isinstance(
+        target, VendorUserTarget | CustomerTarget | ContactTarget | PhoneTarget | TeamTarget
+    ):
         return target
     if not isinstance(target, Mapping):
         raise TypeError(f"a target is a target model or a dict, not {type(target).__name__}")

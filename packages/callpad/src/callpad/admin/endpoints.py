@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, TypeVar
+from typing import TypeVar
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,10 +22,6 @@ from .schemas import (
     ContactView,
     MemberPut,
     MemberView,
-    PresencePut,
-    PresenceView,
-    TeamPut,
-    TeamView,
     VendorCreate,
     VendorView,
 )
@@ -38,9 +34,6 @@ T = TypeVar("T", bound=BaseModel)
 
 def _as_is(view: T, _now: datetime) -> T:
     return view
-
-
-TeamName = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 
 
 @router.post(
@@ -141,37 +134,3 @@ async def list_contacts(vendor: str, ctx: Ctx, user_id: CurrentUser) -> ContactL
             for c, at in rows
         ]
     )
-
-
-@router.put(
-    "/vendors/{vendor}/teams/{team}",
-    tags=["vendors"],
-    operation_id="put_team",
-    response_model=TeamView,
-    responses=problem_responses(403, 404, 413),
-)
-async def put_team(
-    vendor: str, team: TeamName, body: TeamPut, ctx: Ctx, user_id: CurrentUser
-) -> TeamView:
-    """Set a team's members, in ring order (owners and admins)."""
-    async with write_transaction(ctx) as conn:
-        found = await service.require_vendor(conn, vendor)
-        await service.require_manager(conn, found, user_id)
-        members = await service.set_team(conn, found, team, body.members, utcnow())
-    return TeamView(vendor=vendor, team=team, members=members)
-
-
-@router.put(
-    "/vendors/{vendor}/presence/me",
-    tags=["vendors"],
-    operation_id="put_my_presence",
-    response_model=PresenceView,
-    responses=problem_responses(403, 404, 413),
-)
-async def put_my_presence(
-    vendor: str, body: PresencePut, ctx: Ctx, user_id: CurrentUser
-) -> PresenceView:
-    """Say whether you take calls (members): `available` or `away`."""
-    async with write_transaction(ctx) as conn:
-        found = await service.require_vendor(conn, vendor)
-        return await service.set_presence(conn, found, user_id, body.status, utcnow())

@@ -9,7 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..db.tables import contacts, members, presence, team_members, teams, vendors
+from ..db.tables import contacts, members, team_members, vendors
 
 __all__ = [
     "ContactRow",
@@ -23,9 +23,7 @@ __all__ = [
     "list_contacts",
     "member_role",
     "member_roles",
-    "replace_team",
     "upsert_member",
-    "upsert_presence",
 ]
 
 
@@ -188,39 +186,3 @@ async def list_contacts(conn: AsyncConnection, vendor_id: int) -> list[tuple[Con
         .order_by(contacts.c.name, contacts.c.id)
     )
     return [(ContactRow(*row[:5]), row[5]) for row in rows]
-
-
-async def replace_team(
-    conn: AsyncConnection, vendor_id: int, team: str, user_ids: list[int], now: datetime
-) -> None:
-    await conn.execute(
-        team_members.delete().where(
-            team_members.c.vendor_id == vendor_id, team_members.c.team == team
-        )
-    )
-    await conn.execute(teams.delete().where(teams.c.vendor_id == vendor_id, teams.c.name == team))
-    await conn.execute(teams.insert().values(vendor_id=vendor_id, name=team, updated_at=now))
-    if user_ids:
-        await conn.execute(
-            team_members.insert(),
-            [
-                {"vendor_id": vendor_id, "team": team, "user_id": uid, "position": i}
-                for i, uid in enumerate(user_ids)
-            ],
-        )
-
-
-async def upsert_presence(
-    conn: AsyncConnection, vendor_id: int, user_id: int, status: str, now: datetime
-) -> None:
-    updated = await conn.execute(
-        presence.update()
-        .where(presence.c.vendor_id == vendor_id, presence.c.user_id == user_id)
-        .values(status=status, updated_at=now)
-    )
-    if updated.rowcount == 0:
-        await conn.execute(
-            presence.insert().values(
-                vendor_id=vendor_id, user_id=user_id, status=status, updated_at=now
-            )
-        )

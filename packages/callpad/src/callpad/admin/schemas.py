@@ -15,10 +15,6 @@ __all__ = [
     "ContactView",
     "MemberPut",
     "MemberView",
-    "PresencePut",
-    "PresenceView",
-    "TeamPut",
-    "TeamView",
     "VendorCreate",
     "VendorView",
 ]
@@ -66,24 +62,3 @@ class ContactView(BaseModel):
 
 class ContactList(BaseModel):
     contacts: list[ContactView]
-
-
-class TeamPut(RequestModel):
-    members: list[UserId] = Field(max_length=500)
-
-
-class TeamView(BaseModel):
-    vendor: str
-    team: str
-    members: list[int]
-
-
-class PresencePut(RequestModel):
-    status: Literal["available", "away"]
-
-
-class PresenceView(BaseModel):
-    vendor: str
-    user_id: int
-    status: Literal["available", "away"]
-    updated_at: datetime

@@ -10,11 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..phone import normalize_phone
 from ..problems import Problem, ProblemCode
-from ..realtime.channels import vendor_feed
-from ..realtime.outbox import OutboxEvent, write_events
 from . import repository as repo
 from .repository import ContactRow, VendorRow
-from .schemas import ContactCreate, PresenceView, VendorView
+from .schemas import ContactCreate, VendorView
 
 __all__ = [
     "MANAGER_ROLES",
@@ -25,8 +23,6 @@ __all__ = [
     "require_member",
     "require_vendor",
     "set_member",
-    "set_presence",
-    "set_team",
 ]
 
 # Owners and admins manage the vendor and see all of its sessions and its feed.
@@ -90,32 +86,3 @@ async def create_contact(
     contact = ContactRow(f"con_{uuid.uuid4().hex}", vendor.id, body.name, phone, body.user_id)
     await repo.insert_contact(conn, contact, now)
     return contact, now
-
-
-async def set_team(
-    conn: AsyncConnection, vendor: VendorRow, team: str, user_ids: list[int], now: datetime
-) -> list[int]:
-    unique = list(dict.fromkeys(user_ids))
-    roles = await repo.member_roles(conn, vendor.id, unique)
-    strangers = [uid for uid in unique if uid not in roles]
-    if strangers:
-        raise Problem(
-            422,
-            ProblemCode.INVALID_TARGET,
-            f"Not members of {vendor.slug!r}: {', '.join(map(str, strangers))}.",
-        )
-    await repo.replace_team(conn, vendor.id, team, unique, now)
-    return unique
-
-
-async def set_presence(
-    conn: AsyncConnection, vendor: VendorRow, user_id: int, status: str, now: datetime
-) -> PresenceView:
-    await require_member(conn, vendor, user_id)
-    await repo.upsert_presence(conn, vendor.id, user_id, status, now)
-    view = PresenceView(vendor=vendor.slug, user_id=user_id, status=status, updated_at=now)
-    event = OutboxEvent(
-        "presence.upsert", view.model_dump(mode="json"), (vendor_feed(vendor.slug),)
-    )
-    await write_events(conn, [event], now)
-    return view

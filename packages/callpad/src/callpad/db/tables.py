@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 __all__ = [
     "contacts",
+    "dispatches",
     "idempotency_keys",
     "invites",
     "media_jobs",
@@ -91,6 +92,19 @@ teams = sa.Table(
     sa.Column("vendor_id", sa.ForeignKey("vendors.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("updated_at", Timestamp(), nullable=False),
+    # Dispatch settings (see dispatch/schemas.py TeamPut for their meaning and bounds).
+    sa.Column("strategy", sa.String(16), nullable=False, server_default="parallel"),
+    sa.Column("ring_order", sa.String(16), nullable=False, server_default="in_order"),
+    sa.Column("batch_size", sa.Integer),
+    sa.Column("ring_timeout_s", sa.Float),  # None: the vendor's ring timeout
+    sa.Column("dispatch_timeout_s", sa.Float, nullable=False, server_default="120"),
+    sa.Column("when_unavailable", sa.String(16), nullable=False, server_default="queue"),
+    sa.Column("max_queue_wait_s", sa.Float, nullable=False, server_default="300"),
+    sa.Column("max_rounds", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("max_concurrent_calls", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("wrap_up_s", sa.Float, nullable=False, server_default="0"),
+    # Round robin: the member position rung last.
+    sa.Column("last_rung_position", sa.Integer),
 )
 
 team_members = sa.Table(
@@ -112,6 +126,10 @@ presence = sa.Table(
     sa.Column("user_id", sa.BigInteger, primary_key=True),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("updated_at", Timestamp(), nullable=False),
+    # The end of the member's last answered call (longest-idle order), and the end of its
+    # after-call work (not rung before then, unless they set themselves available again).
+    sa.Column("idle_since", Timestamp()),
+    sa.Column("wrap_up_until", Timestamp()),
 )
 
 # One row per session: indexed columns for queries, the aggregate as one JSON document.
@@ -152,6 +170,27 @@ invites = sa.Table(
     sa.Column("expires_at", Timestamp(), nullable=False),
     sa.Index("ix_invites_state_expires_at", "state", "expires_at"),
     sa.Index("ix_invites_user_id_state", "user_id", "state"),
+)
+
+# Every team dispatch, derived from its session on each save (like `invites`): its timer
+# (`due_at`: the dispatch timeout while ringing, the maximum wait while queued) and its
+# place in its team's queue.
+dispatches = sa.Table(
+    "dispatches",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("session_id", sa.ForeignKey("sessions.id"), nullable=False),
+    sa.Column("vendor_id", sa.Integer, nullable=False),
+    sa.Column("team", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("due_at", Timestamp()),
+    sa.Column("queued_at", Timestamp()),
+    sa.Column("queue_position", sa.Integer),
+    sa.Column("dequeued_at", Timestamp()),
+    sa.Index("ix_dispatches_state_due_at", "state", "due_at"),
+    sa.Index(
+        "ix_dispatches_vendor_id_team_state_queued_at", "vendor_id", "team", "state", "queued_at"
+    ),
 )
 
 # Media work and media reports, durable so a restart neither loses nor repeats them.

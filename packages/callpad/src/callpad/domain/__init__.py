@@ -1,11 +1,15 @@
 """The pure domain: session state, capability rules and transitions. No I/O."""
 
 from .capabilities import Denial, capabilities, check, role_allows
+from .dispatch import Agent, CallEnding, call_endings, dispatch_changes, members_freed, ring_order
 from .effects import InviteChange, MediaCommand, invite_changes, media_commands
 from .model import (
+    Attempt,
     Capability,
     Direction,
     Dispatch,
+    DispatchPolicy,
+    DispatchReason,
     DispatchState,
     DispatchStrategy,
     EndReason,
@@ -15,6 +19,7 @@ from .model import (
     ParticipantState,
     Recording,
     RecordingState,
+    RingOrder,
     Role,
     Route,
     Session,
@@ -22,14 +27,20 @@ from .model import (
     SipLeg,
     SipLegState,
     StateReason,
+    WhenUnavailable,
 )
 from .transitions import DomainError
 
 __all__ = [
+    "Agent",
+    "Attempt",
+    "CallEnding",
     "Capability",
     "Denial",
     "Direction",
     "Dispatch",
+    "DispatchPolicy",
+    "DispatchReason",
     "DispatchState",
     "DispatchStrategy",
     "DomainError",
@@ -42,6 +53,7 @@ __all__ = [
     "ParticipantState",
     "Recording",
     "RecordingState",
+    "RingOrder",
     "Role",
     "Route",
     "Session",
@@ -49,9 +61,14 @@ __all__ = [
     "SipLeg",
     "SipLegState",
     "StateReason",
+    "WhenUnavailable",
+    "call_endings",
     "capabilities",
     "check",
+    "dispatch_changes",
     "invite_changes",
     "media_commands",
+    "members_freed",
+    "ring_order",
     "role_allows",
 ]

@@ -7,9 +7,12 @@ from datetime import datetime
 from enum import StrEnum
 
 __all__ = [
+    "Attempt",
     "Capability",
     "Direction",
     "Dispatch",
+    "DispatchPolicy",
+    "DispatchReason",
     "DispatchState",
     "DispatchStrategy",
     "EndReason",
@@ -19,6 +22,7 @@ __all__ = [
     "ParticipantState",
     "Recording",
     "RecordingState",
+    "RingOrder",
     "Role",
     "Route",
     "Session",
@@ -26,6 +30,7 @@ __all__ = [
     "SipLeg",
     "SipLegState",
     "StateReason",
+    "WhenUnavailable",
 ]
 
 
@@ -42,6 +47,8 @@ class EndReason(StrEnum):
     MISSED = "missed"
     ENDED_BY_HOST = "ended_by_host"
     FAILED = "failed"
+    # A team call whose team had nobody available, with `when_unavailable: fail`.
+    NO_AGENTS_AVAILABLE = "no_agents_available"
 
 
 class ParticipantKind(StrEnum):
@@ -119,10 +126,38 @@ class DispatchStrategy(StrEnum):
     SEQUENTIAL = "sequential"
 
 
+class RingOrder(StrEnum):
+    """Who is rung first: member order, the member after the last one rung, or the member
+    idle the longest."""
+
+    IN_ORDER = "in_order"
+    ROUND_ROBIN = "round_robin"
+    LONGEST_IDLE = "longest_idle"
+
+
+class WhenUnavailable(StrEnum):
+    QUEUE = "queue"
+    FAIL = "fail"
+
+
 class DispatchState(StrEnum):
-    STARTED = "started"
+    RINGING = "ringing"
+    QUEUED = "queued"
     RESOLVED = "resolved"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class DispatchReason(StrEnum):
+    """Why a dispatch closed."""
+
+    ANSWERED = "answered"
+    CALLER_CANCELLED = "caller_cancelled"
+    SESSION_ENDED = "session_ended"
+    DISPATCH_TIMEOUT = "dispatch_timeout"
+    QUEUE_TIMEOUT = "queue_timeout"
+    NO_ANSWER = "no_answer"
+    NO_AGENTS_AVAILABLE = "no_agents_available"
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,14 +210,67 @@ class Recording:
 
 
 @dataclass(frozen=True, slots=True)
+class DispatchPolicy:
+    """A team's dispatch settings, copied into each dispatch when it starts (a settings
+    change never alters a call already ringing)."""
+
+    strategy: DispatchStrategy = DispatchStrategy.PARALLEL
+    ring_order: RingOrder = RingOrder.IN_ORDER
+    batch_size: int | None = None  # parallel: ring this many at a time; None = everyone
+    ring_timeout_s: float = 30.0  # per attempt
+    dispatch_timeout_s: float = 120.0  # how long the team is rung before giving up
+    when_unavailable: WhenUnavailable = WhenUnavailable.QUEUE
+    max_queue_wait_s: float = 300.0
+    max_rounds: int = 1  # passes over the team before the call is missed
+    max_concurrent_calls: int = 1  # sessions (live or ringing) an agent may be in at once
+    wrap_up_s: float = 0.0  # after-call work: not rung for this long after a call
+
+    @property
+    def step_size(self) -> int | None:
+        """How many agents one step rings: one (sequential), a batch, or all (None)."""
+        return 1 if self.strategy is DispatchStrategy.SEQUENTIAL else self.batch_size
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One agent rung by a dispatch: the participant holds when and how it ended."""
+
+    participant_id: str
+    round: int
+
+
+@dataclass(frozen=True, slots=True)
 class Dispatch:
+    """A ring group: a team rung for this session until one agent answers."""
+
     id: str
     team: str
-    strategy: DispatchStrategy
+    policy: DispatchPolicy
     state: DispatchState
-    member_participant_ids: tuple[str, ...] = ()
-    resolved_participant_id: str | None = None
-    reason: str | None = None
+    created_at: datetime
+    requested_by: str  # the participant whose call or escalation rings the team
+    attempts: tuple[Attempt, ...] = ()
+    round: int = 1
+    # When the current phase gives up: ringing (dispatch timeout) or queued (max wait).
+    deadline: datetime | None = None
+    queued_at: datetime | None = None
+    queue_position: int | None = None
+    estimated_wait_s: float | None = None
+    winner_participant_id: str | None = None
+    reason: DispatchReason | None = None
+    ended_at: datetime | None = None
+
+    @property
+    def strategy(self) -> DispatchStrategy:
+        return self.policy.strategy
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in (DispatchState.RINGING, DispatchState.QUEUED)
+
+    @property
+    def participant_ids(self) -> tuple[str, ...]:
+        return tuple(a.participant_id for a in self.attempts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +323,13 @@ class Session:
         if self.answered_at is None:
             return SessionState.RINGING
         return SessionState.ON_HOLD if self.on_hold else SessionState.ACTIVE
+
+    def dispatch(self, dispatch_id: str) -> Dispatch | None:
+        return next((d for d in self.dispatches if d.id == dispatch_id), None)
+
+    @property
+    def open_dispatches(self) -> tuple[Dispatch, ...]:
+        return tuple(d for d in self.dispatches if d.is_open)
 
     def participant(self, participant_id: str) -> Participant | None:
         return next((p for p in self.participants if p.id == participant_id), None)

@@ -7,13 +7,19 @@ An action that changes nothing returns the session it was given, version untouch
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from . import dispatch as d
 from .capabilities import Denial, check
+from .edits import close as _close
+from .edits import invite as _invite
+from .edits import with_participant as _with_participant
 from .model import (
     Capability,
     Direction,
+    DispatchPolicy,
     EndReason,
     Invitee,
     Participant,
@@ -25,7 +31,6 @@ from .model import (
     Route,
     Session,
     SessionState,
-    SipLeg,
     SipLegState,
     StateReason,
 )
@@ -34,11 +39,16 @@ __all__ = [
     "DomainError",
     "accept",
     "add_participant",
+    "add_team",
+    "advance_dispatch",
     "cancel",
+    "dequeue_dispatch",
     "end",
+    "expire_dispatch",
     "expire_invite",
     "hold",
     "leave",
+    "place_in_queue",
     "reason_for_sip_status",
     "recording_update",
     "reject",
@@ -85,11 +95,14 @@ def start_session(
     invitees: list[tuple[str, Invitee]],
     ring_timeout_s: float,
     now: datetime,
+    team: tuple[str, str, DispatchPolicy] | None = None,
 ) -> Session:
-    """A new ringing session: the initiator accepted, every invitee rung."""
+    """A new ringing session: the initiator accepted, every invitee rung. A team call
+    (`team` = dispatch id, team, policy) opens a dispatch instead, whose first agents
+    `advance_dispatch` rings in the same transaction."""
     if initiator.user_id is None:
         raise ValueError("the initiator is always a user")
-    if not invitees:
+    if not invitees and team is None:
         raise DomainError(422, "no_invitees", "A session needs someone to call.")
     host = Participant(
         id=initiator_participant_id,
@@ -119,12 +132,18 @@ def start_session(
     )
     for participant_id, invitee in invitees:
         session = _invite(session, participant_id, invitee, invited_by=host.id, now=now)
+    if team is not None:
+        dispatch_id, name, policy = team
+        session = d.open_dispatch(session, dispatch_id, name, policy, host.id, now)
+        session = replace(session, route=replace(session.route, team=name, dispatch_id=dispatch_id))
     return session
 
 
 def accept(session: Session, participant_id: str, now: datetime) -> Session:
+    """Answer; a dispatch's first answer resolves it and withdraws its other rings."""
     invitee = _ringing(session, participant_id, Capability.ACCEPT_INVITE, now)
-    return _commit(session, _accepted(session, invitee, now), now)
+    answered = _accepted(session, invitee, now)
+    return _commit(session, d.resolve(answered, invitee, now), now)
 
 
 def reject(session: Session, participant_id: str, now: datetime) -> Session:
@@ -237,6 +256,55 @@ def stop_recording(
     return _commit(session, _with_recording(session, stopped), now)
 
 
+def add_team(
+    session: Session,
+    participant_id: str,
+    dispatch_id: str,
+    team: str,
+    policy: DispatchPolicy,
+    now: datetime,
+) -> Session:
+    """A host rings a team into the session (its agents follow in `advance_dispatch`)."""
+    _actor(session, participant_id, Capability.ADD_PARTICIPANT)
+    if any(x.team == team for x in session.open_dispatches):
+        raise DomainError(409, "already_participant", f"Team {team!r} is already being rung.")
+    return d.open_dispatch(session, dispatch_id, team, policy, participant_id, now)
+
+
+def advance_dispatch(
+    before: Session | None,
+    changed: Session,
+    dispatch_id: str,
+    available: Sequence[int],
+    ids: Iterator[str],
+    now: datetime,
+) -> Session:
+    """The dispatch's next step (`dispatch.advance`) on top of `changed`, the change the
+    same transaction made to `before`: both count as one version."""
+    stepped = d.advance(changed, dispatch_id, available, ids, now)
+    if before is None:  # a new session: still version 1
+        return _settle(stepped, now)
+    return _commit(before, replace(stepped, version=before.version), now)
+
+
+def expire_dispatch(session: Session, dispatch_id: str, now: datetime) -> Session:
+    """Dispatch timeout or queue timeout. A no-op unless the dispatch is open and due."""
+    return _commit(session, d.expire(session, dispatch_id, now), now)
+
+
+def dequeue_dispatch(session: Session, dispatch_id: str, now: datetime) -> Session:
+    """A queued dispatch leaves the queue; `advance_dispatch` rings the agents."""
+    return _commit(session, d.dequeue(session, dispatch_id, now), now)
+
+
+def place_in_queue(
+    session: Session, dispatch_id: str, position: int, estimated_wait_s: float | None, now: datetime
+) -> Session:
+    """What the caller sees while queued: their place and the estimated wait."""
+    placed = d.set_queue_position(session, dispatch_id, position, estimated_wait_s)
+    return _commit(session, placed, now)
+
+
 # -- what the media layer reports -------------------------------------------------------
 
 
@@ -339,6 +407,10 @@ def _ringing(
         raise DomainError(
             409, "invite_not_pending", "The invite has expired (ring timeout).", wanted
         )
+    if d.past_deadline(session, invitee, now):
+        raise DomainError(
+            409, "invite_not_pending", "The team call has timed out (dispatch timeout).", wanted
+        )
     return invitee
 
 
@@ -347,30 +419,6 @@ def _valid_name(name: str) -> str:
     if len(name) > MAX_NAME_LENGTH:
         raise DomainError(422, "invalid_name", f"A name has at most {MAX_NAME_LENGTH} characters.")
     return name
-
-
-def _invite(
-    session: Session, participant_id: str, invitee: Invitee, *, invited_by: str, now: datetime
-) -> Session:
-    participant = Participant(
-        id=participant_id,
-        kind=invitee.kind,
-        role=invitee.role,
-        state=ParticipantState.INVITED,
-        user_id=invitee.user_id,
-        phone=invitee.phone,
-        contact_id=invitee.contact_id,
-        member=invitee.member,
-        invited_at=now,
-        invited_by=invited_by,
-        expires_at=now + timedelta(seconds=session.ring_timeout_s),
-        sip_leg=(
-            SipLeg(state=SipLegState.DIALING, phone=invitee.phone)
-            if invitee.kind is ParticipantKind.PHONE and invitee.phone is not None
-            else None
-        ),
-    )
-    return replace(session, participants=(*session.participants, participant))
 
 
 def _accepted(session: Session, participant: Participant, now: datetime) -> Session:
@@ -383,29 +431,6 @@ def _accepted(session: Session, participant: Participant, now: datetime) -> Sess
             accepted_at=now,
             expires_at=None,
         ),
-    )
-
-
-def _close(
-    session: Session,
-    participant: Participant,
-    state: ParticipantState,
-    reason: StateReason,
-    now: datetime,
-) -> Session:
-    leg = participant.sip_leg
-    if leg is not None and leg.state not in (SipLegState.FAILED, SipLegState.ENDED):
-        leg = replace(leg, state=SipLegState.ENDED)
-    closed = replace(
-        participant, state=state, state_reason=reason, ended_at=now, expires_at=None, sip_leg=leg
-    )
-    return _with_participant(session, closed)
-
-
-def _with_participant(session: Session, updated: Participant) -> Session:
-    return replace(
-        session,
-        participants=tuple(updated if p.id == updated.id else p for p in session.participants),
     )
 
 
@@ -425,6 +450,7 @@ def _finish(session: Session, reason: EndReason, now: datetime) -> Session:
             session = _close(
                 session, participant, ParticipantState.WITHDRAWN, StateReason.CANCELLED, now
             )
+    session = d.close_open(session, reason, now)
     recordings = tuple(
         replace(r, state=RecordingState.STOPPED, stopped_at=now) if r.is_live else r
         for r in session.recordings
@@ -451,15 +477,16 @@ def _settle(session: Session, now: datetime) -> Session:
             if successor is not None:
                 session = _with_participant(session, replace(successor, role=Role.HOST))
         return session
-    if not session.invited and len(accepted) < 2:
+    if not session.invited and not session.open_dispatches and len(accepted) < 2:
         closed = [p for p in session.participants if p.id != session.route.initiator_participant_id]
         failed = bool(closed) and all(p.state_reason is StateReason.FAILED for p in closed)
-        return _finish(session, EndReason.FAILED if failed else EndReason.MISSED, now)
+        reason = d.end_reason(session) or (EndReason.FAILED if failed else EndReason.MISSED)
+        return _finish(session, reason, now)
     return session
 
 
 def _commit(before: Session, after: Session, now: datetime) -> Session:
-    after = _settle(after, now)
+    after = _settle(replace(after, version=before.version), now)
     if after == before:
         return before
     return replace(after, version=before.version + 1)

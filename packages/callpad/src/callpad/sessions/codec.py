@@ -6,8 +6,11 @@ from datetime import datetime
 from typing import Any
 
 from ..domain import (
+    Attempt,
     Direction,
     Dispatch,
+    DispatchPolicy,
+    DispatchReason,
     DispatchState,
     DispatchStrategy,
     EndReason,
@@ -16,12 +19,14 @@ from ..domain import (
     ParticipantState,
     Recording,
     RecordingState,
+    RingOrder,
     Role,
     Route,
     Session,
     SipLeg,
     SipLegState,
     StateReason,
+    WhenUnavailable,
 )
 
 __all__ = ["from_document", "to_document"]
@@ -97,19 +102,72 @@ def to_document(s: Session) -> dict[str, Any]:
             }
             for r in s.recordings
         ],
-        "dispatches": [
-            {
-                "id": d.id,
-                "team": d.team,
-                "strategy": d.strategy,
-                "state": d.state,
-                "member_participant_ids": list(d.member_participant_ids),
-                "resolved_participant_id": d.resolved_participant_id,
-                "reason": d.reason,
-            }
-            for d in s.dispatches
-        ],
+        "dispatches": [_dispatch_document(d) for d in s.dispatches],
     }
+
+
+def _dispatch_document(d: Dispatch) -> dict[str, Any]:
+    p = d.policy
+    return {
+        "id": d.id,
+        "team": d.team,
+        "state": d.state,
+        "created_at": _time(d.created_at),
+        "requested_by": d.requested_by,
+        "policy": {
+            "strategy": p.strategy,
+            "ring_order": p.ring_order,
+            "batch_size": p.batch_size,
+            "ring_timeout_s": p.ring_timeout_s,
+            "dispatch_timeout_s": p.dispatch_timeout_s,
+            "when_unavailable": p.when_unavailable,
+            "max_queue_wait_s": p.max_queue_wait_s,
+            "max_rounds": p.max_rounds,
+            "max_concurrent_calls": p.max_concurrent_calls,
+            "wrap_up_s": p.wrap_up_s,
+        },
+        "attempts": [[a.participant_id, a.round] for a in d.attempts],
+        "round": d.round,
+        "deadline": _time(d.deadline),
+        "queued_at": _time(d.queued_at),
+        "queue_position": d.queue_position,
+        "estimated_wait_s": d.estimated_wait_s,
+        "winner_participant_id": d.winner_participant_id,
+        "reason": d.reason,
+        "ended_at": _time(d.ended_at),
+    }
+
+
+def _dispatch(d: dict[str, Any]) -> Dispatch:
+    p = d["policy"]
+    return Dispatch(
+        id=d["id"],
+        team=d["team"],
+        state=DispatchState(d["state"]),
+        created_at=_required(d["created_at"]),
+        requested_by=d["requested_by"],
+        policy=DispatchPolicy(
+            strategy=DispatchStrategy(p["strategy"]),
+            ring_order=RingOrder(p["ring_order"]),
+            batch_size=p["batch_size"],
+            ring_timeout_s=p["ring_timeout_s"],
+            dispatch_timeout_s=p["dispatch_timeout_s"],
+            when_unavailable=WhenUnavailable(p["when_unavailable"]),
+            max_queue_wait_s=p["max_queue_wait_s"],
+            max_rounds=p["max_rounds"],
+            max_concurrent_calls=p["max_concurrent_calls"],
+            wrap_up_s=p["wrap_up_s"],
+        ),
+        attempts=tuple(Attempt(pid, round_) for pid, round_ in d["attempts"]),
+        round=d["round"],
+        deadline=_parse(d["deadline"]),
+        queued_at=_parse(d["queued_at"]),
+        queue_position=d["queue_position"],
+        estimated_wait_s=d["estimated_wait_s"],
+        winner_participant_id=d["winner_participant_id"],
+        reason=DispatchReason(d["reason"]) if d["reason"] else None,
+        ended_at=_parse(d["ended_at"]),
+    )
 
 
 def from_document(doc: dict[str, Any]) -> Session:
@@ -175,16 +233,5 @@ def from_document(doc: dict[str, Any]) -> Session:
             )
             for r in doc["recordings"]
         ),
-        dispatches=tuple(
-            Dispatch(
-                id=d["id"],
-                team=d["team"],
-                strategy=DispatchStrategy(d["strategy"]),
-                state=DispatchState(d["state"]),
-                member_participant_ids=tuple(d["member_participant_ids"]),
-                resolved_participant_id=d["resolved_participant_id"],
-                reason=d["reason"],
-            )
-            for d in doc["dispatches"]
-        ),
+        dispatches=tuple(_dispatch(d) for d in doc["dispatches"]),
     )

@@ -152,12 +152,20 @@ async def start_session(
     ctx: Ctx,
     user_id: CurrentUser,
 ) -> Response:
-    """Start a session: ring the target; the caller joins at once and gets a join grant."""
+    """Start a session: ring the target; the caller joins at once and gets a join grant.
+    A team target rings the team's available agents as its dispatch settings say."""
 
     async def run(conn: AsyncConnection, now: datetime) -> Session:
         return await service.start(ctx, conn, vendor, user_id, body.target, body.name, now)
 
-    render = _with_join(ctx, user_id)
+    with_join = _with_join(ctx, user_id)
+
+    def render(session: Session, now: datetime) -> SessionWithJoin:
+        # A team call with nobody available and `when_unavailable: fail` ends at once.
+        if session.end_reason is not None:
+            return SessionWithJoin(session=SessionView.of(session), join=None)
+        return with_join(session, now)
+
     return await run_mutation(ctx, request, _principal(user_id), run, render, status_code=201)
 
 

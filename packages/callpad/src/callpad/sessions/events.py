@@ -26,11 +26,11 @@ def session_events(before: Session | None, after: Session) -> list[OutboxEvent]:
 
     was_live, is_live = (before.live_users() if before else set()), after.live_users()
     feed = vendor_feed(after.vendor)
+    view = SessionView.of(after)
+    view_data = view.model_dump(mode="json")
     events = [
         OutboxEvent(
-            "session.upsert",
-            SessionView.of(after).model_dump(mode="json"),
-            (*sorted(channel(u) for u in was_live | is_live), feed),
+            "session.upsert", view_data, (*sorted(channel(u) for u in was_live | is_live), feed)
         )
     ]
     for change in invite_changes(before, after):
@@ -39,7 +39,9 @@ def session_events(before: Session | None, after: Session) -> list[OutboxEvent]:
         participant = after.participant(change.participant_id)
         assert participant is not None
         if change.opened:
-            data = InviteView.of(after, participant).model_dump(mode="json")
+            # Dumped without the session, which is added as already dumped above.
+            invite = InviteView.of(after, participant, view)
+            data = {**invite.model_dump(mode="json", exclude={"session"}), "session": view_data}
             events.append(OutboxEvent("session.invite.upsert", data, (channel(change.user_id),)))
         else:
             data = {

@@ -10,8 +10,15 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..admin.repository import VendorRow
-from ..db.tables import invites, session_users, sessions, vendors
-from ..domain import ParticipantState, Session, SessionState, invite_changes
+from ..db.tables import dispatches, invites, session_users, sessions, vendors
+from ..domain import (
+    DispatchState,
+    ParticipantState,
+    Session,
+    SessionState,
+    dispatch_changes,
+    invite_changes,
+)
 from .codec import from_document, to_document
 from .schemas import invite_id
 
@@ -121,6 +128,7 @@ async def insert_session(conn: AsyncConnection, vendor_id: int, session: Session
     )
     await _sync_users(conn, None, session)
     await _sync_invites(conn, vendor_id, None, session)
+    await _sync_dispatches(conn, vendor_id, None, session, session.created_at)
 
 
 async def save_session(
@@ -142,6 +150,7 @@ async def save_session(
         raise RuntimeError(f"session {after.id} changed under a held lock")
     await _sync_users(conn, before, after)
     await _sync_invites(conn, vendor_id, before, after)
+    await _sync_dispatches(conn, vendor_id, before, after, now)
 
 
 async def _sync_users(conn: AsyncConnection, before: Session | None, after: Session) -> None:
@@ -187,6 +196,30 @@ async def _sync_invites(
                 _SET_INVITE_STATE,
                 {"w_participant_id": change.participant_id, "state": str(change.state)},
             )
+
+
+async def _sync_dispatches(
+    conn: AsyncConnection, vendor_id: int, before: Session | None, after: Session, now: datetime
+) -> None:
+    """Keep each dispatch's index row (timer, queue place) in step with the session."""
+    for d in dispatch_changes(before, after):
+        was = before.dispatch(d.id) if before else None
+        values = {
+            "state": str(d.state),
+            "due_at": d.deadline,
+            "queued_at": d.queued_at,
+            "queue_position": d.queue_position,
+        }
+        if was is None:
+            await conn.execute(
+                dispatches.insert().values(
+                    id=d.id, session_id=after.id, vendor_id=vendor_id, team=d.team, **values
+                )
+            )
+            continue
+        if was.state is DispatchState.QUEUED and d.state is DispatchState.RINGING:
+            values["dequeued_at"] = now
+        await conn.execute(dispatches.update().where(dispatches.c.id == d.id).values(**values))
 
 
 async def list_sessions(

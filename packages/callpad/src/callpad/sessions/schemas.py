@@ -10,6 +10,8 @@ from pydantic import BaseModel, Field
 from ..domain import (
     Capability,
     Direction,
+    Dispatch,
+    DispatchReason,
     DispatchState,
     DispatchStrategy,
     EndReason,
@@ -17,6 +19,7 @@ from ..domain import (
     ParticipantKind,
     ParticipantState,
     RecordingState,
+    RingOrder,
     Role,
     Session,
     SessionState,
@@ -28,9 +31,12 @@ from ..inputs import RequestModel, UserId
 from ..media.grants import JoinGrant
 
 __all__ = [
+    "TEAM_PATTERN",
     "AddParticipantRequest",
     "ContactTarget",
     "CustomerTarget",
+    "DispatchAttemptView",
+    "DispatchView",
     "InviteView",
     "ParticipantView",
     "PhoneTarget",
@@ -40,6 +46,7 @@ __all__ = [
     "SessionWithJoin",
     "StartSessionRequest",
     "Target",
+    "TeamTarget",
     "VendorUserTarget",
     "VoiceJoinGrant",
 ]
@@ -73,8 +80,19 @@ class PhoneTarget(RequestModel):
     phone: str = Field(min_length=1, max_length=32, examples=["+12025550100"])
 
 
+TEAM_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+class TeamTarget(RequestModel):
+    """Ring a team: its available agents, as the team's dispatch settings say."""
+
+    type: Literal["team"]
+    team: str = Field(pattern=TEAM_PATTERN, examples=["support"])
+
+
 Target = Annotated[
-    VendorUserTarget | CustomerTarget | ContactTarget | PhoneTarget, Field(discriminator="type")
+    VendorUserTarget | CustomerTarget | ContactTarget | PhoneTarget | TeamTarget,
+    Field(discriminator="type"),
 ]
 
 
@@ -152,14 +170,71 @@ class RecordingView(BaseModel):
     error: str | None
 
 
+class DispatchAttemptView(BaseModel):
+    """One agent rung by the dispatch: when, in which round, and how it ended."""
+
+    participant_id: str
+    user_id: int | None
+    round: int
+    rung_at: datetime
+    ended_at: datetime | None
+    state: ParticipantState
+    state_reason: StateReason | None
+
+
 class DispatchView(BaseModel):
+    """A team fan-out (ring group): who was rung, the winner, the queue place."""
+
     id: str
     team: str
     strategy: DispatchStrategy
+    ring_order: RingOrder
     state: DispatchState
-    member_participant_ids: list[str]
+    reason: DispatchReason | None
+    round: int
+    attempts: list[DispatchAttemptView]
     resolved_participant_id: str | None
-    reason: str | None
+    queue_position: int | None
+    estimated_wait_s: float | None
+    queued_at: datetime | None
+    expires_at: datetime | None
+    created_at: datetime
+    ended_at: datetime | None
+
+    @classmethod
+    def of(cls, session: Session, d: Dispatch) -> DispatchView:
+        attempts = []
+        for a in d.attempts:
+            p = session.participant(a.participant_id)
+            assert p is not None
+            attempts.append(
+                DispatchAttemptView(
+                    participant_id=p.id,
+                    user_id=p.user_id,
+                    round=a.round,
+                    rung_at=p.invited_at,
+                    ended_at=p.ended_at,
+                    state=p.state,
+                    state_reason=p.state_reason,
+                )
+            )
+        return cls(
+            id=d.id,
+            team=d.team,
+            strategy=d.policy.strategy,
+            ring_order=d.policy.ring_order,
+            state=d.state,
+            reason=d.reason,
+            round=d.round,
+            attempts=attempts,
+            resolved_participant_id=d.winner_participant_id,
+            queue_position=d.queue_position,
+            estimated_wait_s=d.estimated_wait_s,
+            queued_at=d.queued_at,
+            expires_at=d.deadline,
+            created_at=d.created_at,
+            ended_at=d.ended_at,
+        )
 
 
 class RouteView(BaseModel):
@@ -208,18 +283,7 @@ class SessionView(BaseModel):
             ),
             room=s.room,
             participants=[ParticipantView.of(s, p) for p in s.participants],
-            dispatches=[
-                DispatchView(
-                    id=d.id,
-                    team=d.team,
-                    strategy=d.strategy,
-                    state=d.state,
-                    member_participant_ids=list(d.member_participant_ids),
-                    resolved_participant_id=d.resolved_participant_id,
-                    reason=d.reason,
-                )
-                for d in s.dispatches
-            ],
+            dispatches=[DispatchView.of(s, d) for d in s.dispatches],
             recordings=[
                 RecordingView(
                     id=x.id,
@@ -287,10 +351,13 @@ class InviteView(BaseModel):
     participant: ParticipantView
 
     @classmethod
-    def of(cls, session: Session, p: Participant) -> InviteView:
+    def of(cls, session: Session, p: Participant, view: SessionView | None = None) -> InviteView:
+        """The invite of `p`; `view` is the session's view when the caller has it already
+        (a dispatch rings hundreds of agents in one change: the session renders once)."""
         inviter = session.participant(p.invited_by) if p.invited_by else None
         assert p.expires_at is not None
-        return cls(
+        view = view or SessionView.of(session)
+        return cls.model_construct(
             id=invite_id(p.id),
             session_id=session.id,
             participant_id=p.id,
@@ -301,8 +368,8 @@ class InviteView(BaseModel):
             dispatch_id=p.dispatch_id,
             created_at=p.invited_at,
             expires_at=p.expires_at,
-            session=SessionView.of(session),
-            participant=ParticipantView.of(session, p),
+            session=view,
+            participant=next(x for x in view.participants if x.id == p.id),
         )
 
 

@@ -11,15 +11,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..admin.repository import VendorRow, get_contact, get_vendor_with_roles, member_roles
 from ..admin.service import MANAGER_ROLES, require_vendor
-from ..context import AppContext
+from ..context import DISPATCH_QUEUE_CHANGED, AppContext
+from ..dispatch import repository as dispatch_repo
+from ..dispatch.service import advance_dispatches, estimated_wait, team_policy
 from ..domain import (
     Direction,
+    DispatchState,
     Invitee,
     Participant,
     ParticipantKind,
@@ -28,7 +31,10 @@ from ..domain import (
     Role,
     Session,
     SipLegState,
+    call_endings,
+    dispatch_changes,
     media_commands,
+    members_freed,
 )
 from ..domain import transitions as t
 from ..media.base import MediaUnavailable
@@ -36,6 +42,7 @@ from ..media.grants import JoinGrant, mint_join_grant
 from ..media.jobs import schedule_commands
 from ..metrics import OUTBOX_EVENTS, SESSION_CHANGES, SESSIONS_STARTED
 from ..phone import normalize_phone
+from ..presence.repository import record_call_endings
 from ..problems import Problem, ProblemCode
 from ..realtime.outbox import write_events
 from . import repository as repo
@@ -46,6 +53,7 @@ from .schemas import (
     PhoneTarget,
     SessionView,
     Target,
+    TeamTarget,
     VendorUserTarget,
 )
 
@@ -55,12 +63,15 @@ __all__ = [
     "Step",
     "add_participant",
     "apply_media_report",
+    "expire_dispatch",
     "expire_invite",
     "fresh_join",
     "get_visible",
     "mutate",
+    "place_in_queue",
     "require_vendor",
     "resolve_target",
+    "serve_queued_dispatch",
     "start",
 ]
 
@@ -137,7 +148,8 @@ async def resolve_target(
     conn: AsyncConnection, vendor: VendorRow, roles: MemberRoles, caller: int, target: Target
 ) -> Invitee:
     """Who a target rings, and as what. Customers may only ring the vendor's members.
-    `roles` must hold the caller and the target's user."""
+    `roles` must hold the caller and the target's user. Teams are rung by a dispatch."""
+    assert not isinstance(target, TeamTarget)
     if isinstance(target, VendorUserTarget):
         if target.user_id == caller:
             raise Problem(422, ProblemCode.INVALID_TARGET, "You cannot call yourself.")
@@ -198,15 +210,20 @@ async def start(
         raise Problem(404, ProblemCode.VENDOR_NOT_FOUND, f"No vendor {vendor_slug!r}.")
     vendor, member_of = found
     roles = MemberRoles(vendor.id, {u: member_of.get(u) for u in involved})
-    invitee = await resolve_target(conn, vendor, roles, user_id, target)
+    session_id = new_id("ses")
+    team = None
+    invitees = []
+    if isinstance(target, TeamTarget):
+        team = (new_id("dsp"), target.team, await team_policy(conn, vendor, target.team))
+    else:
+        invitees.append((new_id("par"), await resolve_target(conn, vendor, roles, user_id, target)))
     caller_role = roles.of(user_id)
     if caller_role is None:
         direction = Direction.INBOUND
-    elif isinstance(target, VendorUserTarget):
+    elif isinstance(target, VendorUserTarget | TeamTarget):
         direction = Direction.INTERNAL
     else:
         direction = Direction.OUTBOUND
-    session_id = new_id("ses")
     initiator_id = new_id("par")
     session = t.start_session(
         session_id=session_id,
@@ -222,11 +239,14 @@ async def start(
             member=caller_role is not None,
         ),
         initiator_participant_id=initiator_id,
-        invitees=[(new_id("par"), invitee)],
+        invitees=invitees,
         ring_timeout_s=vendor.ring_timeout_s,
         now=now,
+        team=team,
     )
+    session = await advance_dispatches(conn, vendor.id, None, session, now)
     await repo.insert_session(conn, vendor.id, session)
+    _flag_queue(conn, None, session)
     await _emit(ctx, conn, None, session, now)
     try:
         await ctx.media.open_room(session)
@@ -264,6 +284,15 @@ async def add_participant(
 ) -> Session:
     """Ring another party into the session (hosts)."""
     vendor, before, roles = await _load_visible(conn, vendor_slug, session_id, user_id, lock=True)
+    if isinstance(target, TeamTarget):
+        policy = await team_policy(conn, vendor, target.team)
+        dispatch_id, team = new_id("dsp"), target.team
+
+        def ring_team(session: Session, actor: Participant | None, now: datetime) -> Session:
+            actor_id = actor.id if actor else ""
+            return t.add_team(session, actor_id, dispatch_id, team, policy, now)
+
+        return await _apply(ctx, conn, vendor, before, user_id, ring_team, now, if_match)
     await roles.load(conn, {user_id} | _target_user(target))
     invitee = await resolve_target(conn, vendor, roles, user_id, target)
     participant_id = new_id("par")
@@ -292,10 +321,42 @@ async def _apply(
             session=SessionView.of(before).model_dump(mode="json"),
         )
     after = action(before, acting_participant(before, user_id), now)
-    if after is not before:
-        await repo.save_session(conn, vendor.id, before, after, now)
-        await _emit(ctx, conn, before, after, now)
+    if after is before:
+        return before
+    return await _store(ctx, conn, vendor.id, before, after, now)
+
+
+async def _store(
+    ctx: AppContext,
+    conn: AsyncConnection,
+    vendor_id: int,
+    before: Session,
+    after: Session,
+    now: datetime,
+) -> Session:
+    """Save a change made under the session lock, with what follows from it in the same
+    transaction: the next step of its dispatches, the agents' call endings, its events."""
+    after = await advance_dispatches(conn, vendor_id, before, after, now)
+    await repo.save_session(conn, vendor_id, before, after, now)
+    await record_call_endings(conn, vendor_id, call_endings(before, after), now)
+    _flag_queue(conn, before, after)
+    await _emit(ctx, conn, before, after, now)
     return after
+
+
+def _flag_queue(conn: AsyncConnection, before: Session | None, after: Session) -> None:
+    """Wake the dispatch queue after the commit if this change may move it."""
+    queue_moved = any(
+        d.state is DispatchState.QUEUED
+        or (
+            before is not None
+            and (old := before.dispatch(d.id)) is not None
+            and old.state is DispatchState.QUEUED
+        )
+        for d in dispatch_changes(before, after)
+    )
+    if queue_moved or members_freed(before, after):
+        conn.info[DISPATCH_QUEUE_CHANGED] = True
 
 
 def own_invite(participant_id: str, user_id: int, step: Step) -> Action:
@@ -334,8 +395,71 @@ async def expire_invite(
     after = t.expire_invite(before, participant_id, now)
     if after is before:
         return False
-    await repo.save_session(conn, stored.vendor_id, before, after, now)
-    await _emit(ctx, conn, before, after, now)
+    await _store(ctx, conn, stored.vendor_id, before, after, now)
+    return True
+
+
+async def expire_dispatch(
+    ctx: AppContext, conn: AsyncConnection, session_id: str, dispatch_id: str, now: datetime
+) -> bool:
+    """Dispatch timeout or maximum queue wait; False when it was already answered,
+    cancelled, dequeued or expired (another process may have got there first)."""
+    stored = await repo.load_session(conn, session_id, for_update=True)
+    if stored is None:
+        return False
+    before = stored.session
+    after = t.expire_dispatch(before, dispatch_id, now)
+    if after is before:
+        return False
+    await _store(ctx, conn, stored.vendor_id, before, after, now)
+    return True
+
+
+async def serve_queued_dispatch(
+    ctx: AppContext, conn: AsyncConnection, session_id: str, dispatch_id: str, now: datetime
+) -> Literal["served", "nobody", "gone"]:
+    """Ring a queued call's team again if one of its agents is free now: `served`;
+    `nobody` free (it keeps its place); `gone` from the queue already."""
+    stored = await repo.load_session(conn, session_id, for_update=True)
+    dispatch = stored.session.dispatch(dispatch_id) if stored else None
+    if stored is None or dispatch is None or dispatch.state is not DispatchState.QUEUED:
+        return "gone"
+    before = stored.session
+    agents = await dispatch_repo.available_agents(
+        conn,
+        stored.vendor_id,
+        dispatch.team,
+        dispatch.policy.max_concurrent_calls,
+        now,
+        lock=conn.dialect.name != "sqlite",
+    )
+    in_session = {p.user_id for p in before.participants if p.is_live}
+    if not any(a.user_id not in in_session for a in agents):
+        return "nobody"
+    after = t.dequeue_dispatch(before, dispatch_id, now)
+    await _store(ctx, conn, stored.vendor_id, before, after, now)
+    return "served"
+
+
+async def place_in_queue(
+    ctx: AppContext,
+    conn: AsyncConnection,
+    session_id: str,
+    dispatch_id: str,
+    position: int,
+    now: datetime,
+) -> bool:
+    """Show a queued caller their place and estimated wait; False if unchanged or gone."""
+    stored = await repo.load_session(conn, session_id, for_update=True)
+    dispatch = stored.session.dispatch(dispatch_id) if stored else None
+    if stored is None or dispatch is None or dispatch.state is not DispatchState.QUEUED:
+        return False
+    wait = await estimated_wait(conn, stored.vendor_id, dispatch.team, position)
+    before = stored.session
+    after = t.place_in_queue(before, dispatch_id, position, wait, now)
+    if after is before:
+        return False
+    await _store(ctx, conn, stored.vendor_id, before, after, now)
     return True
 
 
@@ -372,8 +496,7 @@ async def apply_media_report(
         raise ValueError(f"unknown media report {kind!r}")
     if after is before:
         return False
-    await repo.save_session(conn, stored.vendor_id, before, after, now)
-    await _emit(ctx, conn, before, after, now)
+    await _store(ctx, conn, stored.vendor_id, before, after, now)
     return True
 
 

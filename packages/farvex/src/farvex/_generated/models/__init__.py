@@ -8,6 +8,8 @@ from .contact_target import ContactTarget
 from .contact_view import ContactView
 from .customer_target import CustomerTarget
 from .direction import Direction
+from .dispatch_attempt_view import DispatchAttemptView
+from .dispatch_reason import DispatchReason
 from .dispatch_state import DispatchState
 from .dispatch_strategy import DispatchStrategy
 from .dispatch_view import DispatchView
@@ -26,6 +28,7 @@ from .participant_kind import ParticipantKind
 from .participant_state import ParticipantState
 from .participant_view import ParticipantView
 from .phone_target import PhoneTarget
+from .presence_list import PresenceList
 from .presence_put import PresencePut
 from .presence_put_status import PresencePutStatus
 from .presence_view import PresenceView
@@ -36,6 +39,7 @@ from .realtime_grant import RealtimeGrant
 from .recording_state import RecordingState
 from .recording_view import RecordingView
 from .rename_request import RenameRequest
+from .ring_order import RingOrder
 from .role import Role
 from .route_view import RouteView
 from .route_view_target import RouteViewTarget
@@ -47,12 +51,15 @@ from .sip_leg_operation import SipLegOperation
 from .sip_leg_state import SipLegState
 from .start_session_request import StartSessionRequest
 from .state_reason import StateReason
+from .team_list import TeamList
 from .team_put import TeamPut
+from .team_target import TeamTarget
 from .team_view import TeamView
 from .vendor_create import VendorCreate
 from .vendor_user_target import VendorUserTarget
 from .vendor_view import VendorView
 from .voice_join_grant import VoiceJoinGrant
+from .when_unavailable import WhenUnavailable
 
 __all__ = (
     "AddParticipantRequest",
@@ -63,6 +70,8 @@ __all__ = (
     "ContactView",
     "CustomerTarget",
     "Direction",
+    "DispatchAttemptView",
+    "DispatchReason",
     "DispatchState",
     "DispatchStrategy",
     "DispatchView",
@@ -81,6 +90,7 @@ __all__ = (
     "ParticipantState",
     "ParticipantView",
     "PhoneTarget",
+    "PresenceList",
     "PresencePut",
     "PresencePutStatus",
     "PresenceView",
@@ -91,6 +101,7 @@ __all__ = (
     "RecordingState",
     "RecordingView",
     "RenameRequest",
+    "RingOrder",
     "Role",
     "RouteView",
     "RouteViewTarget",
@@ -102,10 +113,13 @@ __all__ = (
     "SipLegState",
     "StartSessionRequest",
     "StateReason",
+    "TeamList",
     "TeamPut",
+    "TeamTarget",
     "TeamView",
     "VendorCreate",
     "VendorUserTarget",
     "VendorView",
     "VoiceJoinGrant",
+    "WhenUnavailable",
 )

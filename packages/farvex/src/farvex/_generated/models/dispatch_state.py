@@ -3,8 +3,10 @@ from enum import StrEnum
 
 class DispatchState(StrEnum):
     CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    QUEUED = "queued"
     RESOLVED = "resolved"
-    STARTED = "started"
+    RINGING = "ringing"
 
     def __str__(self) -> str:
         return str(self.value)

@@ -7,6 +7,7 @@ class EndReason(StrEnum):
     ENDED_BY_HOST = "ended_by_host"
     FAILED = "failed"
     MISSED = "missed"
+    NO_AGENTS_AVAILABLE = "no_agents_available"
 
     def __str__(self) -> str:
         return str(self.value)

@@ -12,9 +12,11 @@ T = TypeVar("T", bound="PresencePut")
 
 @_attrs_define
 class PresencePut:
-    """
-    Attributes:
-        status (PresencePutStatus):
+    """`available` takes calls (and ends any after-call work early); `away` and
+    `offline` take none.
+
+        Attributes:
+            status (PresencePutStatus):
     """
 
     status: PresencePutStatus

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -20,12 +20,14 @@ class PresenceView:
         updated_at (datetime.datetime):
         user_id (int):
         vendor (str):
+        wrap_up_until (datetime.datetime | None):
     """
 
     status: PresenceViewStatus
     updated_at: datetime.datetime
     user_id: int
     vendor: str
+    wrap_up_until: datetime.datetime | None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -37,6 +39,12 @@ class PresenceView:
 
         vendor = self.vendor
 
+        wrap_up_until: None | str
+        if isinstance(self.wrap_up_until, datetime.datetime):
+            wrap_up_until = self.wrap_up_until.isoformat()
+        else:
+            wrap_up_until = self.wrap_up_until
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -45,6 +53,7 @@ class PresenceView:
                 "updated_at": updated_at,
                 "user_id": user_id,
                 "vendor": vendor,
+                "wrap_up_until": wrap_up_until,
             }
         )
 
@@ -61,11 +70,27 @@ class PresenceView:
 
         vendor = d.pop("vendor")
 
+        def _parse_wrap_up_until(data: object) -> datetime.datetime | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                wrap_up_until_type_0 = datetime.datetime.fromisoformat(data)
+
+                return wrap_up_until_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None, data)
+
+        wrap_up_until = _parse_wrap_up_until(d.pop("wrap_up_until"))
+
         presence_view = cls(
             status=status,
             updated_at=updated_at,
             user_id=user_id,
             vendor=vendor,
+            wrap_up_until=wrap_up_until,
         )
 
         presence_view.additional_properties = d

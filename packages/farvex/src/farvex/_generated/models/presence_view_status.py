@@ -4,6 +4,7 @@ from enum import StrEnum
 class PresenceViewStatus(StrEnum):
     AVAILABLE = "available"
     AWAY = "away"
+    OFFLINE = "offline"
 
     def __str__(self) -> str:
         return str(self.value)

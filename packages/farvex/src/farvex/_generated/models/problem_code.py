@@ -26,6 +26,7 @@ class ProblemCode(StrEnum):
     SESSION_ENDED = "session_ended"
     SESSION_NOT_FOUND = "session_not_found"
     TARGET_NOT_ALLOWED = "target_not_allowed"
+    TEAM_NOT_FOUND = "team_not_found"
     TOKEN_EXPIRED = "token_expired"
     UNAUTHORIZED = "unauthorized"
     VALIDATION_FAILED = "validation_failed"

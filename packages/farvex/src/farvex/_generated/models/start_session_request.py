@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from ..models.contact_target import ContactTarget
     from ..models.customer_target import CustomerTarget
     from ..models.phone_target import PhoneTarget
+    from ..models.team_target import TeamTarget
     from ..models.vendor_user_target import VendorUserTarget
 
 
@@ -21,16 +22,17 @@ T = TypeVar("T", bound="StartSessionRequest")
 class StartSessionRequest:
     """
     Attributes:
-        target (ContactTarget | CustomerTarget | PhoneTarget | VendorUserTarget):
+        target (ContactTarget | CustomerTarget | PhoneTarget | TeamTarget | VendorUserTarget):
         name (str | Unset):  Default: ''.
     """
 
-    target: ContactTarget | CustomerTarget | PhoneTarget | VendorUserTarget
+    target: ContactTarget | CustomerTarget | PhoneTarget | TeamTarget | VendorUserTarget
     name: str | Unset = ""
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.contact_target import ContactTarget
         from ..models.customer_target import CustomerTarget
+        from ..models.phone_target import PhoneTarget
         from ..models.vendor_user_target import VendorUserTarget
 
         target: dict[str, Any]
@@ -38,6 +40,7 @@ class StartSessionRequest:
             isinstance(self.target, VendorUserTarget)
             or isinstance(self.target, CustomerTarget)
             or isinstance(self.target, ContactTarget)
+            or isinstance(self.target, PhoneTarget)
         ):
             target = self.target.to_dict()
         else:
@@ -62,13 +65,16 @@ class StartSessionRequest:
         from ..models.contact_target import ContactTarget
         from ..models.customer_target import CustomerTarget
         from ..models.phone_target import PhoneTarget
+        from ..models.team_target import TeamTarget
         from ..models.vendor_user_target import VendorUserTarget
 
         d = dict(src_dict)
 
         def _parse_target(
             data: object,
-        ) -> ContactTarget | CustomerTarget | PhoneTarget | VendorUserTarget:
+        ) -> (
+            ContactTarget | CustomerTarget | PhoneTarget | TeamTarget | VendorUserTarget
+        ):
             try:
                 if not isinstance(data, dict):
                     raise TypeError()
@@ -93,11 +99,19 @@ class StartSessionRequest:
                 return target_type_2
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                target_type_3 = PhoneTarget.from_dict(data)
+
+                return target_type_3
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
             if not isinstance(data, dict):
                 raise TypeError()
-            target_type_3 = PhoneTarget.from_dict(data)
+            target_type_4 = TeamTarget.from_dict(data)
 
-            return target_type_3
+            return target_type_4
 
         target = _parse_target(d.pop("target"))
 

@@ -122,6 +122,7 @@ def sync_detailed(
     """Start Session
 
      Start a session: ring the target; the caller joins at once and gets a join grant.
+    A team target rings the team's available agents as its dispatch settings say.
 
     Args:
         vendor (str):
@@ -161,6 +162,7 @@ def sync(
     """Start Session
 
      Start a session: ring the target; the caller joins at once and gets a join grant.
+    A team target rings the team's available agents as its dispatch settings say.
 
     Args:
         vendor (str):
@@ -195,6 +197,7 @@ async def asyncio_detailed(
     """Start Session
 
      Start a session: ring the target; the caller joins at once and gets a join grant.
+    A team target rings the team's available agents as its dispatch settings say.
 
     Args:
         vendor (str):
@@ -232,6 +235,7 @@ async def asyncio(
     """Start Session
 
      Start a session: ring the target; the caller joins at once and gets a join grant.
+    A team target rings the team's available agents as its dispatch settings say.
 
     Args:
         vendor (str):

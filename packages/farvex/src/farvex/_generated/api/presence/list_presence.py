@@ -6,46 +6,32 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.presence_put import PresencePut
-from ...models.presence_view import PresenceView
+from ...models.presence_list import PresenceList
 from ...models.problem_details import ProblemDetails
 from ...types import Response
 
 
 def _get_kwargs(
     vendor: str,
-    *,
-    body: PresencePut,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
-        "method": "put",
-        "url": "/api/v1/vendors/{vendor}/presence/me".format(
+        "method": "get",
+        "url": "/api/v1/vendors/{vendor}/presence".format(
             vendor=quote(str(vendor), safe=""),
         ),
     }
 
-    _kwargs["json"] = body.to_dict()
-
-    headers["Content-Type"] = "application/json"
-
-    _kwargs["headers"] = headers
     return _kwargs
 
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> PresenceView | ProblemDetails | None:
+) -> PresenceList | ProblemDetails | None:
     if response.status_code == 200:
-        response_200 = PresenceView.from_dict(response.json())
+        response_200 = PresenceList.from_dict(response.json())
 
         return response_200
-
-    if response.status_code == 400:
-        response_400 = ProblemDetails.from_dict(response.json())
-
-        return response_400
 
     if response.status_code == 401:
         response_401 = ProblemDetails.from_dict(response.json())
@@ -61,11 +47,6 @@ def _parse_response(
         response_404 = ProblemDetails.from_dict(response.json())
 
         return response_404
-
-    if response.status_code == 413:
-        response_413 = ProblemDetails.from_dict(response.json())
-
-        return response_413
 
     if response.status_code == 422:
         response_422 = ProblemDetails.from_dict(response.json())
@@ -85,7 +66,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[PresenceView | ProblemDetails]:
+) -> Response[PresenceList | ProblemDetails]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -98,27 +79,25 @@ def sync_detailed(
     vendor: str,
     *,
     client: AuthenticatedClient | Client,
-    body: PresencePut,
-) -> Response[PresenceView | ProblemDetails]:
-    """Put My Presence
+) -> Response[PresenceList | ProblemDetails]:
+    """List Presence
 
-     Say whether you take calls (members): `available` or `away`.
+     Every member's presence (members). Changes arrive as `presence.upsert` on the
+    vendor feed.
 
     Args:
         vendor (str):
-        body (PresencePut):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[PresenceView | ProblemDetails]
+        Response[PresenceList | ProblemDetails]
     """
 
     kwargs = _get_kwargs(
         vendor=vendor,
-        body=body,
     )
 
     response = client.get_httpx_client().request(
@@ -132,28 +111,26 @@ def sync(
     vendor: str,
     *,
     client: AuthenticatedClient | Client,
-    body: PresencePut,
-) -> PresenceView | ProblemDetails | None:
-    """Put My Presence
+) -> PresenceList | ProblemDetails | None:
+    """List Presence
 
-     Say whether you take calls (members): `available` or `away`.
+     Every member's presence (members). Changes arrive as `presence.upsert` on the
+    vendor feed.
 
     Args:
         vendor (str):
-        body (PresencePut):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        PresenceView | ProblemDetails
+        PresenceList | ProblemDetails
     """
 
     return sync_detailed(
         vendor=vendor,
         client=client,
-        body=body,
     ).parsed
 
 
@@ -161,27 +138,25 @@ async def asyncio_detailed(
     vendor: str,
     *,
     client: AuthenticatedClient | Client,
-    body: PresencePut,
-) -> Response[PresenceView | ProblemDetails]:
-    """Put My Presence
+) -> Response[PresenceList | ProblemDetails]:
+    """List Presence
 
-     Say whether you take calls (members): `available` or `away`.
+     Every member's presence (members). Changes arrive as `presence.upsert` on the
+    vendor feed.
 
     Args:
         vendor (str):
-        body (PresencePut):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[PresenceView | ProblemDetails]
+        Response[PresenceList | ProblemDetails]
     """
 
     kwargs = _get_kwargs(
         vendor=vendor,
-        body=body,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -193,28 +168,26 @@ async def asyncio(
     vendor: str,
     *,
     client: AuthenticatedClient | Client,
-    body: PresencePut,
-) -> PresenceView | ProblemDetails | None:
-    """Put My Presence
+) -> PresenceList | ProblemDetails | None:
+    """List Presence
 
-     Say whether you take calls (members): `available` or `away`.
+     Every member's presence (members). Changes arrive as `presence.upsert` on the
+    vendor feed.
 
     Args:
         vendor (str):
-        body (PresencePut):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        PresenceView | ProblemDetails
+        PresenceList | ProblemDetails
     """
 
     return (
         await asyncio_detailed(
             vendor=vendor,
             client=client,
-            body=body,
         )
     ).parsed

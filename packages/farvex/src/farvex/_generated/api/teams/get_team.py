@@ -7,7 +7,6 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.problem_details import ProblemDetails
-from ...models.team_put import TeamPut
 from ...models.team_view import TeamView
 from ...types import Response
 
@@ -15,24 +14,16 @@ from ...types import Response
 def _get_kwargs(
     vendor: str,
     team: str,
-    *,
-    body: TeamPut,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
-        "method": "put",
+        "method": "get",
         "url": "/api/v1/vendors/{vendor}/teams/{team}".format(
             vendor=quote(str(vendor), safe=""),
             team=quote(str(team), safe=""),
         ),
     }
 
-    _kwargs["json"] = body.to_dict()
-
-    headers["Content-Type"] = "application/json"
-
-    _kwargs["headers"] = headers
     return _kwargs
 
 
@@ -43,11 +34,6 @@ def _parse_response(
         response_200 = TeamView.from_dict(response.json())
 
         return response_200
-
-    if response.status_code == 400:
-        response_400 = ProblemDetails.from_dict(response.json())
-
-        return response_400
 
     if response.status_code == 401:
         response_401 = ProblemDetails.from_dict(response.json())
@@ -63,11 +49,6 @@ def _parse_response(
         response_404 = ProblemDetails.from_dict(response.json())
 
         return response_404
-
-    if response.status_code == 413:
-        response_413 = ProblemDetails.from_dict(response.json())
-
-        return response_413
 
     if response.status_code == 422:
         response_422 = ProblemDetails.from_dict(response.json())
@@ -101,16 +82,14 @@ def sync_detailed(
     team: str,
     *,
     client: AuthenticatedClient | Client,
-    body: TeamPut,
 ) -> Response[ProblemDetails | TeamView]:
-    """Put Team
+    """Get Team
 
-     Set a team's members, in ring order (owners and admins).
+     A team and its dispatch settings (members).
 
     Args:
         vendor (str):
         team (str):
-        body (TeamPut):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -123,7 +102,6 @@ def sync_detailed(
     kwargs = _get_kwargs(
         vendor=vendor,
         team=team,
-        body=body,
     )
 
     response = client.get_httpx_client().request(
@@ -138,16 +116,14 @@ def sync(
     team: str,
     *,
     client: AuthenticatedClient | Client,
-    body: TeamPut,
 ) -> ProblemDetails | TeamView | None:
-    """Put Team
+    """Get Team
 
-     Set a team's members, in ring order (owners and admins).
+     A team and its dispatch settings (members).
 
     Args:
         vendor (str):
         team (str):
-        body (TeamPut):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -161,7 +137,6 @@ def sync(
         vendor=vendor,
         team=team,
         client=client,
-        body=body,
     ).parsed
 
 
@@ -170,16 +145,14 @@ async def asyncio_detailed(
     team: str,
     *,
     client: AuthenticatedClient | Client,
-    body: TeamPut,
 ) -> Response[ProblemDetails | TeamView]:
-    """Put Team
+    """Get Team
 
-     Set a team's members, in ring order (owners and admins).
+     A team and its dispatch settings (members).
 
     Args:
         vendor (str):
         team (str):
-        body (TeamPut):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -192,7 +165,6 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         vendor=vendor,
         team=team,
-        body=body,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -205,16 +177,14 @@ async def asyncio(
     team: str,
     *,
     client: AuthenticatedClient | Client,
-    body: TeamPut,
 ) -> ProblemDetails | TeamView | None:
-    """Put Team
+    """Get Team
 
-     Set a team's members, in ring order (owners and admins).
+     A team and its dispatch settings (members).
 
     Args:
         vendor (str):
         team (str):
-        body (TeamPut):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -229,6 +199,5 @@ async def asyncio(
             vendor=vendor,
             team=team,
             client=client,
-            body=body,
         )
     ).parsed

@@ -1,0 +1,1 @@
+"""Team dispatch: team settings, who is available to ring, the queue and its timers."""

@@ -1,0 +1,84 @@
+"""Edits of the aggregate shared by the transitions and the dispatch steps: ring a
+participant, close one, swap one part for its new version. No checks, no version bump."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from .model import (
+    Dispatch,
+    Invitee,
+    Participant,
+    ParticipantKind,
+    ParticipantState,
+    Session,
+    SipLeg,
+    SipLegState,
+    StateReason,
+)
+
+__all__ = ["close", "invite", "with_dispatch", "with_participant"]
+
+
+def invite(
+    session: Session,
+    participant_id: str,
+    invitee: Invitee,
+    *,
+    invited_by: str,
+    now: datetime,
+    ring_timeout_s: float | None = None,
+    dispatch_id: str | None = None,
+) -> Session:
+    timeout = session.ring_timeout_s if ring_timeout_s is None else ring_timeout_s
+    participant = Participant(
+        id=participant_id,
+        kind=invitee.kind,
+        role=invitee.role,
+        state=ParticipantState.INVITED,
+        user_id=invitee.user_id,
+        phone=invitee.phone,
+        contact_id=invitee.contact_id,
+        member=invitee.member,
+        invited_at=now,
+        invited_by=invited_by,
+        expires_at=now + timedelta(seconds=timeout),
+        dispatch_id=dispatch_id,
+        sip_leg=(
+            SipLeg(state=SipLegState.DIALING, phone=invitee.phone)
+            if invitee.kind is ParticipantKind.PHONE and invitee.phone is not None
+            else None
+        ),
+    )
+    return replace(session, participants=(*session.participants, participant))
+
+
+def close(
+    session: Session,
+    participant: Participant,
+    state: ParticipantState,
+    reason: StateReason,
+    now: datetime,
+) -> Session:
+    leg = participant.sip_leg
+    if leg is not None and leg.state not in (SipLegState.FAILED, SipLegState.ENDED):
+        leg = replace(leg, state=SipLegState.ENDED)
+    closed = replace(
+        participant, state=state, state_reason=reason, ended_at=now, expires_at=None, sip_leg=leg
+    )
+    return with_participant(session, closed)
+
+
+def with_participant(session: Session, updated: Participant) -> Session:
+    return replace(
+        session,
+        participants=tuple(updated if p.id == updated.id else p for p in session.participants),
+    )
+
+
+def with_dispatch(session: Session, updated: Dispatch) -> Session:
+    return replace(
+        session,
+        dispatches=tuple(updated if d.id == updated.id else d for d in session.dispatches),
+    )

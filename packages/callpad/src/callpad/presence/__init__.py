@@ -1,0 +1,1 @@
+"""Presence: whether a vendor's members take calls (available, away, offline)."""

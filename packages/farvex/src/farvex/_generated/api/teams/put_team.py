@@ -1,0 +1,238 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.problem_details import ProblemDetails
+from ...models.team_put import TeamPut
+from ...models.team_view import TeamView
+from ...types import Response
+
+
+def _get_kwargs(
+    vendor: str,
+    team: str,
+    *,
+    body: TeamPut,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "put",
+        "url": "/api/v1/vendors/{vendor}/teams/{team}".format(
+            vendor=quote(str(vendor), safe=""),
+            team=quote(str(team), safe=""),
+        ),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ProblemDetails | TeamView | None:
+    if response.status_code == 200:
+        response_200 = TeamView.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = ProblemDetails.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = ProblemDetails.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = ProblemDetails.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = ProblemDetails.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 413:
+        response_413 = ProblemDetails.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 422:
+        response_422 = ProblemDetails.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 500:
+        response_500 = ProblemDetails.from_dict(response.json())
+
+        return response_500
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ProblemDetails | TeamView]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    vendor: str,
+    team: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: TeamPut,
+) -> Response[ProblemDetails | TeamView]:
+    """Put Team
+
+     Create or replace a team: members in ring order and dispatch settings (owners and
+    admins). Calls already ringing the team keep the settings they started with.
+
+    Args:
+        vendor (str):
+        team (str):
+        body (TeamPut): A team: its members in ring order, and how a call to it is dispatched.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ProblemDetails | TeamView]
+    """
+
+    kwargs = _get_kwargs(
+        vendor=vendor,
+        team=team,
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    vendor: str,
+    team: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: TeamPut,
+) -> ProblemDetails | TeamView | None:
+    """Put Team
+
+     Create or replace a team: members in ring order and dispatch settings (owners and
+    admins). Calls already ringing the team keep the settings they started with.
+
+    Args:
+        vendor (str):
+        team (str):
+        body (TeamPut): A team: its members in ring order, and how a call to it is dispatched.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ProblemDetails | TeamView
+    """
+
+    return sync_detailed(
+        vendor=vendor,
+        team=team,
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    vendor: str,
+    team: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: TeamPut,
+) -> Response[ProblemDetails | TeamView]:
+    """Put Team
+
+     Create or replace a team: members in ring order and dispatch settings (owners and
+    admins). Calls already ringing the team keep the settings they started with.
+
+    Args:
+        vendor (str):
+        team (str):
+        body (TeamPut): A team: its members in ring order, and how a call to it is dispatched.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ProblemDetails | TeamView]
+    """
+
+    kwargs = _get_kwargs(
+        vendor=vendor,
+        team=team,
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    vendor: str,
+    team: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: TeamPut,
+) -> ProblemDetails | TeamView | None:
+    """Put Team
+
+     Create or replace a team: members in ring order and dispatch settings (owners and
+    admins). Calls already ringing the team keep the settings they started with.
+
+    Args:
+        vendor (str):
+        team (str):
+        body (TeamPut): A team: its members in ring order, and how a call to it is dispatched.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ProblemDetails | TeamView
+    """
+
+    return (
+        await asyncio_detailed(
+            vendor=vendor,
+            team=team,
+            client=client,
+            body=body,
+        )
+    ).parsed
