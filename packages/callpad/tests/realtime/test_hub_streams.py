@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from callpad.realtime.hub import Hub, HubConfig
 from callpad.realtime.hub.streams import Stream, Streams, protocol_int
 from callpad.realtime.protocol import ErrorCode, encode
 
@@ -131,3 +132,59 @@ def test_protocol_integers_are_numbers_or_ascii_decimal_strings_in_64_bits() -> 
     assert protocol_int(True) is None
     assert protocol_int(1.0) is None
     assert protocol_int("") is None
+
+
+def test_history_leaves_on_time_though_the_channel_is_never_published_to_again() -> None:
+    streams = Streams(size=1000, ttl_s=TTL_S)
+    for n in range(100):
+        streams.publish(f"vendor:v{n}", '{"n":1}', None, now=float(n % 10))
+    stream = published(streams, 3, now=5.0)
+    streams.expire(now=TTL_S - 1)
+    assert len(streams) == 101
+    streams.expire(now=TTL_S + 4.5)  # publications made at 0 .. 4 are due
+    assert len(streams) == 51
+    assert [p.offset for p in stream.history] == [1, 2, 3]  # made at 5: not yet
+    streams.expire(now=TTL_S + 10)
+    assert len(streams) == 0  # no history and no subscribers: forgotten
+    assert streams.get(CHANNEL) is None
+    assert not stream.history and not stream.keys
+
+
+def test_a_stream_with_subscribers_keeps_its_position_after_its_history_expires() -> None:
+    streams = Streams(size=1000, ttl_s=TTL_S)
+    stream = published(streams, 2)
+    reader = object()
+    stream.subscribers.add(reader)  # type: ignore[arg-type]
+    streams.expire(now=TTL_S)
+    assert streams.get(CHANNEL) is stream
+    assert not stream.history
+    assert (stream.offset, stream.since(2)) == (2, [])  # a reader at the top still recovers
+    stream.subscribers.discard(reader)  # type: ignore[arg-type]
+    streams.release(stream)
+    assert streams.get(CHANNEL) is None
+
+
+def test_an_entry_trimmed_by_size_does_not_hold_the_stream_past_its_newest_ttl() -> None:
+    streams = Streams(size=2, ttl_s=TTL_S)
+    for at in (0.0, 10.0, 20.0):
+        streams.publish(CHANNEL, "1", None, now=at)
+    streams.expire(now=TTL_S + 10)  # the entry made at 0 left by size; the one at 10 is due
+    stream = streams.get(CHANNEL)
+    assert stream is not None
+    assert [p.at for p in stream.history] == [20.0]
+    streams.expire(now=TTL_S + 20)
+    assert len(streams) == 0
+
+
+def test_the_hub_forgets_idle_channels_by_its_clock() -> None:
+    now = 1000.0
+    hub = Hub(HubConfig(secret="", history_ttl_s=TTL_S), clock=lambda: now)
+    for n in range(1000):
+        hub.publish(f"user:#{n}", {"n": n}, key=f"outbox-{n}")
+    assert hub.history("user:#5") == [(1, {"n": 5})]
+    now += TTL_S
+    hub.streams.expire(hub.now())  # what the ticker does every tick
+    assert len(hub.streams) == 0
+    assert hub.history("user:#5") == []
+    assert hub.position("user:#5").offset == 0
+    assert hub.publish("user:#5", {"n": 5}, key="outbox-5") == 1  # a new stream

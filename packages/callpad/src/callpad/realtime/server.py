@@ -9,6 +9,10 @@
   refuses (returns False) whenever the asynchronous path must be used instead: before
   the handshake, after a close, or while the transport's buffer is over its high-water
   mark (the peer is not reading; the hub's bounded queue takes over from there).
+- The scope also gains `callpad.set_max_message_size`: the largest message the peer may
+  send from now on (a larger one closes the connection with 1009 before it is read into
+  memory). Until the app sets it, `INITIAL_MAX_MESSAGE_BYTES` applies (or uvicorn's
+  `ws_max_size`, if smaller): a socket that has not authenticated gets little.
 """
 
 from __future__ import annotations
@@ -16,9 +20,16 @@ from __future__ import annotations
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
 
-__all__ = ["SEND_TEXT_NOWAIT", "HubWebSocketProtocol"]
+__all__ = [
+    "INITIAL_MAX_MESSAGE_BYTES",
+    "SEND_TEXT_NOWAIT",
+    "SET_MAX_MESSAGE_SIZE",
+    "HubWebSocketProtocol",
+]
 
 SEND_TEXT_NOWAIT = "callpad.send_text_nowait"
+SET_MAX_MESSAGE_SIZE = "callpad.set_max_message_size"
+INITIAL_MAX_MESSAGE_BYTES = 16 * 1024
 
 
 class HubWebSocketProtocol(WebSocketsSansIOProtocol):
@@ -26,9 +37,16 @@ class HubWebSocketProtocol(WebSocketsSansIOProtocol):
         offered = event.headers.get_all("Sec-WebSocket-Protocol")
         if offered and not any(value.strip(" ,") for value in offered):
             del event.headers["Sec-WebSocket-Protocol"]
+        # Frames pipelined behind the handshake are parsed before the app runs.
+        self.set_max_message_size(INITIAL_MAX_MESSAGE_BYTES)
         super().handle_connect(event)
         extensions: dict[str, object] = self.scope.setdefault("extensions", {})  # type: ignore[assignment]
         extensions[SEND_TEXT_NOWAIT] = self.send_text_nowait
+        extensions[SET_MAX_MESSAGE_SIZE] = self.set_max_message_size
+
+    def set_max_message_size(self, size: int) -> None:
+        limit = self.config.ws_max_size
+        self.conn.max_message_size = size if limit is None else min(size, limit)
 
     def send_text_nowait(self, text: str) -> bool:
         if (

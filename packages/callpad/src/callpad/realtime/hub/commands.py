@@ -55,7 +55,10 @@ class Command:
 def _token_claims(request: Request) -> ConnectionClaims | None:
     """The token's claims; None when the command was answered (109) or the connection
     closed (3500)."""
-    token = str(request.params.get("token", ""))
+    token = request.params.get("token", "")
+    if not isinstance(token, str):
+        request.connection.close(Disconnect.BAD_REQUEST)
+        return None
     try:
         return decode_connection_token(request.hub.config.secret, token)
     except TokenExpired:
@@ -200,25 +203,35 @@ COMMANDS: dict[str, Command] = {
 }
 
 
-async def handle_command(hub: Hub, connection: Connection, command: dict[str, Any]) -> None:
+MAX_ID = 2**32 - 1  # ids are uint32 in the protocol
+
+
+def _command_id(connection: Connection, command: dict[str, Any]) -> int | None:
+    """The command's id; None when the command was the pong, or closed the connection."""
     command_id = command.get("id", 0)
-    if not command_id:
-        # `{}` is the pong; nothing else may come without an id.
-        if any(k for k in command if k != "id"):
-            connection.close(Disconnect.BAD_REQUEST)
-        else:
-            connection.pong_due_at = None
-        return
-    if not isinstance(command_id, int) or command_id < 0:
+    if command_id == 0 and connection.connected and all(k == "id" for k in command):
+        connection.pong_due_at = None  # `{}` is the pong
+        return None
+    if isinstance(command_id, bool) or not isinstance(command_id, int):
+        command_id = 0
+    if not 0 < command_id <= MAX_ID:
         connection.close(Disconnect.BAD_REQUEST)
+        return None
+    return command_id
+
+
+async def handle_command(hub: Hub, connection: Connection, command: dict[str, Any]) -> None:
+    command_id = _command_id(connection, command)
+    if command_id is None:
         return
-    method = next((m for m in COMMANDS if m in command), None)
-    if method is None:
+    method = next((m for m in COMMANDS if m in command), "")
+    spec = COMMANDS.get(method)
+    if spec is None and connection.connected:
         connection.send(error_reply(command_id, ErrorCode.METHOD_NOT_FOUND))
         return
     params = command.get(method) or {}
-    spec = COMMANDS[method]
-    if not isinstance(params, dict) or spec.before_connect == connection.connected:
+    # Before `connect` nothing else is accepted; after it, `connect` never again.
+    if spec is None or spec.before_connect == connection.connected or not isinstance(params, dict):
         connection.close(Disconnect.BAD_REQUEST)
         return
     stream = None

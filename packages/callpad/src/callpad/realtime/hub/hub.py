@@ -19,9 +19,11 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from ..protocol import Disconnect, ErrorCode, dumps
+from ..server import SET_MAX_MESSAGE_SIZE
 from .commands import handle_command
 from .config import HubConfig
 from .connection import Connection
+from .frames import BadFrame, commands
 from .streams import Streams
 
 __all__ = ["Authorizer", "Clock", "Hub", "StreamPosition"]
@@ -211,6 +213,10 @@ class Hub:
             # is not served.
             await websocket.close(1008)
             return
+        extensions = websocket.scope.get("extensions") or {}
+        set_max_message_size = extensions.get(SET_MAX_MESSAGE_SIZE)
+        if set_max_message_size is not None:
+            set_max_message_size(self.config.connect_max_bytes)
         await websocket.accept()
         connection = Connection(
             websocket,
@@ -226,26 +232,37 @@ class Hub:
                     break
                 if connection.closing is not None:
                     continue
-                text = message.get("text")
-                if text is None:
-                    raw = message.get("bytes") or b""
-                    text = raw.decode("utf-8", errors="replace")
-                await self._handle_frame(connection, text)
+                was_connected = connection.connected
+                await self._handle_message(connection, message)
+                if connection.connected and not was_connected and set_max_message_size:
+                    set_max_message_size(self.config.message_max_bytes)
         finally:
             await connection.finish()
 
-    async def _handle_frame(self, connection: Connection, text: str) -> None:
-        for line in text.split("\n"):
-            if not line.strip():
-                continue
-            if connection.closing is not None:
-                return
-            try:
-                command = json.loads(line)
-            except ValueError:
-                connection.close(Disconnect.BAD_REQUEST)
-                return
-            if not isinstance(command, dict):
-                connection.close(Disconnect.BAD_REQUEST)
-                return
-            await handle_command(self, connection, command)
+    async def _handle_message(self, connection: Connection, message: Mapping[str, Any]) -> None:
+        text = message.get("text")
+        if text is None:
+            text = (message.get("bytes") or b"").decode("utf-8", errors="replace")
+        config = self.config
+        if connection.connected:
+            too_large = len(text) > config.message_max_bytes
+        else:
+            connection.received_bytes += len(text)
+            too_large = connection.received_bytes > config.connect_max_bytes
+        if too_large:  # the transport enforces this first when it can (HubWebSocketProtocol)
+            connection.close(Disconnect.BAD_REQUEST)
+            return
+        try:
+            first = True
+            for command in commands(text, config.max_commands_per_message):
+                if not first:
+                    await asyncio.sleep(0)  # one message never holds the loop for long
+                first = False
+                if connection.closing is not None:
+                    return
+                await handle_command(self, connection, command)
+        except BadFrame:
+            connection.close(Disconnect.BAD_REQUEST)
+        except Exception:
+            logger.exception("the hub failed on a message from user %r", connection.user)
+            connection.close(Disconnect.SERVER_ERROR)
