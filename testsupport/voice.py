@@ -58,6 +58,7 @@ class ToneParty:
         self._listening: set[str] = set()
         self._watched: set[float] = set()
         self._may_publish = True
+        self._left = False
 
     async def join(self, url: str, token: str, *, publish: bool = True) -> None:
         self.room.on("participant_connected", self._listen_to)
@@ -78,6 +79,9 @@ class ToneParty:
         self._publication_sid = publication.sid
 
     async def leave(self) -> None:
+        if self._left:
+            return
+        self._left = True
         with contextlib.suppress(Exception):
             await self.room.disconnect()
         for task in list(self._tasks):

@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     livekit_empty_timeout_s: int = 120
     livekit_departure_timeout_s: int = 20
     livekit_max_participants: int = 20
+    livekit_end_sessions_with_room: bool = True
     join_grant_ttl_s: int = 6 * 3600
     offline_answer_delay_s: float = 1.0
 

@@ -24,6 +24,7 @@ from .metrics import DISPATCHES_EXPIRED, INVITES_EXPIRED, MEDIA_JOBS, QUEUED_DIS
 from .realtime.outbox import delete_published_events
 from .sessions import repository as session_repo
 from .sessions import service
+from .webhooks.repository import delete_old_webhooks
 
 __all__ = ["Workers"]
 
@@ -155,11 +156,13 @@ class Workers:
         return ran
 
     async def purge_expired_rows(self) -> int:
-        """Forget old idempotency keys, published outbox rows and finished media jobs."""
+        """Forget old idempotency keys, published outbox rows, finished media jobs and the
+        ids of applied webhooks (LiveKit stops redelivering within minutes)."""
         now, settings = utcnow(), self.ctx.settings
         kept_since = now - timedelta(seconds=settings.retention_s)
         async with self.ctx.db.write() as conn:
             await delete_expired_keys(conn, now, settings.idempotency_ttl_s)
             await delete_published_events(conn, kept_since)
             await delete_finished_jobs(conn, kept_since)
+            await delete_old_webhooks(conn, kept_since)
         return 0

@@ -342,3 +342,38 @@ def test_a_session_is_live_for_its_users_until_they_leave_or_it_ends() -> None:
     ended = t.end(answered, "par_1", T0)
     assert ended.users() == {7: False, 42: False, 43: False}
     assert ended.live_users() == set()
+
+
+def test_room_reports_give_the_same_session_in_any_order_and_any_number() -> None:
+    import itertools
+
+    answered = t.accept(inbound(AGENT_42), "par_1", at(1))
+    reports = [
+        lambda s: t.room_joined(s, "par_0", "PA_a", at(2)),
+        lambda s: t.room_joined(s, "par_1", "PA_b", at(3)),
+        lambda s: t.room_audio_started(s, at(4)),
+        lambda s: t.room_left(s, "par_1", "PA_b", at(9)),
+        lambda s: t.room_joined(s, "par_1", "PA_c", at(5)),  # the agent's second connection
+        lambda s: t.room_audio_started(s, at(6)),
+    ]
+    outcomes = set()
+    for order in itertools.permutations(reports):
+        s = answered
+        for report in (*order, order[0], order[-1]):  # and some delivered twice
+            s = report(s)
+        outcomes.add(
+            (
+                tuple((p.connected, p.connected_at) for p in s.participants),
+                s.first_audio_at,
+                s.state,
+            )
+        )
+    assert outcomes == {(((True, at(2)), (True, at(3))), at(4), SessionState.ACTIVE)}
+    # The room closing is final: nobody is connected after it, whatever comes later.
+    closed = t.room_closed(answered, at(10), end=True)
+    assert closed.end_reason is EndReason.COMPLETED
+    rejoined = t.room_joined(closed, "par_0", "PA_late", at(11))
+    assert not any(p.connected for p in rejoined.participants)
+    ringing = t.room_closed(inbound(AGENT_42), at(10), end=True)
+    assert ringing.end_reason is EndReason.FAILED
+    assert t.room_closed(answered, at(10), end=False).state is SessionState.ACTIVE

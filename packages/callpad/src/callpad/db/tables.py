@@ -13,6 +13,7 @@ __all__ = [
     "idempotency_keys",
     "invites",
     "media_jobs",
+    "media_webhooks",
     "members",
     "metadata",
     "outbox",
@@ -203,6 +204,15 @@ media_jobs = sa.Table(
     sa.Column("body", Json, nullable=False),
     sa.Column("done_at", Timestamp()),
     sa.Index("ix_media_jobs_done_at_due_at", "done_at", "due_at"),
+)
+
+# Every media webhook applied (LiveKit's event id), so a redelivery changes nothing.
+media_webhooks = sa.Table(
+    "media_webhooks",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("received_at", Timestamp(), nullable=False),
+    sa.Index("ix_media_webhooks_received_at", "received_at"),
 )
 
 idempotency_keys = sa.Table(

@@ -4,6 +4,7 @@ from .capabilities import Denial, capabilities, check, role_allows
 from .dispatch import Agent, CallEnding, call_endings, dispatch_changes, members_freed, ring_order
 from .effects import InviteChange, MediaCommand, invite_changes, media_commands
 from .model import (
+    ROOM_PREFIX,
     Attempt,
     Capability,
     Direction,
@@ -32,6 +33,7 @@ from .model import (
 from .transitions import DomainError
 
 __all__ = [
+    "ROOM_PREFIX",
     "Agent",
     "Attempt",
     "CallEnding",

@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 __all__ = [
+    "ROOM_PREFIX",
     "Attempt",
     "Capability",
     "Direction",
@@ -32,6 +33,10 @@ __all__ = [
     "StateReason",
     "WhenUnavailable",
 ]
+
+
+# A session's media room is named ROOM_PREFIX + its id.
+ROOM_PREFIX = "callpad-"
 
 
 class SessionState(StrEnum):
@@ -189,6 +194,13 @@ class Participant:
     connected: bool = False
     # A member of the session's vendor when invited: reached on the vendor-scoped channel.
     member: bool = False
+    # The party's connections to the media room (LiveKit participant sids) that joined and
+    # have not left, and those that left: a sid never comes back, so joins and leaves
+    # give the same result in whatever order they are reported.
+    room_sids: frozenset[str] = frozenset()
+    left_sids: frozenset[str] = frozenset()
+    # When the party first joined the media room.
+    connected_at: datetime | None = None
 
     @property
     def is_live(self) -> bool:
@@ -314,6 +326,9 @@ class Session:
     end_reason: EndReason | None = None
     on_hold: bool = False
     ring_timeout_s: float = field(default=30.0)
+    # When the first party started sending audio into the room, and when the room closed.
+    first_audio_at: datetime | None = None
+    room_closed_at: datetime | None = None
 
     @property
     def state(self) -> SessionState:

@@ -54,6 +54,10 @@ __all__ = [
     "reject",
     "remove_participant",
     "rename",
+    "room_audio_started",
+    "room_closed",
+    "room_joined",
+    "room_left",
     "set_connected",
     "sip_leg_update",
     "start_recording",
@@ -383,6 +387,63 @@ def set_connected(session: Session, participant_id: str, connected: bool, now: d
     return _commit(
         session, _with_participant(session, replace(participant, connected=connected)), now
     )
+
+
+def room_joined(session: Session, participant_id: str, sid: str, at: datetime) -> Session:
+    """A connection of the party joined the media room at `at` (a LiveKit participant
+    sid). Commutes with `room_left` and with itself: reports may come in any order."""
+    participant = session.participant(participant_id)
+    if participant is None or sid in participant.room_sids:
+        return session
+    first = participant.connected_at
+    room_sids = participant.room_sids
+    if sid not in participant.left_sids:  # its leave came first: it is already gone
+        room_sids = room_sids | {sid}
+    updated = replace(
+        participant,
+        room_sids=room_sids,
+        connected=bool(room_sids) and session.room_closed_at is None,
+        connected_at=at if first is None else min(first, at),
+    )
+    return _commit(session, _with_participant(session, updated), at)
+
+
+def room_left(session: Session, participant_id: str, sid: str, now: datetime) -> Session:
+    """A connection of the party left the media room (or never made it in)."""
+    participant = session.participant(participant_id)
+    if participant is None or sid in participant.left_sids:
+        return session
+    room_sids = participant.room_sids - {sid}
+    updated = replace(
+        participant,
+        room_sids=room_sids,
+        left_sids=participant.left_sids | {sid},
+        connected=bool(room_sids) and session.room_closed_at is None,
+    )
+    return _commit(session, _with_participant(session, updated), now)
+
+
+def room_audio_started(session: Session, at: datetime) -> Session:
+    """A party published audio at `at`: the session's first audio is the earliest."""
+    first = session.first_audio_at
+    if first is not None and first <= at:
+        return session
+    return _commit(session, replace(session, first_audio_at=at), at)
+
+
+def room_closed(session: Session, now: datetime, *, end: bool) -> Session:
+    """The media room is gone (LiveKit's empty or departure timeout, or deleted): nobody
+    is connected any more, and no later report says otherwise. With `end`, a session still
+    going ends with it: `completed` once answered, `failed` while ringing (its grants name
+    a room that no longer exists)."""
+    if session.room_closed_at is not None:
+        return session
+    participants = tuple(replace(p, connected=False) for p in session.participants)
+    after = replace(session, participants=participants, room_closed_at=now)
+    if end and after.state is not SessionState.ENDED:
+        ringing = after.state is SessionState.RINGING
+        after = _finish(after, EndReason.FAILED if ringing else EndReason.COMPLETED, now)
+    return _commit(session, after, now)
 
 
 # -- internals --------------------------------------------------------------------------

@@ -57,6 +57,8 @@ def to_document(s: Session) -> dict[str, Any]:
         "end_reason": s.end_reason,
         "on_hold": s.on_hold,
         "ring_timeout_s": s.ring_timeout_s,
+        "first_audio_at": _time(s.first_audio_at),
+        "room_closed_at": _time(s.room_closed_at),
         "route": {
             "direction": s.route.direction,
             "initiator_user_id": s.route.initiator_user_id,
@@ -88,6 +90,9 @@ def to_document(s: Session) -> dict[str, Any]:
                 ),
                 "connected": p.connected,
                 "member": p.member,
+                "room_sids": sorted(p.room_sids),
+                "left_sids": sorted(p.left_sids),
+                "connected_at": _time(p.connected_at),
             }
             for p in s.participants
         ],
@@ -184,6 +189,8 @@ def from_document(doc: dict[str, Any]) -> Session:
         end_reason=EndReason(doc["end_reason"]) if doc["end_reason"] else None,
         on_hold=doc["on_hold"],
         ring_timeout_s=doc["ring_timeout_s"],
+        first_audio_at=_parse(doc.get("first_audio_at")),
+        room_closed_at=_parse(doc.get("room_closed_at")),
         route=Route(
             direction=Direction(route["direction"]),
             initiator_user_id=route["initiator_user_id"],
@@ -219,6 +226,9 @@ def from_document(doc: dict[str, Any]) -> Session:
                 ),
                 connected=p["connected"],
                 member=p.get("member", False),
+                room_sids=frozenset(p.get("room_sids", ())),
+                left_sids=frozenset(p.get("left_sids", ())),
+                connected_at=_parse(p.get("connected_at")),
             )
             for p in doc["participants"]
         ),

@@ -127,7 +127,10 @@ class ParticipantView(BaseModel):
     contact_id: str | None
     capabilities: list[Capability]
     operations: list[SipLegOperation]
-    connected: bool
+    connected: bool = Field(description="In the media room now (from LiveKit's webhooks).")
+    connected_at: datetime | None = Field(
+        default=None, description="When the party first joined the media room."
+    )
     invited_by: str | None
     dispatch_id: str | None
     invited_at: datetime
@@ -152,6 +155,7 @@ class ParticipantView(BaseModel):
             if leg
             else [],
             connected=p.connected,
+            connected_at=p.connected_at,
             invited_by=p.invited_by,
             dispatch_id=p.dispatch_id,
             invited_at=p.invited_at,
@@ -263,6 +267,9 @@ class SessionView(BaseModel):
     answered_at: datetime | None
     ended_at: datetime | None
     end_reason: EndReason | None
+    first_audio_at: datetime | None = Field(
+        default=None, description="When the first party started sending audio into the room."
+    )
 
     @classmethod
     def of(cls, s: Session) -> SessionView:
@@ -299,6 +306,7 @@ class SessionView(BaseModel):
             answered_at=s.answered_at,
             ended_at=s.ended_at,
             end_reason=s.end_reason,
+            first_audio_at=s.first_audio_at,
         )
 
 

@@ -21,6 +21,7 @@ from ..context import DISPATCH_QUEUE_CHANGED, AppContext
 from ..dispatch import repository as dispatch_repo
 from ..dispatch.service import advance_dispatches, estimated_wait, team_policy
 from ..domain import (
+    ROOM_PREFIX,
     Direction,
     DispatchState,
     Invitee,
@@ -229,7 +230,7 @@ async def start(
         session_id=session_id,
         vendor=vendor.slug,
         name=name,
-        room=f"callpad-{session_id}",
+        room=ROOM_PREFIX + session_id,
         direction=direction,
         target=target.model_dump(),
         initiator=Invitee(
@@ -492,6 +493,17 @@ async def apply_media_report(
         )
     elif kind == "connected":
         after = t.set_connected(before, report["participant_id"], bool(report["connected"]), now)
+    elif kind == "room_joined":
+        at = datetime.fromisoformat(report["at"])
+        after = t.room_joined(before, report["participant_id"], report["sid"], at)
+    elif kind == "room_left":
+        after = t.room_left(before, report["participant_id"], report["sid"], now)
+    elif kind == "room_audio":
+        known = before.participant(report["participant_id"]) is not None
+        at = datetime.fromisoformat(report["at"])
+        after = t.room_audio_started(before, at) if known else before
+    elif kind == "room_finished":
+        after = t.room_closed(before, now, end=ctx.settings.livekit_end_sessions_with_room)
     else:
         raise ValueError(f"unknown media report {kind!r}")
     if after is before:

@@ -27,7 +27,8 @@ async def open_room(lk: api.LiveKitAPI, settings: Settings, session: Session) ->
     await lk.room.create_room(
         api.CreateRoomRequest(
             name=session.room,
-            empty_timeout=settings.livekit_empty_timeout_s,
+            # Never closed for emptiness while it may still be answered.
+            empty_timeout=max(settings.livekit_empty_timeout_s, int(session.ring_timeout_s) + 30),
             departure_timeout=settings.livekit_departure_timeout_s,
             max_participants=settings.livekit_max_participants,
             metadata=json.dumps({"session_id": session.id, "vendor": session.vendor}),

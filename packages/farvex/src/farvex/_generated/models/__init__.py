@@ -36,6 +36,7 @@ from .presence_view_status import PresenceViewStatus
 from .problem_code import ProblemCode
 from .problem_details import ProblemDetails
 from .realtime_grant import RealtimeGrant
+from .receive_livekit_webhook_body import ReceiveLivekitWebhookBody
 from .recording_state import RecordingState
 from .recording_view import RecordingView
 from .rename_request import RenameRequest
@@ -59,6 +60,7 @@ from .vendor_create import VendorCreate
 from .vendor_user_target import VendorUserTarget
 from .vendor_view import VendorView
 from .voice_join_grant import VoiceJoinGrant
+from .webhook_receipt import WebhookReceipt
 from .when_unavailable import WhenUnavailable
 
 __all__ = (
@@ -98,6 +100,7 @@ __all__ = (
     "ProblemCode",
     "ProblemDetails",
     "RealtimeGrant",
+    "ReceiveLivekitWebhookBody",
     "RecordingState",
     "RecordingView",
     "RenameRequest",
@@ -121,5 +124,6 @@ __all__ = (
     "VendorUserTarget",
     "VendorView",
     "VoiceJoinGrant",
+    "WebhookReceipt",
     "WhenUnavailable",
 )

@@ -12,6 +12,7 @@ from ..models.participant_kind import ParticipantKind
 from ..models.participant_state import ParticipantState
 from ..models.role import Role
 from ..models.state_reason import StateReason
+from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.sip_leg_operation import SipLegOperation
@@ -26,7 +27,7 @@ class ParticipantView:
     Attributes:
         accepted_at (datetime.datetime | None):
         capabilities (list[Capability]):
-        connected (bool):
+        connected (bool): In the media room now (from LiveKit's webhooks).
         contact_id (None | str):
         dispatch_id (None | str):
         ended_at (datetime.datetime | None):
@@ -41,6 +42,7 @@ class ParticipantView:
         state (ParticipantState):
         state_reason (None | StateReason):
         user_id (int | None):
+        connected_at (datetime.datetime | None | Unset): When the party first joined the media room.
     """
 
     accepted_at: datetime.datetime | None
@@ -60,6 +62,7 @@ class ParticipantView:
     state: ParticipantState
     state_reason: None | StateReason
     user_id: int | None
+    connected_at: datetime.datetime | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -124,6 +127,14 @@ class ParticipantView:
         user_id: int | None
         user_id = self.user_id
 
+        connected_at: None | str | Unset
+        if isinstance(self.connected_at, Unset):
+            connected_at = UNSET
+        elif isinstance(self.connected_at, datetime.datetime):
+            connected_at = self.connected_at.isoformat()
+        else:
+            connected_at = self.connected_at
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -147,6 +158,8 @@ class ParticipantView:
                 "user_id": user_id,
             }
         )
+        if connected_at is not UNSET:
+            field_dict["connected_at"] = connected_at
 
         return field_dict
 
@@ -277,6 +290,23 @@ class ParticipantView:
 
         user_id = _parse_user_id(d.pop("user_id"))
 
+        def _parse_connected_at(data: object) -> datetime.datetime | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                connected_at_type_0 = datetime.datetime.fromisoformat(data)
+
+                return connected_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
+
+        connected_at = _parse_connected_at(d.pop("connected_at", UNSET))
+
         participant_view = cls(
             accepted_at=accepted_at,
             capabilities=capabilities,
@@ -295,6 +325,7 @@ class ParticipantView:
             state=state,
             state_reason=state_reason,
             user_id=user_id,
+            connected_at=connected_at,
         )
 
         participant_view.additional_properties = d

@@ -9,6 +9,7 @@ from attrs import field as _attrs_field
 
 from ..models.end_reason import EndReason
 from ..models.session_state import SessionState
+from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.dispatch_view import DispatchView
@@ -38,6 +39,7 @@ class SessionView:
         state (SessionState):
         vendor (str):
         version (int):
+        first_audio_at (datetime.datetime | None | Unset): When the first party started sending audio into the room.
     """
 
     answered_at: datetime.datetime | None
@@ -54,6 +56,7 @@ class SessionView:
     state: SessionState
     vendor: str
     version: int
+    first_audio_at: datetime.datetime | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -106,6 +109,14 @@ class SessionView:
 
         version = self.version
 
+        first_audio_at: None | str | Unset
+        if isinstance(self.first_audio_at, Unset):
+            first_audio_at = UNSET
+        elif isinstance(self.first_audio_at, datetime.datetime):
+            first_audio_at = self.first_audio_at.isoformat()
+        else:
+            first_audio_at = self.first_audio_at
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -126,6 +137,8 @@ class SessionView:
                 "version": version,
             }
         )
+        if first_audio_at is not UNSET:
+            field_dict["first_audio_at"] = first_audio_at
 
         return field_dict
 
@@ -220,6 +233,23 @@ class SessionView:
 
         version = d.pop("version")
 
+        def _parse_first_audio_at(data: object) -> datetime.datetime | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                first_audio_at_type_0 = datetime.datetime.fromisoformat(data)
+
+                return first_audio_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
+
+        first_audio_at = _parse_first_audio_at(d.pop("first_audio_at", UNSET))
+
         session_view = cls(
             answered_at=answered_at,
             created_at=created_at,
@@ -235,6 +265,7 @@ class SessionView:
             state=state,
             vendor=vendor,
             version=version,
+            first_audio_at=first_audio_at,
         )
 
         session_view.additional_properties = d

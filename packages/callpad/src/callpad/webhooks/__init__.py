@@ -1,0 +1,1 @@
+"""Webhooks in from the media server (LiveKit), applied to sessions."""
