@@ -22,9 +22,12 @@ install: $(VENV)/.synced
 services:  ## PostgreSQL, Redis, and the Centrifugo and livekit-server binaries the suite runs
 	bash scripts/services.sh
 
-run: install  ## the server on the embedded default: SQLite in ./data, dev auth, offline media
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+run: install  ## the server on the embedded default: SQLite in ./data, dev auth, offline media (HOST=, PORT=)
 	$(RUN) callpad db upgrade
-	$(RUN) callpad serve --host 127.0.0.1 --port 8080
+	$(RUN) callpad serve --host $(HOST) --port $(PORT)
 
 test: install
 	$(RUN) pytest $(PYTEST_ARGS)

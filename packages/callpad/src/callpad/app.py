@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
             app.state.ctx = ctx
             media = ctx.media.describe()
-            logger.warning("callpad %s: media %s", __version__, media.get("note", media))
+            logger.info("callpad %s: %s", __version__, media.get("note", media))
             try:
                 async with Workers(ctx).running(), running_realtime(ctx):
                     yield

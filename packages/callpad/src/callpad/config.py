@@ -6,7 +6,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
@@ -95,6 +95,16 @@ class Settings(BaseSettings):
     realtime_centrifugo_api_url: str = "http://127.0.0.1:8000/api"
     realtime_centrifugo_api_key: str = ""
 
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(SUPPORTED_DATABASE_URLS):
+            raise ValueError(
+                "Callpad stores its data in SQLite (sqlite:///path) or PostgreSQL "
+                f"(postgresql://...), not {url.split(':', 1)[0]!r}"
+            )
+        return url
+
     def resolved_database_url(self) -> str:
         """The async SQLAlchemy URL the server connects with."""
         url = self.database_url or f"sqlite:///{self.data_dir / 'callpad.db'}"
@@ -112,6 +122,15 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.resolved_database_url().startswith("sqlite")
+
+
+SUPPORTED_DATABASE_URLS = (
+    "sqlite://",
+    "sqlite+aiosqlite://",
+    "postgresql://",
+    "postgres://",
+    "postgresql+asyncpg://",
+)
 
 
 def to_async_url(url: str) -> str:
