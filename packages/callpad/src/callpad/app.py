@@ -33,6 +33,7 @@ from .problems import (
 )
 from .realtime.endpoints import router as realtime_router
 from .realtime.runtime import hub_route, running_realtime
+from .recordings.endpoints import router as recordings_router
 from .request_ids import RequestIds
 from .sessions.endpoints import router as sessions_router
 from .webhooks.endpoints import router as webhooks_router
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_router, prefix="/api/v1")
     app.include_router(realtime_router, prefix="/api/v1")
     app.include_router(webhooks_router, prefix="/api/v1")
+    app.include_router(recordings_router, prefix="/api/v1")
     app.router.routes.append(hub_route())
 
     @app.get("/healthz", tags=["ops"], operation_id="healthz")

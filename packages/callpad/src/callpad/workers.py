@@ -15,10 +15,11 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from .background import poll_loop
-from .context import AppContext, utcnow, write_transaction
+from .context import MEDIA_JOBS_WRITTEN, AppContext, utcnow, write_transaction
 from .dispatch import repository as dispatch_repo
 from .domain import MediaCommand
 from .idempotency import delete_expired_keys
+from .media.base import MediaReport
 from .media.jobs import claim_job, delete_finished_jobs, due_job_ids, schedule_reports
 from .metrics import DISPATCHES_EXPIRED, INVITES_EXPIRED, MEDIA_JOBS, QUEUED_DISPATCHES_SERVED
 from .realtime.outbox import delete_published_events
@@ -36,6 +37,7 @@ class Workers:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Run the loops for the lifetime of the app; cancelled and awaited on exit."""
+        self.ctx.media.attach(self.store_report)
         async with asyncio.TaskGroup() as group:
             interval = self.ctx.settings.timer_poll_interval_s
             tasks = [
@@ -154,6 +156,12 @@ class Workers:
                         await schedule_reports(conn, session_id, reports, now)
                 ran += 1
         return ran
+
+    async def store_report(self, session_id: str, report: MediaReport) -> None:
+        """A report the media backend made on its own time, stored as a due job."""
+        async with write_transaction(self.ctx) as conn:
+            await schedule_reports(conn, session_id, [report], utcnow())
+            conn.info[MEDIA_JOBS_WRITTEN] = True
 
     async def purge_expired_rows(self) -> int:
         """Forget old idempotency keys, published outbox rows, finished media jobs and the

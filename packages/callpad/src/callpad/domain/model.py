@@ -22,6 +22,7 @@ __all__ = [
     "ParticipantKind",
     "ParticipantState",
     "Recording",
+    "RecordingFile",
     "RecordingState",
     "RingOrder",
     "Role",
@@ -208,6 +209,15 @@ class Participant:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordingFile:
+    """A finished recording's audio: `format` is its media type (`audio/wav`)."""
+
+    duration_s: float
+    size_bytes: int
+    format: str
+
+
+@dataclass(frozen=True, slots=True)
 class Recording:
     id: str
     state: RecordingState
@@ -215,6 +225,8 @@ class Recording:
     started_at: datetime
     stopped_at: datetime | None = None
     error: str | None = None
+    # The audio file, once the recorder or egress has finished writing it.
+    file: RecordingFile | None = None
 
     @property
     def is_live(self) -> bool:

@@ -26,6 +26,7 @@ from .model import (
     ParticipantKind,
     ParticipantState,
     Recording,
+    RecordingFile,
     RecordingState,
     Role,
     Route,
@@ -50,6 +51,7 @@ __all__ = [
     "leave",
     "place_in_queue",
     "reason_for_sip_status",
+    "recording_saved",
     "recording_update",
     "reject",
     "remove_participant",
@@ -376,6 +378,20 @@ def recording_update(
         return session
     stopped_at = now if state in (RecordingState.STOPPED, RecordingState.FAILED) else None
     updated = replace(recording, state=state, stopped_at=stopped_at, error=error)
+    return _commit(session, _with_recording(session, updated), now)
+
+
+def recording_saved(
+    session: Session, recording_id: str, file: RecordingFile, now: datetime
+) -> Session:
+    """The recording's audio file is written (also after the session ended: a recording
+    stopped by the end of its session is still saved). A recording still live stops."""
+    recording = next((r for r in session.recordings if r.id == recording_id), None)
+    if recording is None or recording.file is not None:
+        return session
+    updated = replace(recording, file=file)
+    if recording.is_live:
+        updated = replace(updated, state=RecordingState.STOPPED, stopped_at=now)
     return _commit(session, _with_recording(session, updated), now)
 
 

@@ -8,12 +8,13 @@ LiveKit, webhooks) are applied to sessions like any other change.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..domain import MediaCommand, Session
 
-__all__ = ["MediaBackend", "MediaReport", "MediaUnavailable"]
+__all__ = ["MediaBackend", "MediaReport", "MediaUnavailable", "ReportSink"]
 
 
 class MediaUnavailable(RuntimeError):
@@ -34,6 +35,11 @@ class MediaReport:
     body: dict[str, Any]
 
 
+# Stores a report that came after `execute` returned (a recorder that joined, a file
+# written): `(session_id, report)`, applied like any other report.
+ReportSink = Callable[[str, MediaReport], Awaitable[None]]
+
+
 class MediaBackend(Protocol):
     name: str
     has_audio: bool
@@ -48,6 +54,10 @@ class MediaBackend(Protocol):
         """Make the new session's room ready before its first join grant is handed out
         (called inside the transaction that starts the session: if it fails, the session
         is not started). Raises `MediaUnavailable` when the media server cannot."""
+        ...
+
+    def attach(self, sink: ReportSink) -> None:
+        """Where to send reports that come later than `execute`'s return."""
         ...
 
     async def aclose(self) -> None:

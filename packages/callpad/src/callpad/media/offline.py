@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain import MediaCommand, Session
-from .base import MediaReport
+from .base import MediaReport, ReportSink
 
 __all__ = ["OFFLINE_NUMBERS", "OfflineMedia"]
 
@@ -60,6 +60,9 @@ class OfflineMedia:
 
     async def open_room(self, session: Session) -> None:
         return None
+
+    def attach(self, sink: ReportSink) -> None:
+        return None  # every outcome is known when the command runs
 
     async def aclose(self) -> None:
         return None

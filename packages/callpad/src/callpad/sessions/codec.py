@@ -18,6 +18,7 @@ from ..domain import (
     ParticipantKind,
     ParticipantState,
     Recording,
+    RecordingFile,
     RecordingState,
     RingOrder,
     Role,
@@ -104,6 +105,15 @@ def to_document(s: Session) -> dict[str, Any]:
                 "started_at": _time(r.started_at),
                 "stopped_at": _time(r.stopped_at),
                 "error": r.error,
+                "file": (
+                    {
+                        "duration_s": r.file.duration_s,
+                        "size_bytes": r.file.size_bytes,
+                        "format": r.file.format,
+                    }
+                    if r.file
+                    else None
+                ),
             }
             for r in s.recordings
         ],
@@ -240,6 +250,7 @@ def from_document(doc: dict[str, Any]) -> Session:
                 started_at=_required(r["started_at"]),
                 stopped_at=_parse(r["stopped_at"]),
                 error=r["error"],
+                file=RecordingFile(**r["file"]) if r.get("file") else None,
             )
             for r in doc["recordings"]
         ),

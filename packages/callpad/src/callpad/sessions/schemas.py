@@ -172,6 +172,15 @@ class RecordingView(BaseModel):
     started_at: datetime
     stopped_at: datetime | None
     error: str | None
+    duration_s: float | None = Field(
+        default=None, description="The audio's length, once its file is written."
+    )
+    size_bytes: int | None = Field(default=None, description="The audio file's size.")
+    format: str | None = Field(
+        default=None,
+        description="The audio file's media type (`audio/wav`); download it from "
+        "`GET .../recordings/{recording_id}/audio`.",
+    )
 
 
 class DispatchAttemptView(BaseModel):
@@ -299,6 +308,9 @@ class SessionView(BaseModel):
                     started_at=x.started_at,
                     stopped_at=x.stopped_at,
                     error=x.error,
+                    duration_s=x.file.duration_s if x.file else None,
+                    size_bytes=x.file.size_bytes if x.file else None,
+                    format=x.file.format if x.file else None,
                 )
                 for x in s.recordings
             ],

@@ -28,6 +28,7 @@ from ..domain import (
     Participant,
     ParticipantKind,
     ParticipantState,
+    RecordingFile,
     RecordingState,
     Role,
     Session,
@@ -491,6 +492,13 @@ async def apply_media_report(
             now,
             report.get("error"),
         )
+    elif kind == "recording_saved":
+        file = RecordingFile(
+            duration_s=float(report["duration_s"]),
+            size_bytes=int(report["size_bytes"]),
+            format=str(report["format"]),
+        )
+        after = t.recording_saved(before, report["recording_id"], file, now)
     elif kind == "connected":
         after = t.set_connected(before, report["participant_id"], bool(report["connected"]), now)
     elif kind == "room_joined":

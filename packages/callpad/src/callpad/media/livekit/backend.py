@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -12,10 +15,15 @@ from livekit import api
 
 from ...config import DEV_LIVEKIT_SECRET, Settings
 from ...domain import MediaCommand, Session
-from ..base import MediaReport, MediaUnavailable
+from ..base import MediaReport, MediaUnavailable, ReportSink
+from ..recordings import recording_path
 from . import rooms
+from .permissions import recorder_grant, recorder_identity
+from .recorder import RECORDING_FORMAT, Recorder
 
 __all__ = ["LiveKitMedia", "LiveKitUnavailable"]
+
+logger = logging.getLogger("callpad.media")
 
 
 class LiveKitUnavailable(MediaUnavailable):
@@ -27,12 +35,15 @@ class LiveKitMedia:
 
     name = "livekit"
     has_audio = True
-    actions = frozenset({"open_room", "remove", "hold", "close_room"})
+    actions = frozenset({"remove", "hold", "close_room", "start_recording", "stop_recording"})
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.api_url = settings.resolved_livekit_api_url()
         self._lk: api.LiveKitAPI | None = None
+        self._sink: ReportSink | None = None
+        self._recorders: dict[str, asyncio.Task[None]] = {}
+        self._stop_recorder: dict[str, Callable[[], None]] = {}
         if settings.livekit_api_secret == DEV_LIVEKIT_SECRET:
             # `livekit-server --dev` signs with a 6-byte secret; only ever a dev default.
             warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
@@ -57,7 +68,14 @@ class LiveKitMedia:
                 f"LiveKit at {self.api_url} is not ready (HTTP {answer.status_code})"
             )
 
+    def attach(self, sink: ReportSink) -> None:
+        self._sink = sink
+
     async def aclose(self) -> None:
+        """Stop the recorders (each writes its file and reports it), then the API client."""
+        for stop in list(self._stop_recorder.values()):
+            stop()
+        await asyncio.gather(*self._recorders.values(), return_exceptions=True)
         if self._lk is not None:
             await self._lk.aclose()
             self._lk = None
@@ -88,4 +106,69 @@ class LiveKitMedia:
             await rooms.remove_from_room(lk, session.room, command.participant_id)
         elif action == "hold":
             await rooms.sync_permissions(lk, session)
+        elif action == "start_recording" and command.recording_id:
+            self._start_recorder(session, command.recording_id)
+        elif action == "stop_recording" and command.recording_id:
+            await self._stop_recording(session, command.recording_id)
         return []
+
+    # -- the built-in recorder -----------------------------------------------------------
+
+    def _start_recorder(self, session: Session, recording_id: str) -> None:
+        recording = next((r for r in session.recordings if r.id == recording_id), None)
+        if recording is None or not recording.is_live or recording_id in self._recorders:
+            return
+        token = recorder_grant(self.settings, session.room, recording_id)
+        path = recording_path(self.settings, session.id, recording_id)
+        recorder = Recorder(
+            self.settings.livekit_url, token, path, recording.started_at.timestamp()
+        )
+        task = asyncio.get_running_loop().create_task(
+            self._record(session.id, recording_id, recorder), name=f"recorder {recording_id}"
+        )
+        self._recorders[recording_id] = task
+        self._stop_recorder[recording_id] = recorder.stop
+
+    async def _record(self, session_id: str, recording_id: str, recorder: Recorder) -> None:
+        def report(body: dict[str, Any]) -> MediaReport:
+            return MediaReport(0, {"recording_id": recording_id, **body})
+
+        try:
+            joined = asyncio.get_running_loop().create_task(recorder.joined.wait())
+            run = asyncio.get_running_loop().create_task(recorder.run())
+            await asyncio.wait({joined, run}, return_when=asyncio.FIRST_COMPLETED)
+            if recorder.joined.is_set():
+                await self._report(session_id, report({"type": "recording", "state": "active"}))
+            joined.cancel()
+            saved = await run
+            await self._report(
+                session_id,
+                report(
+                    {
+                        "type": "recording_saved",
+                        "duration_s": saved.duration_s,
+                        "size_bytes": saved.size_bytes,
+                        "format": RECORDING_FORMAT,
+                    }
+                ),
+            )
+        except Exception as exc:
+            logger.exception("recorder %s failed", recording_id)
+            failed = {"type": "recording", "state": "failed", "error": f"recorder: {exc}"}
+            await self._report(session_id, report(failed))
+        finally:
+            self._recorders.pop(recording_id, None)
+            self._stop_recorder.pop(recording_id, None)
+
+    async def _report(self, session_id: str, report: MediaReport) -> None:
+        if self._sink is not None:
+            await self._sink(session_id, report)
+
+    async def _stop_recording(self, session: Session, recording_id: str) -> None:
+        """Stop the recorder: here if this process runs it, else by taking it out of the
+        room (the process that runs it sees it disconnected, and writes the file)."""
+        stop = self._stop_recorder.get(recording_id)
+        if stop is not None:
+            stop()
+            return
+        await rooms.remove_from_room(self.lk, session.room, recorder_identity(recording_id))

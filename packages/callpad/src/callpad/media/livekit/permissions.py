@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from livekit import api
 
+from ...config import Settings
 from ...domain import Participant, Session
 
-__all__ = ["room_permission"]
+__all__ = ["recorder_grant", "recorder_identity", "room_permission"]
 
 
 def room_permission(session: Session, participant: Participant) -> api.ParticipantPermission:
@@ -23,4 +24,28 @@ def room_permission(session: Session, participant: Participant) -> api.Participa
         can_publish=not held,
         can_subscribe=not held,
         can_publish_data=True,
+    )
+
+
+def recorder_identity(recording_id: str) -> str:
+    return f"recorder-{recording_id}"
+
+
+def recorder_grant(settings: Settings, room: str, recording_id: str) -> str:
+    """The recorder's token: hidden from the other parties, listening only."""
+    return (
+        api.AccessToken(settings.livekit_api_key, settings.livekit_api_secret)
+        .with_identity(recorder_identity(recording_id))
+        .with_name("Callpad recorder")
+        .with_grants(
+            api.VideoGrants(
+                room_join=True,
+                room=room,
+                can_publish=False,
+                can_subscribe=True,
+                can_publish_data=False,
+                hidden=True,
+            )
+        )
+        .to_jwt()
     )

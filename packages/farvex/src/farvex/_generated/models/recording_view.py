@@ -8,6 +8,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.recording_state import RecordingState
+from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="RecordingView")
 
@@ -22,6 +23,10 @@ class RecordingView:
         started_by (str):
         state (RecordingState):
         stopped_at (datetime.datetime | None):
+        duration_s (float | None | Unset): The audio's length, once its file is written.
+        format_ (None | str | Unset): The audio file's media type (`audio/wav`); download it from `GET
+            .../recordings/{recording_id}/audio`.
+        size_bytes (int | None | Unset): The audio file's size.
     """
 
     error: None | str
@@ -30,6 +35,9 @@ class RecordingView:
     started_by: str
     state: RecordingState
     stopped_at: datetime.datetime | None
+    duration_s: float | None | Unset = UNSET
+    format_: None | str | Unset = UNSET
+    size_bytes: int | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -50,6 +58,24 @@ class RecordingView:
         else:
             stopped_at = self.stopped_at
 
+        duration_s: float | None | Unset
+        if isinstance(self.duration_s, Unset):
+            duration_s = UNSET
+        else:
+            duration_s = self.duration_s
+
+        format_: None | str | Unset
+        if isinstance(self.format_, Unset):
+            format_ = UNSET
+        else:
+            format_ = self.format_
+
+        size_bytes: int | None | Unset
+        if isinstance(self.size_bytes, Unset):
+            size_bytes = UNSET
+        else:
+            size_bytes = self.size_bytes
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -62,6 +88,12 @@ class RecordingView:
                 "stopped_at": stopped_at,
             }
         )
+        if duration_s is not UNSET:
+            field_dict["duration_s"] = duration_s
+        if format_ is not UNSET:
+            field_dict["format"] = format_
+        if size_bytes is not UNSET:
+            field_dict["size_bytes"] = size_bytes
 
         return field_dict
 
@@ -99,6 +131,33 @@ class RecordingView:
 
         stopped_at = _parse_stopped_at(d.pop("stopped_at"))
 
+        def _parse_duration_s(data: object) -> float | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(float | None | Unset, data)
+
+        duration_s = _parse_duration_s(d.pop("duration_s", UNSET))
+
+        def _parse_format_(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        format_ = _parse_format_(d.pop("format", UNSET))
+
+        def _parse_size_bytes(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        size_bytes = _parse_size_bytes(d.pop("size_bytes", UNSET))
+
         recording_view = cls(
             error=error,
             id=id,
@@ -106,6 +165,9 @@ class RecordingView:
             started_by=started_by,
             state=state,
             stopped_at=stopped_at,
+            duration_s=duration_s,
+            format_=format_,
+            size_bytes=size_bytes,
         )
 
         recording_view.additional_properties = d

@@ -1,0 +1,1 @@
+"""Recordings' audio: downloads for the members allowed to see their session."""
