@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from callpad.context import AppContext, utcnow
+from callpad.clock import utcnow
+from callpad.context import AppContext
 from callpad.db.tables import outbox
-from callpad.domain import transitions as t
 from callpad.sessions import service
 from callpad.testing import Api
 from fastapi import FastAPI
@@ -125,12 +125,9 @@ async def test_a_rolled_back_change_leaves_no_event(api: Api, app: FastAPI, acme
     mark = await last_id(app)
     ctx: AppContext = app.state.ctx
 
-    def cancel(session: Any, actor: Any, now: Any) -> Any:
-        return t.cancel(session, actor.id, now)
-
     with pytest.raises(RuntimeError, match="boom"):  # noqa: PT012 - the rollback is the point
         async with ctx.db.write() as conn:
-            changed = await service.mutate(ctx, conn, "acme", sid, CUSTOMER, cancel, utcnow())
+            changed = await service.cancel_session(ctx, conn, "acme", sid, CUSTOMER, utcnow())
             assert changed.end_reason is not None
             assert await events_after_in(conn, mark)  # written inside the transaction...
             raise RuntimeError("boom")

@@ -483,7 +483,7 @@ def _run(step: Callable[[Any], Awaitable[Any]], settings: Settings) -> Any:
 
 
 def _run_write(step: Callable[[Any, Any], Awaitable[Any]], settings: Settings | None = None) -> Any:
-    from .context import utcnow
+    from .clock import utcnow
     from .db.migrate import assert_schema_current
 
     settings = settings or _settings()

@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -14,23 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from .auth import TokenVerifier
 from .config import Settings
 from .db.engine import Database
+from .db.transaction import AfterCommit
+from .db.transaction import write_transaction as _write_transaction
 from .media.base import MediaBackend
 
 if TYPE_CHECKING:
     from .realtime.hub import Hub
 
-__all__ = [
-    "DISPATCH_QUEUE_CHANGED",
-    "MEDIA_JOBS_WRITTEN",
-    "OUTBOX_WRITTEN",
-    "AppContext",
-    "utcnow",
-    "write_transaction",
-]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+__all__ = ["AppContext", "write_transaction"]
 
 
 @dataclass
@@ -50,30 +40,19 @@ class AppContext:
     # The embedded realtime hub, set by the lifespan (None in Centrifugo mode).
     hub: Hub | None = None
 
-
-OUTBOX_WRITTEN = "callpad.outbox_written"
-MEDIA_JOBS_WRITTEN = "callpad.media_jobs_written"
-DISPATCH_QUEUE_CHANGED = "callpad.dispatch_queue_changed"
+    def wake_workers(self, committed: AfterCommit) -> None:
+        """Wake the relay, the media worker and the dispatch queue for what a transaction
+        committed."""
+        if committed.outbox_written:
+            self.outbox_written.set()
+        if committed.media_jobs_written:
+            self.media_jobs_written.set()
+        if committed.dispatch_queue_changed:
+            self.dispatch_queue_changed.set()
 
 
 @asynccontextmanager
 async def write_transaction(ctx: AppContext) -> AsyncIterator[AsyncConnection]:
-    """One write transaction. After it commits, the relay, the media worker and the
-    dispatch queue are woken if it wrote for them (the writers flag it in `conn.info`)."""
-    async with ctx.db.write() as conn:
-        try:
-            yield conn
-        except BaseException:
-            conn.info.pop(OUTBOX_WRITTEN, None)
-            conn.info.pop(MEDIA_JOBS_WRITTEN, None)
-            conn.info.pop(DISPATCH_QUEUE_CHANGED, None)
-            raise
-        wrote_events = conn.info.pop(OUTBOX_WRITTEN, False)
-        wrote_jobs = conn.info.pop(MEDIA_JOBS_WRITTEN, False)
-        queue_changed = conn.info.pop(DISPATCH_QUEUE_CHANGED, False)
-    if queue_changed:
-        ctx.dispatch_queue_changed.set()
-    if wrote_events:
-        ctx.outbox_written.set()
-    if wrote_jobs:
-        ctx.media_jobs_written.set()
+    """One write transaction on the app's database, waking the workers once it commits."""
+    async with _write_transaction(ctx.db, ctx.wake_workers) as conn:
+        yield conn

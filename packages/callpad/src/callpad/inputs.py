@@ -23,6 +23,7 @@ __all__ = [
     "MAX_BIGINT",
     "MAX_VERSION",
     "NUL_MESSAGE",
+    "TEAM_PATTERN",
     "RequestModel",
     "RingTimeout",
     "Slug",
@@ -44,6 +45,8 @@ UserId = Annotated[int, Gt(0), Le(MAX_BIGINT)]
 """A Callpad user id: 1 to 2^63 - 1."""
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+TEAM_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+"""A team's name: lowercase letters, digits, `-` and `_`; 1 to 64 characters."""
 Slug = Annotated[
     str,
     Field(

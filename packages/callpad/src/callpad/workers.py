@@ -15,7 +15,9 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from .background import poll_loop
-from .context import MEDIA_JOBS_WRITTEN, AppContext, utcnow, write_transaction
+from .clock import utcnow
+from .context import AppContext, write_transaction
+from .db.transaction import after_commit
 from .dispatch import repository as dispatch_repo
 from .domain import MediaCommand
 from .idempotency import delete_expired_keys
@@ -161,7 +163,7 @@ class Workers:
         """A report the media backend made on its own time, stored as a due job."""
         async with write_transaction(self.ctx) as conn:
             await schedule_reports(conn, session_id, [report], utcnow())
-            conn.info[MEDIA_JOBS_WRITTEN] = True
+            after_commit(conn).media_jobs_written = True
 
     async def purge_expired_rows(self) -> int:
         """Forget old idempotency keys, published outbox rows, finished media jobs and the

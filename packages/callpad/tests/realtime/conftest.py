@@ -17,8 +17,9 @@ import pytest
 import sqlalchemy as sa
 import uvicorn
 from callpad.app import create_app
+from callpad.clock import utcnow
 from callpad.config import Settings
-from callpad.context import AppContext, utcnow, write_transaction
+from callpad.context import AppContext, write_transaction
 from callpad.db.tables import outbox
 from callpad.realtime.hub import Hub
 from callpad.realtime.outbox import OutboxEvent, write_events

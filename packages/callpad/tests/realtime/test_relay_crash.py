@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from callpad.clock import utcnow
 from callpad.config import Settings
-from callpad.context import utcnow
 from callpad.db.engine import Database
 from callpad.db.tables import outbox
 from callpad.realtime.channels import user_channel

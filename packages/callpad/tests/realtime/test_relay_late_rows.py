@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 from callpad.auth import TokenVerifier
-from callpad.context import AppContext, utcnow
+from callpad.clock import utcnow
+from callpad.context import AppContext
 from callpad.db.engine import Database
 from callpad.media.offline import OfflineMedia
 from callpad.realtime.hub import Hub
@@ -37,7 +38,7 @@ class Process:
             return True
 
         self.hub = Hub(hub_config(ctx.settings), allow_all)
-        self.relay = OutboxRelay(ctx, HubPublisher(self.hub))
+        self.relay = OutboxRelay(ctx.db, ctx.settings, asyncio.Event(), HubPublisher(self.hub))
 
     def labels(self) -> list[str]:
         return [data["data"]["label"] for _offset, data in self.hub.history(CHANNEL)]

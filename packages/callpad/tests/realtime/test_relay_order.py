@@ -8,7 +8,8 @@ import asyncio
 from typing import Any
 
 import pytest
-from callpad.context import AppContext, utcnow, write_transaction
+from callpad.clock import utcnow
+from callpad.context import AppContext, write_transaction
 from callpad.realtime.outbox import OutboxEvent, write_events
 from fastapi import FastAPI
 

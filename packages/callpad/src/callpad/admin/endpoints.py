@@ -9,12 +9,12 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..context import utcnow, write_transaction
+from ..clock import utcnow
+from ..context import write_transaction
 from ..dependencies import Admin, Ctx, CurrentUser
-from ..idempotency import run_mutation
 from ..inputs import UserId
+from ..mutations import run_mutation, user_principal
 from ..problems import problem_responses
-from . import repository as repo
 from . import service
 from .schemas import (
     ContactCreate,
@@ -98,19 +98,9 @@ async def create_contact(
     """Add an address-book contact (owners and admins)."""
 
     async def run(conn: AsyncConnection, now: datetime) -> ContactView:
-        found = await service.require_vendor(conn, vendor)
-        await service.require_manager(conn, found, user_id)
-        contact, created_at = await service.create_contact(conn, found, body, now)
-        return ContactView(
-            id=contact.id,
-            vendor=vendor,
-            name=contact.name,
-            phone=contact.phone,
-            user_id=contact.user_id,
-            created_at=created_at,
-        )
+        return await service.create_contact(conn, vendor, user_id, body, now)
 
-    return await run_mutation(ctx, request, f"user:{user_id}", run, _as_is, status_code=201)
+    return await run_mutation(ctx, request, user_principal(user_id), run, _as_is, status_code=201)
 
 
 @router.get(
@@ -123,14 +113,4 @@ async def create_contact(
 async def list_contacts(vendor: str, ctx: Ctx, user_id: CurrentUser) -> ContactList:
     """The vendor's address book (members)."""
     async with ctx.db.read() as conn:
-        found = await service.require_vendor(conn, vendor)
-        await service.require_member(conn, found, user_id)
-        rows = await repo.list_contacts(conn, found.id)
-    return ContactList(
-        contacts=[
-            ContactView(
-                id=c.id, vendor=vendor, name=c.name, phone=c.phone, user_id=c.user_id, created_at=at
-            )
-            for c, at in rows
-        ]
-    )
+        return await service.list_contacts(conn, vendor, user_id)

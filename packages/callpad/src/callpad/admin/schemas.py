@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from ..inputs import RequestModel, RingTimeout, Slug, UserId, VendorName
+from ..vendors import MemberRole
 
 __all__ = [
     "ContactCreate",
@@ -18,8 +18,6 @@ __all__ = [
     "VendorCreate",
     "VendorView",
 ]
-
-Role = Literal["owner", "admin", "agent"]
 
 
 class VendorCreate(RequestModel):
@@ -36,13 +34,13 @@ class VendorView(BaseModel):
 
 
 class MemberPut(RequestModel):
-    role: Role
+    role: MemberRole
 
 
 class MemberView(BaseModel):
     vendor: str
     user_id: int
-    role: Role
+    role: MemberRole
 
 
 class ContactCreate(RequestModel):

@@ -10,50 +10,31 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..phone import normalize_phone
 from ..problems import Problem, ProblemCode
+from ..vendors import (
+    ContactRow,
+    MemberRole,
+    VendorRow,
+    get_vendor,
+    require_manager,
+    require_member,
+    require_vendor,
+)
 from . import repository as repo
-from .repository import ContactRow, VendorRow
-from .schemas import ContactCreate, VendorView
+from .schemas import ContactCreate, ContactList, ContactView, VendorView
 
 __all__ = [
-    "MANAGER_ROLES",
     "create_contact",
     "create_vendor",
+    "list_contacts",
     "remove_member",
-    "require_manager",
-    "require_member",
-    "require_vendor",
     "set_member",
 ]
-
-# Owners and admins manage the vendor and see all of its sessions and its feed.
-MANAGER_ROLES = frozenset({"owner", "admin"})
-
-
-async def require_vendor(conn: AsyncConnection, slug: str) -> VendorRow:
-    vendor = await repo.get_vendor(conn, slug)
-    if vendor is None:
-        raise Problem(404, ProblemCode.VENDOR_NOT_FOUND, f"No vendor {slug!r}.")
-    return vendor
-
-
-async def require_member(conn: AsyncConnection, vendor: VendorRow, user_id: int) -> str:
-    role = await repo.member_role(conn, vendor.id, user_id)
-    if role is None:
-        raise Problem(403, ProblemCode.FORBIDDEN, f"You are not a member of {vendor.slug!r}.")
-    return role
-
-
-async def require_manager(conn: AsyncConnection, vendor: VendorRow, user_id: int) -> None:
-    if await require_member(conn, vendor, user_id) not in MANAGER_ROLES:
-        raise Problem(
-            403, ProblemCode.FORBIDDEN, f"Only owners and admins of {vendor.slug!r} may do this."
-        )
 
 
 async def create_vendor(
     conn: AsyncConnection, slug: str, name: str, ring_timeout_s: float, now: datetime
 ) -> VendorView:
-    if await repo.get_vendor(conn, slug) is not None:
+    if await get_vendor(conn, slug) is not None:
         raise Problem(409, ProblemCode.VENDOR_EXISTS, f"Vendor {slug!r} already exists.")
     try:
         async with conn.begin_nested():
@@ -64,7 +45,7 @@ async def create_vendor(
 
 
 async def set_member(
-    conn: AsyncConnection, slug: str, user_id: int, role: str, now: datetime
+    conn: AsyncConnection, slug: str, user_id: int, role: MemberRole, now: datetime
 ) -> VendorRow:
     vendor = await require_vendor(conn, slug)
     await repo.upsert_member(conn, vendor.id, user_id, role, now)
@@ -78,11 +59,33 @@ async def remove_member(conn: AsyncConnection, slug: str, user_id: int) -> None:
 
 
 async def create_contact(
-    conn: AsyncConnection, vendor: VendorRow, body: ContactCreate, now: datetime
-) -> tuple[ContactRow, datetime]:
+    conn: AsyncConnection, vendor_slug: str, user_id: int, body: ContactCreate, now: datetime
+) -> ContactView:
+    """Add an address-book contact (owners and admins)."""
+    vendor = await require_vendor(conn, vendor_slug)
+    await require_manager(conn, vendor, user_id)
     if body.phone is None and body.user_id is None:
         raise Problem(422, ProblemCode.INVALID_TARGET, "A contact needs a phone or a user_id.")
     phone = normalize_phone(body.phone) if body.phone is not None else None
     contact = ContactRow(f"con_{uuid.uuid4().hex}", vendor.id, body.name, phone, body.user_id)
     await repo.insert_contact(conn, contact, now)
-    return contact, now
+    return _contact_view(vendor, contact, now)
+
+
+async def list_contacts(conn: AsyncConnection, vendor_slug: str, user_id: int) -> ContactList:
+    """The vendor's address book (members)."""
+    vendor = await require_vendor(conn, vendor_slug)
+    await require_member(conn, vendor, user_id)
+    rows = await repo.list_contacts(conn, vendor.id)
+    return ContactList(contacts=[_contact_view(vendor, c, at) for c, at in rows])
+
+
+def _contact_view(vendor: VendorRow, contact: ContactRow, created_at: datetime) -> ContactView:
+    return ContactView(
+        id=contact.id,
+        vendor=vendor.slug,
+        name=contact.name,
+        phone=contact.phone,
+        user_id=contact.user_id,
+        created_at=created_at,
+    )

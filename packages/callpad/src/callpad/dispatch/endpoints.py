@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from ..admin.service import require_vendor
-from ..context import utcnow, write_transaction
+from ..clock import utcnow
+from ..context import write_transaction
 from ..dependencies import Ctx, CurrentUser
+from ..inputs import TEAM_PATTERN
 from ..problems import problem_responses
-from ..sessions.schemas import TEAM_PATTERN
+from ..vendors import require_vendor
 from . import service
 from .schemas import TeamList, TeamPut, TeamView
 

@@ -13,8 +13,6 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..admin.repository import VendorRow, member_roles
-from ..admin.service import require_manager, require_member
 from ..domain import (
     DispatchPolicy,
     DispatchStrategy,
@@ -26,6 +24,7 @@ from ..domain import (
 from ..domain import dispatch as steps
 from ..domain import transitions as t
 from ..problems import Problem, ProblemCode
+from ..vendors import VendorRow, member_roles, require_manager, require_member
 from . import repository as repo
 from .repository import TeamRow
 from .schemas import TeamPut, TeamView

@@ -30,6 +30,7 @@ from .model import (
     SipLegState,
     StateReason,
     WhenUnavailable,
+    invite_id,
 )
 from .transitions import DomainError
 
@@ -71,6 +72,7 @@ __all__ = [
     "check",
     "dispatch_changes",
     "invite_changes",
+    "invite_id",
     "media_commands",
     "members_freed",
     "ring_order",

@@ -364,6 +364,13 @@ class Session:
     def participants_of_user(self, user_id: int) -> tuple[Participant, ...]:
         return tuple(p for p in self.participants if p.user_id == user_id)
 
+    def acting_participant(self, user_id: int) -> Participant | None:
+        """The user's place in the session: a live participant first, then the latest."""
+        mine = self.participants_of_user(user_id)
+        live = [p for p in mine if p.is_live]
+        candidates = live or list(mine)
+        return candidates[-1] if candidates else None
+
     @property
     def accepted(self) -> tuple[Participant, ...]:
         return tuple(p for p in self.participants if p.state is ParticipantState.ACCEPTED)
@@ -393,3 +400,8 @@ class Session:
     def live_users(self) -> set[int]:
         """The users for whom the session is live."""
         return {user_id for user_id, live in self.users().items() if live}
+
+
+def invite_id(participant_id: str) -> str:
+    """An invite is named after the participant it rings: `par_x` is rung by `inv_x`."""
+    return "inv_" + participant_id.removeprefix("par_")

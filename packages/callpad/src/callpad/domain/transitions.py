@@ -43,11 +43,13 @@ __all__ = [
     "add_team",
     "advance_dispatch",
     "cancel",
+    "check_own_invite",
     "dequeue_dispatch",
     "end",
     "expire_dispatch",
     "expire_invite",
     "hold",
+    "joining_participant",
     "leave",
     "place_in_queue",
     "reason_for_sip_status",
@@ -143,6 +145,25 @@ def start_session(
         session = d.open_dispatch(session, dispatch_id, name, policy, host.id, now)
         session = replace(session, route=replace(session.route, team=name, dispatch_id=dispatch_id))
     return session
+
+
+def check_own_invite(session: Session, participant_id: str, user_id: int) -> None:
+    """A user may answer only the invites that ring them."""
+    participant = session.participant(participant_id)
+    if participant is None:
+        raise DomainError(404, "participant_not_found", "No such participant.")
+    if participant.user_id != user_id:
+        raise DomainError(403, "forbidden", "This invite is for another user.")
+
+
+def joining_participant(session: Session, user_id: int) -> Participant:
+    """The user's participant that may join the media room: accepted, in a live session."""
+    participant = session.acting_participant(user_id)
+    if participant is None or participant.state is not ParticipantState.ACCEPTED:
+        raise DomainError(409, "invalid_state", "Only an accepted participant may join the room.")
+    if session.end_reason is not None:
+        raise DomainError(409, "session_ended", "The session has ended.")
+    return participant
 
 
 def accept(session: Session, participant_id: str, now: datetime) -> Session:

@@ -10,8 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..context import MEDIA_JOBS_WRITTEN
 from ..db.tables import media_jobs
+from ..db.transaction import after_commit
 from ..domain import MediaCommand
 from .base import MediaReport
 
@@ -32,7 +32,7 @@ async def schedule_commands(
     ]
     if rows:
         await conn.execute(media_jobs.insert(), rows)
-        conn.info[MEDIA_JOBS_WRITTEN] = True  # wake the media worker once this commits
+        after_commit(conn).media_jobs_written = True
 
 
 async def schedule_reports(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ..admin.service import require_vendor
-from ..context import utcnow, write_transaction
+from ..clock import utcnow
+from ..context import write_transaction
 from ..dependencies import Ctx, CurrentUser
 from ..problems import problem_responses
+from ..vendors import require_vendor
 from . import service
 from .schemas import PresenceList, PresencePut, PresenceView
 

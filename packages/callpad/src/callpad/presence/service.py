@@ -6,11 +6,10 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..admin.repository import VendorRow, member_roles
-from ..admin.service import require_member
-from ..context import DISPATCH_QUEUE_CHANGED
+from ..db.transaction import after_commit
 from ..realtime.channels import agent_channel, vendor_feed
 from ..realtime.outbox import OutboxEvent, write_events
+from ..vendors import VendorRow, member_roles, require_member
 from . import repository as repo
 from .schemas import PresenceView
 
@@ -37,7 +36,7 @@ async def set_my_presence(
     event = OutboxEvent("presence.upsert", view.model_dump(mode="json"), channels)
     await write_events(conn, [event], now)
     if status == "available":
-        conn.info[DISPATCH_QUEUE_CHANGED] = True
+        after_commit(conn).dispatch_queue_changed = True
     return view
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..admin.repository import get_vendor, member_role
-from ..admin.service import MANAGER_ROLES
+from ..vendors import MANAGER_ROLES, MemberRole, get_vendor, member_role
 from .channels import agent_channel, user_channel, vendor_feed
 
 __all__ = ["customer_channels", "may_read", "member_channels"]
@@ -15,7 +14,7 @@ def customer_channels(user_id: int) -> list[str]:
     return [user_channel(user_id)]
 
 
-def member_channels(vendor: str, user_id: int, role: str) -> list[str]:
+def member_channels(vendor: str, user_id: int, role: MemberRole) -> list[str]:
     channels = [agent_channel(vendor, user_id)]
     if role in MANAGER_ROLES:  # the vendor feed, besides their own channel
         channels.append(vendor_feed(vendor))

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from ..admin.service import require_member, require_vendor
 from ..config import Settings
 from ..dependencies import Ctx, CurrentUser
 from ..problems import problem_responses
+from ..vendors import require_member, require_vendor
 from .access import customer_channels, member_channels
 from .tokens import mint_connection_token
 

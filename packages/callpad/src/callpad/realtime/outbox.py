@@ -12,8 +12,8 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..context import OUTBOX_WRITTEN
 from ..db.tables import outbox
+from ..db.transaction import after_commit
 from .protocol import RawJson, encode
 
 __all__ = [
@@ -98,7 +98,7 @@ async def write_events(conn: AsyncConnection, events: Iterable[OutboxEvent], now
     ]
     if rows:
         await conn.execute(_INSERT_EVENTS, rows)
-        conn.info[OUTBOX_WRITTEN] = True  # wake the relay once this commits
+        after_commit(conn).outbox_written = True
     return len(rows)
 
 

@@ -23,11 +23,14 @@ is never published. Two ways to run, chosen by the publisher:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
 from ..background import poll_loop
-from ..context import AppContext, utcnow
+from ..clock import utcnow
+from ..config import Settings
+from ..db.engine import Database
 from . import outbox
 from .cursor import RelayCursor
 from .outbox import OutboxRow
@@ -41,21 +44,23 @@ logger = logging.getLogger("callpad.realtime.relay")
 class OutboxRelay:
     """Run `run()` for the lifetime of the app; `step()` publishes what is due now."""
 
-    def __init__(self, ctx: AppContext, publisher: Publisher) -> None:
-        self.ctx = ctx
+    def __init__(
+        self, db: Database, settings: Settings, wake: asyncio.Event, publisher: Publisher
+    ) -> None:
+        self.db = db
+        self.wake = wake
         self.publisher = publisher
-        settings = ctx.settings
         self.batch_size = settings.realtime_relay_batch_size
         self.poll_interval_s = settings.realtime_relay_poll_interval_s
         # SQLite serialises writers and assigns ids inside them: no id can commit late.
-        self.gap_timeout_s = 0.0 if ctx.db.is_sqlite else settings.realtime_relay_gap_timeout_s
+        self.gap_timeout_s = 0.0 if db.is_sqlite else settings.realtime_relay_gap_timeout_s
         self.cursor: RelayCursor | None = None  # embedded mode, placed by the first step
 
     async def run(self) -> None:
         await poll_loop(
             self.step,
             interval_s=self.poll_interval_s,
-            wake=self.ctx.outbox_written,
+            wake=self.wake,
             name="outbox relay",
         )
 
@@ -67,9 +72,9 @@ class OutboxRelay:
     # Centrifugo: claim, publish, mark, in one transaction.
 
     async def _claim_and_publish(self) -> int:
-        async with self.ctx.db.write() as conn:
+        async with self.db.write() as conn:
             # SQLite's database lock already keeps other claimers out.
-            lock = not self.ctx.db.is_sqlite
+            lock = not self.db.is_sqlite
             rows = await outbox.claim_unpublished(conn, self.batch_size, lock=lock)
             if not rows:
                 return 0
@@ -80,7 +85,7 @@ class OutboxRelay:
     # Embedded hub: every process publishes every row to its own hub.
 
     async def _publish_to_own_hub(self) -> int:
-        async with self.ctx.db.read() as conn:
+        async with self.db.read() as conn:
             cursor = self.cursor
             if cursor is None:
                 cursor = self.cursor = RelayCursor(
@@ -97,7 +102,7 @@ class OutboxRelay:
         if fresh:
             await self.publisher.publish(fresh)
             cursor.published(r.id for r in fresh)
-            async with self.ctx.db.write() as conn:
+            async with self.db.write() as conn:
                 await outbox.mark_published(conn, [r.id for r in fresh], utcnow())
         cursor.advance(time.monotonic())
         return len(fresh)

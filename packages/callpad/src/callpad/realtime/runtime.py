@@ -51,7 +51,7 @@ async def running_realtime(ctx: AppContext) -> AsyncIterator[None]:
         hub = Hub(hub_config(settings), authorize)
         ctx.hub = hub
         publisher = HubPublisher(hub)
-    relay = OutboxRelay(ctx, publisher)
+    relay = OutboxRelay(ctx.db, settings, ctx.outbox_written, publisher)
     try:
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(relay.run(), name="outbox-relay")]

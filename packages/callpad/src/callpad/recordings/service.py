@@ -24,7 +24,7 @@ async def recording_audio(
 ) -> tuple[Path, str]:
     """The file and its media type. Only the session's participants and the vendor's
     owners and admins may have it; anyone else gets the same 404 as for no session."""
-    session = await sessions.get_visible(conn, vendor, session_id, user_id)
+    session = await sessions.get_session(conn, vendor, session_id, user_id)
     recording = next((r for r in session.recordings if r.id == recording_id), None)
     if recording is None:
         raise Problem(404, ProblemCode.RECORDING_NOT_FOUND, "No such recording in this session.")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..domain import Session, SessionState, invite_changes
+from ..domain import Session, SessionState, invite_changes, invite_id
 from ..realtime.channels import agent_channel, user_channel, vendor_feed
 from ..realtime.outbox import OutboxEvent
-from .schemas import InviteView, SessionView, invite_id
+from .schemas import InviteView, SessionView
 
 __all__ = ["session_events"]
 

@@ -9,20 +9,22 @@ from typing import Literal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..admin.repository import VendorRow
 from ..db.tables import dispatches, invites, session_users, sessions, vendors
 from ..domain import (
     DispatchState,
+    Participant,
     ParticipantState,
     Session,
     SessionState,
     dispatch_changes,
     invite_changes,
+    invite_id,
 )
+from ..vendors import VendorRow
 from .codec import from_document, to_document
-from .schemas import invite_id
 
 __all__ = [
+    "ListStatus",
     "StoredSession",
     "due_invites",
     "insert_session",
@@ -249,7 +251,7 @@ async def list_sessions(
 
 async def pending_invites(
     conn: AsyncConnection, user_id: int, vendor_id: int | None = None
-) -> list[tuple[Session, str]]:
+) -> list[tuple[Session, Participant]]:
     """The user's pending app invites, oldest first, with the sessions they ring into."""
     query = (
         sa.select(sessions.c.document, invites.c.participant_id)
@@ -265,7 +267,7 @@ async def pending_invites(
         session = from_document(doc)
         participant = session.participant(participant_id)
         if participant is not None and participant.state is ParticipantState.INVITED:
-            found.append((session, participant_id))
+            found.append((session, participant))
     return found
 
 

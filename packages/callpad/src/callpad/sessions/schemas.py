@@ -26,12 +26,12 @@ from ..domain import (
     SipLegState,
     StateReason,
     capabilities,
+    invite_id,
 )
-from ..inputs import RequestModel, UserId
+from ..inputs import TEAM_PATTERN, RequestModel, UserId
 from ..media.grants import JoinGrant
 
 __all__ = [
-    "TEAM_PATTERN",
     "AddParticipantRequest",
     "ContactTarget",
     "CustomerTarget",
@@ -78,9 +78,6 @@ class PhoneTarget(RequestModel):
 
     type: Literal["phone"]
     phone: str = Field(min_length=1, max_length=32, examples=["+12025550100"])
-
-
-TEAM_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
 
 class TeamTarget(RequestModel):
@@ -395,8 +392,3 @@ class InviteView(BaseModel):
 
 class InviteList(BaseModel):
     invites: list[InviteView]
-
-
-def invite_id(participant_id: str) -> str:
-    """An invite is named after the participant it rings: `par_x` is rung by `inv_x`."""
-    return "inv_" + participant_id.removeprefix("par_")

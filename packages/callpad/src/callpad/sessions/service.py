@@ -1,4 +1,5 @@
-"""Session use cases: resolve who and what, run the domain, store, emit events and media work.
+"""Session use cases, one function each: resolve who and what, run one domain transition,
+store it, and emit its events and media work.
 
 Services never commit: callers hand them a connection inside a write transaction, and the
 change, its outbox events and its media jobs commit together or not at all. Each
@@ -15,9 +16,8 @@ from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..admin.repository import VendorRow, get_contact, get_vendor_with_roles, member_roles
-from ..admin.service import MANAGER_ROLES, require_vendor
-from ..context import DISPATCH_QUEUE_CHANGED, AppContext
+from ..context import AppContext
+from ..db.transaction import after_commit
 from ..dispatch import repository as dispatch_repo
 from ..dispatch.service import advance_dispatches, estimated_wait, team_policy
 from ..domain import (
@@ -27,7 +27,6 @@ from ..domain import (
     Invitee,
     Participant,
     ParticipantKind,
-    ParticipantState,
     RecordingFile,
     RecordingState,
     Role,
@@ -47,8 +46,18 @@ from ..phone import normalize_phone
 from ..presence.repository import record_call_endings
 from ..problems import Problem, ProblemCode
 from ..realtime.outbox import write_events
+from ..vendors import (
+    MANAGER_ROLES,
+    MemberRole,
+    VendorRow,
+    get_contact,
+    get_vendor_with_roles,
+    member_roles,
+    require_vendor,
+)
 from . import repository as repo
 from .events import session_events
+from .repository import ListStatus
 from .schemas import (
     ContactTarget,
     CustomerTarget,
@@ -60,71 +69,44 @@ from .schemas import (
 )
 
 __all__ = [
-    "Action",
-    "MemberRoles",
-    "Step",
+    "accept_invite",
     "add_participant",
     "apply_media_report",
+    "cancel_session",
+    "end_session",
     "expire_dispatch",
     "expire_invite",
-    "fresh_join",
-    "get_visible",
-    "mutate",
+    "get_session",
+    "hold_session",
+    "join_grant",
+    "join_session",
+    "leave_session",
+    "list_my_sessions",
+    "list_sessions",
+    "pending_invites",
     "place_in_queue",
-    "require_vendor",
-    "resolve_target",
+    "reject_invite",
+    "remove_participant",
+    "rename_session",
     "serve_queued_dispatch",
-    "start",
+    "start_recording",
+    "start_session",
+    "stop_recording",
+    "unhold_session",
 ]
 
-# An action: (session, the caller's participant or None, now) -> the changed session.
-Action = Callable[[Session, Participant | None, datetime], Session]
-# A transition taking the acting participant's id: `transitions.accept`, `.end`, ...
-Step = Callable[[Session, str, datetime], Session]
+# A change to a loaded session: (session, the caller's participant id or "", now) -> after.
+Change = Callable[[Session, str, datetime], Session]
 
 
 def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
 
 
-class MemberRoles:
-    """The vendor roles of the users one transaction deals with, each looked up once."""
-
-    def __init__(self, vendor_id: int, known: dict[int, str | None] | None = None) -> None:
-        self.vendor_id = vendor_id
-        self._known: dict[int, str | None] = dict(known or {})
-
-    async def load(self, conn: AsyncConnection, user_ids: Iterable[int]) -> MemberRoles:
-        missing = {u for u in user_ids if u not in self._known}
-        if missing:
-            found = await member_roles(conn, self.vendor_id, missing)
-            self._known.update({u: found.get(u) for u in missing})
-        return self
-
-    def of(self, user_id: int) -> str | None:
-        """The role of a loaded user; None for a non-member."""
-        return self._known[user_id]
+# -- reads ------------------------------------------------------------------------------
 
 
-async def _load_visible(
-    conn: AsyncConnection, vendor_slug: str, session_id: str, user_id: int, *, lock: bool
-) -> tuple[VendorRow, Session, MemberRoles]:
-    """The session, if the user takes part in it or administers its vendor; else 404
-    (`vendor_not_found` for an unknown vendor, `session_not_found` for the rest)."""
-    found = await repo.load_vendor_session(conn, vendor_slug, session_id, for_update=lock)
-    if found is None:
-        await require_vendor(conn, vendor_slug)
-        raise Problem(404, ProblemCode.SESSION_NOT_FOUND, "No such session.")
-    vendor, session = found
-    roles = MemberRoles(vendor.id)
-    if not session.participants_of_user(user_id):
-        await roles.load(conn, {user_id})
-        if roles.of(user_id) not in MANAGER_ROLES:
-            raise Problem(404, ProblemCode.SESSION_NOT_FOUND, "No such session.")
-    return vendor, session, roles
-
-
-async def get_visible(
+async def get_session(
     conn: AsyncConnection, vendor_slug: str, session_id: str, user_id: int
 ) -> Session:
     """The session, if the user takes part in it or administers its vendor; else 404."""
@@ -134,68 +116,60 @@ async def get_visible(
     return session
 
 
-def acting_participant(session: Session, user_id: int) -> Participant | None:
-    """The caller's place in the session: a live participant first, then the latest."""
-    mine = session.participants_of_user(user_id)
-    live = [p for p in mine if p.is_live]
-    candidates = live or list(mine)
-    return candidates[-1] if candidates else None
+async def list_sessions(
+    conn: AsyncConnection, vendor_slug: str, user_id: int, status: ListStatus, limit: int
+) -> list[Session]:
+    """The vendor's sessions: all of them for owners and admins, else the caller's own."""
+    vendor = await require_vendor(conn, vendor_slug)
+    roles = await member_roles(conn, vendor.id, {user_id})
+    manager = roles.get(user_id) in MANAGER_ROLES
+    return await repo.list_sessions(
+        conn,
+        vendor_id=vendor.id,
+        user_id=None if manager else user_id,
+        status=status,
+        limit=limit,
+    )
 
 
-def _target_user(target: Target) -> set[int]:
-    return {target.user_id} if isinstance(target, VendorUserTarget | CustomerTarget) else set()
+async def list_my_sessions(
+    conn: AsyncConnection, user_id: int, status: ListStatus, limit: int
+) -> list[Session]:
+    """The caller's sessions across every vendor."""
+    return await repo.list_sessions(
+        conn, vendor_id=None, user_id=user_id, status=status, limit=limit
+    )
 
 
-async def resolve_target(
-    conn: AsyncConnection, vendor: VendorRow, roles: MemberRoles, caller: int, target: Target
-) -> Invitee:
-    """Who a target rings, and as what. Customers may only ring the vendor's members.
-    `roles` must hold the caller and the target's user. Teams are rung by a dispatch."""
-    assert not isinstance(target, TeamTarget)
-    if isinstance(target, VendorUserTarget):
-        if target.user_id == caller:
-            raise Problem(422, ProblemCode.INVALID_TARGET, "You cannot call yourself.")
-        if roles.of(target.user_id) is None:
-            raise Problem(
-                422,
-                ProblemCode.INVALID_TARGET,
-                f"User {target.user_id} is not a member of {vendor.slug!r}.",
-            )
-        return Invitee(ParticipantKind.USER, Role.AGENT, user_id=target.user_id, member=True)
-    if roles.of(caller) is None:
-        raise Problem(
-            403,
-            ProblemCode.TARGET_NOT_ALLOWED,
-            f"Only members of {vendor.slug!r} may call a {target.type} target.",
-        )
-    if isinstance(target, CustomerTarget):
-        if target.user_id == caller:
-            raise Problem(422, ProblemCode.INVALID_TARGET, "You cannot call yourself.")
-        member = roles.of(target.user_id) is not None
-        return Invitee(ParticipantKind.USER, Role.CUSTOMER, user_id=target.user_id, member=member)
-    if isinstance(target, ContactTarget):
-        contact = await get_contact(conn, vendor.id, target.contact_id)
-        if contact is None:
-            raise Problem(404, ProblemCode.CONTACT_NOT_FOUND, "No such contact.")
-        if contact.user_id is not None:
-            await roles.load(conn, {contact.user_id})
-            return Invitee(
-                ParticipantKind.USER,
-                Role.CUSTOMER,
-                user_id=contact.user_id,
-                contact_id=contact.id,
-                member=roles.of(contact.user_id) is not None,
-            )
-        if contact.phone is None:
-            raise Problem(422, ProblemCode.INVALID_TARGET, "The contact has no phone or user.")
-        return Invitee(
-            ParticipantKind.PHONE, Role.GUEST, phone=contact.phone, contact_id=contact.id
-        )
-    assert isinstance(target, PhoneTarget)
-    return Invitee(ParticipantKind.PHONE, Role.GUEST, phone=normalize_phone(target.phone))
+async def pending_invites(
+    conn: AsyncConnection, user_id: int, vendor_slug: str | None
+) -> list[tuple[Session, Participant]]:
+    """The caller's pending invites (from one vendor, or from all), oldest first."""
+    vendor_id = (await require_vendor(conn, vendor_slug)).id if vendor_slug else None
+    return await repo.pending_invites(conn, user_id, vendor_id)
 
 
-async def start(
+def join_grant(ctx: AppContext, session: Session, user_id: int, now: datetime) -> JoinGrant:
+    """A media grant for the caller's accepted participant (minted out of any transaction)."""
+    return mint_join_grant(ctx.settings, session, t.joining_participant(session, user_id), now)
+
+
+async def join_session(
+    ctx: AppContext,
+    conn: AsyncConnection,
+    vendor_slug: str,
+    session_id: str,
+    user_id: int,
+    now: datetime,
+) -> JoinGrant:
+    """A fresh media grant for the caller's accepted participant."""
+    return join_grant(ctx, await get_session(conn, vendor_slug, session_id, user_id), user_id, now)
+
+
+# -- changes by a caller ----------------------------------------------------------------
+
+
+async def start_session(
     ctx: AppContext,
     conn: AsyncConnection,
     vendor_slug: str,
@@ -205,20 +179,22 @@ async def start(
     now: datetime,
 ) -> Session:
     """A new ringing session with the caller accepted (their join grant comes from
-    `fresh_join`, out of the transaction)."""
+    `join_grant`, out of the transaction). A team target starts a dispatch instead of
+    ringing one invitee."""
     involved = {user_id} | _target_user(target)
     found = await get_vendor_with_roles(conn, vendor_slug, involved)
     if found is None:
         raise Problem(404, ProblemCode.VENDOR_NOT_FOUND, f"No vendor {vendor_slug!r}.")
     vendor, member_of = found
-    roles = MemberRoles(vendor.id, {u: member_of.get(u) for u in involved})
+    roles = _MemberRoles(vendor.id, {u: member_of.get(u) for u in involved})
     session_id = new_id("ses")
     team = None
     invitees = []
     if isinstance(target, TeamTarget):
         team = (new_id("dsp"), target.team, await team_policy(conn, vendor, target.team))
     else:
-        invitees.append((new_id("par"), await resolve_target(conn, vendor, roles, user_id, target)))
+        invitee = await _resolve_target(conn, vendor, roles, user_id, target)
+        invitees.append((new_id("par"), invitee))
     caller_role = roles.of(user_id)
     if caller_role is None:
         direction = Direction.INBOUND
@@ -226,7 +202,6 @@ async def start(
         direction = Direction.INTERNAL
     else:
         direction = Direction.OUTBOUND
-    initiator_id = new_id("par")
     session = t.start_session(
         session_id=session_id,
         vendor=vendor.slug,
@@ -240,7 +215,7 @@ async def start(
             user_id=user_id,
             member=caller_role is not None,
         ),
-        initiator_participant_id=initiator_id,
+        initiator_participant_id=new_id("par"),
         invitees=invitees,
         ring_timeout_s=vendor.ring_timeout_s,
         now=now,
@@ -257,20 +232,133 @@ async def start(
     return session
 
 
-async def mutate(
+async def rename_session(
     ctx: AppContext,
     conn: AsyncConnection,
     vendor_slug: str,
     session_id: str,
     user_id: int,
-    action: Action,
+    name: str,
     now: datetime,
     *,
     if_match: int | None = None,
 ) -> Session:
-    """Run `action` as the caller on the locked session and store what changed."""
-    vendor, before, _roles = await _load_visible(conn, vendor_slug, session_id, user_id, lock=True)
-    return await _apply(ctx, conn, vendor, before, user_id, action, now, if_match)
+    """Rename the session (hosts)."""
+
+    def change(session: Session, actor: str, now: datetime) -> Session:
+        return t.rename(session, actor, name, now)
+
+    return await _change(ctx, conn, vendor_slug, session_id, user_id, change, now, if_match)
+
+
+async def accept_invite(
+    ctx: AppContext,
+    conn: AsyncConnection,
+    vendor_slug: str,
+    session_id: str,
+    participant_id: str,
+    user_id: int,
+    now: datetime,
+    *,
+    if_match: int | None = None,
+) -> Session:
+    """Answer the caller's own invite. Of several racing accepts exactly one wins."""
+
+    def change(session: Session, _actor: str, now: datetime) -> Session:
+        t.check_own_invite(session, participant_id, user_id)
+        return t.accept(session, participant_id, now)
+
+    return await _change(ctx, conn, vendor_slug, session_id, user_id, change, now, if_match)
+
+
+async def reject_invite(
+    ctx: AppContext,
+    conn: AsyncConnection,
+    vendor_slug: str,
+    session_id: str,
+    participant_id: str,
+    user_id: int,
+    now: datetime,
+    *,
+    if_match: int | None = None,
+) -> Session:
+    """Decline the caller's own invite."""
+
+    def change(session: Session, _actor: str, now: datetime) -> Session:
+        t.check_own_invite(session, participant_id, user_id)
+        return t.reject(session, participant_id, now)
+
+    return await _change(ctx, conn, vendor_slug, session_id, user_id, change, now, if_match)
+
+
+async def leave_session(
+    ctx: AppContext,
+    conn: AsyncConnection,
+    vendor_slug: str,
+    session_id: str,
+    user_id: int,
+    now: datetime,
+    *,
+    if_match: int | None = None,
+) -> Session:
+    """Leave the session; it ends when fewer than two remain."""
+    return await _change(ctx, conn, vendor_slug, session_id, user_id, t.leave, now, if_match)
+
+
+async def cancel_session(
+    ctx: AppContext,
+    conn: AsyncConnection,
+    vendor_slug: str,
+    session_id: str,
+    user_id: int,
+    now: datetime,
+    *,
+    if_match: int | None = None,
+) -> Session:
+    """Hang up while ringing (the initiator): the session ends cancelled."""
+    return await _change(ctx, conn, vendor_slug, session_id, user_id, t.cancel, now, if_match)
+
+
+async def end_session(
+    ctx: AppContext,
+    conn: AsyncConnection,
+    vendor_slug: str,
+    session_id: str,
+    user_id: int,
+    now: datetime,
+    *,
+    if_match: int | None = None,
+) -> Session:
+    """End the session for everyone (hosts)."""
+    return await _change(ctx, conn, vendor_slug, session_id, user_id, t.end, now, if_match)
+
+
+async def hold_session(
+    ctx: AppContext,
+    conn: AsyncConnection,
+    vendor_slug: str,
+    session_id: str,
+    user_id: int,
+    now: datetime,
+    *,
+    if_match: int | None = None,
+) -> Session:
+    """Put the session on hold (hosts)."""
+    return await _change(ctx, conn, vendor_slug, session_id, user_id, t.hold, now, if_match)
+
+
+async def unhold_session(
+    ctx: AppContext,
+    conn: AsyncConnection,
+    vendor_slug: str,
+    session_id: str,
+    user_id: int,
+    now: datetime,
+    *,
+    if_match: int | None = None,
+) -> Session:
+    """Take the session off hold (hosts)."""
+    return await _change(ctx, conn, vendor_slug, session_id, user_id, t.unhold, now, if_match)
 
 
 async def add_participant(
@@ -284,121 +372,84 @@ async def add_participant(
     *,
     if_match: int | None = None,
 ) -> Session:
-    """Ring another party into the session (hosts)."""
+    """Ring another party into the session (hosts); a team target starts a dispatch."""
     vendor, before, roles = await _load_visible(conn, vendor_slug, session_id, user_id, lock=True)
     if isinstance(target, TeamTarget):
         policy = await team_policy(conn, vendor, target.team)
         dispatch_id, team = new_id("dsp"), target.team
 
-        def ring_team(session: Session, actor: Participant | None, now: datetime) -> Session:
-            actor_id = actor.id if actor else ""
-            return t.add_team(session, actor_id, dispatch_id, team, policy, now)
+        def ring_team(session: Session, actor: str, now: datetime) -> Session:
+            return t.add_team(session, actor, dispatch_id, team, policy, now)
 
         return await _apply(ctx, conn, vendor, before, user_id, ring_team, now, if_match)
     await roles.load(conn, {user_id} | _target_user(target))
-    invitee = await resolve_target(conn, vendor, roles, user_id, target)
+    invitee = await _resolve_target(conn, vendor, roles, user_id, target)
     participant_id = new_id("par")
 
-    def action(session: Session, actor: Participant | None, now: datetime) -> Session:
-        return t.add_participant(session, actor.id if actor else "", participant_id, invitee, now)
+    def change(session: Session, actor: str, now: datetime) -> Session:
+        return t.add_participant(session, actor, participant_id, invitee, now)
 
-    return await _apply(ctx, conn, vendor, before, user_id, action, now, if_match)
+    return await _apply(ctx, conn, vendor, before, user_id, change, now, if_match)
 
 
-async def _apply(
+async def remove_participant(
     ctx: AppContext,
     conn: AsyncConnection,
-    vendor: VendorRow,
-    before: Session,
+    vendor_slug: str,
+    session_id: str,
+    participant_id: str,
     user_id: int,
-    action: Action,
     now: datetime,
-    if_match: int | None,
+    *,
+    if_match: int | None = None,
 ) -> Session:
-    if if_match is not None and if_match != before.version:
-        raise Problem(
-            412,
-            ProblemCode.VERSION_MISMATCH,
-            f"The session is at version {before.version}, not {if_match}.",
-            session=SessionView.of(before).model_dump(mode="json"),
-        )
-    after = action(before, acting_participant(before, user_id), now)
-    if after is before:
-        return before
-    return await _store(ctx, conn, vendor.id, before, after, now)
+    """Remove a participant, or stop ringing them (hosts)."""
+
+    def change(session: Session, actor: str, now: datetime) -> Session:
+        return t.remove_participant(session, actor, participant_id, now)
+
+    return await _change(ctx, conn, vendor_slug, session_id, user_id, change, now, if_match)
 
 
-async def _store(
+async def start_recording(
     ctx: AppContext,
     conn: AsyncConnection,
-    vendor_id: int,
-    before: Session,
-    after: Session,
+    vendor_slug: str,
+    session_id: str,
+    user_id: int,
     now: datetime,
+    *,
+    if_match: int | None = None,
 ) -> Session:
-    """Save a change made under the session lock, with what follows from it in the same
-    transaction: the next step of its dispatches, the agents' call endings, its events."""
-    after = await advance_dispatches(conn, vendor_id, before, after, now)
-    await repo.save_session(conn, vendor_id, before, after, now)
-    await record_call_endings(conn, vendor_id, call_endings(before, after), now)
-    _flag_queue(conn, before, after)
-    await _emit(ctx, conn, before, after, now)
-    return after
+    """Start recording (hosts); `starting` until the media backend reports it active."""
+    recording_id = new_id("rec")
+
+    def change(session: Session, actor: str, now: datetime) -> Session:
+        return t.start_recording(session, actor, recording_id, now)
+
+    return await _change(ctx, conn, vendor_slug, session_id, user_id, change, now, if_match)
 
 
-def _flag_queue(conn: AsyncConnection, before: Session | None, after: Session) -> None:
-    """Wake the dispatch queue after the commit if this change may move it."""
-    queue_moved = any(
-        d.state is DispatchState.QUEUED
-        or (
-            before is not None
-            and (old := before.dispatch(d.id)) is not None
-            and old.state is DispatchState.QUEUED
-        )
-        for d in dispatch_changes(before, after)
-    )
-    if queue_moved or members_freed(before, after):
-        conn.info[DISPATCH_QUEUE_CHANGED] = True
+async def stop_recording(
+    ctx: AppContext,
+    conn: AsyncConnection,
+    vendor_slug: str,
+    session_id: str,
+    recording_id: str,
+    user_id: int,
+    now: datetime,
+    *,
+    if_match: int | None = None,
+) -> Session:
+    """Stop a recording (hosts)."""
+
+    def change(session: Session, actor: str, now: datetime) -> Session:
+        return t.stop_recording(session, actor, recording_id, now)
+
+    return await _change(ctx, conn, vendor_slug, session_id, user_id, change, now, if_match)
 
 
-def own_invite(participant_id: str, user_id: int, step: Step) -> Action:
-    """An action on the caller's own invite (accept, reject)."""
-
-    def action(session: Session, _actor: Participant | None, now: datetime) -> Session:
-        participant = session.participant(participant_id)
-        if participant is None:
-            raise Problem(404, ProblemCode.PARTICIPANT_NOT_FOUND, "No such participant.")
-        if participant.user_id != user_id:
-            raise Problem(403, ProblemCode.FORBIDDEN, "This invite is for another user.")
-        return step(session, participant_id, now)
-
-    return action
-
-
-def fresh_join(ctx: AppContext, session: Session, user_id: int, now: datetime) -> JoinGrant:
-    participant = acting_participant(session, user_id)
-    if participant is None or participant.state is not ParticipantState.ACCEPTED:
-        raise Problem(
-            409, ProblemCode.INVALID_STATE, "Only an accepted participant may join the room."
-        )
-    if session.end_reason is not None:
-        raise Problem(409, ProblemCode.SESSION_ENDED, "The session has ended.")
-    return mint_join_grant(ctx.settings, session, participant, now)
-
-
-async def expire_invite(
-    ctx: AppContext, conn: AsyncConnection, session_id: str, participant_id: str, now: datetime
-) -> bool:
-    """Ring timeout for one participant; False when it was already answered or expired."""
-    stored = await repo.load_session(conn, session_id, for_update=True)
-    if stored is None:
-        return False
-    before = stored.session
-    after = t.expire_invite(before, participant_id, now)
-    if after is before:
-        return False
-    await _store(ctx, conn, stored.vendor_id, before, after, now)
-    return True
+# -- changes by the server itself -------------------------------------------------------
 
 
 async def expire_dispatch(
@@ -406,15 +457,11 @@ async def expire_dispatch(
 ) -> bool:
     """Dispatch timeout or maximum queue wait; False when it was already answered,
     cancelled, dequeued or expired (another process may have got there first)."""
-    stored = await repo.load_session(conn, session_id, for_update=True)
-    if stored is None:
-        return False
-    before = stored.session
-    after = t.expire_dispatch(before, dispatch_id, now)
-    if after is before:
-        return False
-    await _store(ctx, conn, stored.vendor_id, before, after, now)
-    return True
+
+    def change(session: Session, now: datetime) -> Session:
+        return t.expire_dispatch(session, dispatch_id, now)
+
+    return await _change_by_server(ctx, conn, session_id, change, now)
 
 
 async def serve_queued_dispatch(
@@ -465,59 +512,251 @@ async def place_in_queue(
     return True
 
 
+async def expire_invite(
+    ctx: AppContext, conn: AsyncConnection, session_id: str, participant_id: str, now: datetime
+) -> bool:
+    """Ring timeout for one participant; False when it was already answered or expired."""
+
+    def change(session: Session, now: datetime) -> Session:
+        return t.expire_invite(session, participant_id, now)
+
+    return await _change_by_server(ctx, conn, session_id, change, now)
+
+
 async def apply_media_report(
     ctx: AppContext, conn: AsyncConnection, session_id: str, report: dict[str, Any], now: datetime
 ) -> bool:
-    """What the media layer observed (a phone leg, an egress, a room member), applied."""
+    """What the media layer observed (a phone leg, a recording, a room member), applied."""
+
+    def change(session: Session, now: datetime) -> Session:
+        kind = report.get("type")
+        if kind == "sip":
+            status = report.get("sip_status")
+            return t.sip_leg_update(
+                session,
+                report["participant_id"],
+                SipLegState(report["state"]),
+                now,
+                reason=t.reason_for_sip_status(status) if isinstance(status, int) else None,
+                error=report.get("error"),
+            )
+        if kind == "recording":
+            return t.recording_update(
+                session,
+                report["recording_id"],
+                RecordingState(report["state"]),
+                now,
+                report.get("error"),
+            )
+        if kind == "recording_saved":
+            file = RecordingFile(
+                duration_s=float(report["duration_s"]),
+                size_bytes=int(report["size_bytes"]),
+                format=str(report["format"]),
+            )
+            return t.recording_saved(session, report["recording_id"], file, now)
+        if kind == "connected":
+            connected = bool(report["connected"])
+            return t.set_connected(session, report["participant_id"], connected, now)
+        if kind == "room_joined":
+            at = datetime.fromisoformat(report["at"])
+            return t.room_joined(session, report["participant_id"], report["sid"], at)
+        if kind == "room_left":
+            return t.room_left(session, report["participant_id"], report["sid"], now)
+        if kind == "room_audio":
+            known = session.participant(report["participant_id"]) is not None
+            at = datetime.fromisoformat(report["at"])
+            return t.room_audio_started(session, at) if known else session
+        if kind == "room_finished":
+            return t.room_closed(session, now, end=ctx.settings.livekit_end_sessions_with_room)
+        raise ValueError(f"unknown media report {kind!r}")
+
+    return await _change_by_server(ctx, conn, session_id, change, now)
+
+
+# -- the shared steps -------------------------------------------------------------------
+
+
+class _MemberRoles:
+    """The vendor roles of the users one transaction deals with, each looked up once."""
+
+    def __init__(self, vendor_id: int, known: dict[int, MemberRole | None] | None = None) -> None:
+        self.vendor_id = vendor_id
+        self._known: dict[int, MemberRole | None] = dict(known or {})
+
+    async def load(self, conn: AsyncConnection, user_ids: Iterable[int]) -> _MemberRoles:
+        missing = {u for u in user_ids if u not in self._known}
+        if missing:
+            found = await member_roles(conn, self.vendor_id, missing)
+            self._known.update({u: found.get(u) for u in missing})
+        return self
+
+    def of(self, user_id: int) -> MemberRole | None:
+        """The role of a loaded user; None for a non-member."""
+        return self._known[user_id]
+
+
+async def _load_visible(
+    conn: AsyncConnection, vendor_slug: str, session_id: str, user_id: int, *, lock: bool
+) -> tuple[VendorRow, Session, _MemberRoles]:
+    """The session, if the user takes part in it or administers its vendor; else 404
+    (`vendor_not_found` for an unknown vendor, `session_not_found` for the rest)."""
+    found = await repo.load_vendor_session(conn, vendor_slug, session_id, for_update=lock)
+    if found is None:
+        await require_vendor(conn, vendor_slug)
+        raise Problem(404, ProblemCode.SESSION_NOT_FOUND, "No such session.")
+    vendor, session = found
+    roles = _MemberRoles(vendor.id)
+    if not session.participants_of_user(user_id):
+        await roles.load(conn, {user_id})
+        if roles.of(user_id) not in MANAGER_ROLES:
+            raise Problem(404, ProblemCode.SESSION_NOT_FOUND, "No such session.")
+    return vendor, session, roles
+
+
+def _target_user(target: Target) -> set[int]:
+    return {target.user_id} if isinstance(target, VendorUserTarget | CustomerTarget) else set()
+
+
+async def _resolve_target(
+    conn: AsyncConnection, vendor: VendorRow, roles: _MemberRoles, caller: int, target: Target
+) -> Invitee:
+    """Who a target rings, and as what. Customers may only ring the vendor's members.
+    `roles` must hold the caller and the target's user. Teams are rung by a dispatch."""
+    assert not isinstance(target, TeamTarget)
+    if isinstance(target, VendorUserTarget):
+        if target.user_id == caller:
+            raise Problem(422, ProblemCode.INVALID_TARGET, "You cannot call yourself.")
+        if roles.of(target.user_id) is None:
+            raise Problem(
+                422,
+                ProblemCode.INVALID_TARGET,
+                f"User {target.user_id} is not a member of {vendor.slug!r}.",
+            )
+        return Invitee(ParticipantKind.USER, Role.AGENT, user_id=target.user_id, member=True)
+    if roles.of(caller) is None:
+        raise Problem(
+            403,
+            ProblemCode.TARGET_NOT_ALLOWED,
+            f"Only members of {vendor.slug!r} may call a {target.type} target.",
+        )
+    if isinstance(target, CustomerTarget):
+        if target.user_id == caller:
+            raise Problem(422, ProblemCode.INVALID_TARGET, "You cannot call yourself.")
+        member = roles.of(target.user_id) is not None
+        return Invitee(ParticipantKind.USER, Role.CUSTOMER, user_id=target.user_id, member=member)
+    if isinstance(target, ContactTarget):
+        contact = await get_contact(conn, vendor.id, target.contact_id)
+        if contact is None:
+            raise Problem(404, ProblemCode.CONTACT_NOT_FOUND, "No such contact.")
+        if contact.user_id is not None:
+            await roles.load(conn, {contact.user_id})
+            return Invitee(
+                ParticipantKind.USER,
+                Role.CUSTOMER,
+                user_id=contact.user_id,
+                contact_id=contact.id,
+                member=roles.of(contact.user_id) is not None,
+            )
+        if contact.phone is None:
+            raise Problem(422, ProblemCode.INVALID_TARGET, "The contact has no phone or user.")
+        return Invitee(
+            ParticipantKind.PHONE, Role.GUEST, phone=contact.phone, contact_id=contact.id
+        )
+    assert isinstance(target, PhoneTarget)
+    return Invitee(ParticipantKind.PHONE, Role.GUEST, phone=normalize_phone(target.phone))
+
+
+async def _change(
+    ctx: AppContext,
+    conn: AsyncConnection,
+    vendor_slug: str,
+    session_id: str,
+    user_id: int,
+    change: Change,
+    now: datetime,
+    if_match: int | None,
+) -> Session:
+    """Run `change` as the caller on the locked session and store what changed."""
+    vendor, before, _roles = await _load_visible(conn, vendor_slug, session_id, user_id, lock=True)
+    return await _apply(ctx, conn, vendor, before, user_id, change, now, if_match)
+
+
+async def _apply(
+    ctx: AppContext,
+    conn: AsyncConnection,
+    vendor: VendorRow,
+    before: Session,
+    user_id: int,
+    change: Change,
+    now: datetime,
+    if_match: int | None,
+) -> Session:
+    if if_match is not None and if_match != before.version:
+        raise Problem(
+            412,
+            ProblemCode.VERSION_MISMATCH,
+            f"The session is at version {before.version}, not {if_match}.",
+            session=SessionView.of(before).model_dump(mode="json"),
+        )
+    actor = before.acting_participant(user_id)
+    after = change(before, actor.id if actor else "", now)
+    if after is before:
+        return before
+    return await _store(ctx, conn, vendor.id, before, after, now)
+
+
+async def _change_by_server(
+    ctx: AppContext,
+    conn: AsyncConnection,
+    session_id: str,
+    change: Callable[[Session, datetime], Session],
+    now: datetime,
+) -> bool:
+    """Apply a change the server makes on its own (timers, media); False when it changed
+    nothing (already done, or the session is gone)."""
     stored = await repo.load_session(conn, session_id, for_update=True)
     if stored is None:
         return False
     before = stored.session
-    kind = report.get("type")
-    if kind == "sip":
-        status = report.get("sip_status")
-        after = t.sip_leg_update(
-            before,
-            report["participant_id"],
-            SipLegState(report["state"]),
-            now,
-            reason=t.reason_for_sip_status(status) if isinstance(status, int) else None,
-            error=report.get("error"),
-        )
-    elif kind == "recording":
-        after = t.recording_update(
-            before,
-            report["recording_id"],
-            RecordingState(report["state"]),
-            now,
-            report.get("error"),
-        )
-    elif kind == "recording_saved":
-        file = RecordingFile(
-            duration_s=float(report["duration_s"]),
-            size_bytes=int(report["size_bytes"]),
-            format=str(report["format"]),
-        )
-        after = t.recording_saved(before, report["recording_id"], file, now)
-    elif kind == "connected":
-        after = t.set_connected(before, report["participant_id"], bool(report["connected"]), now)
-    elif kind == "room_joined":
-        at = datetime.fromisoformat(report["at"])
-        after = t.room_joined(before, report["participant_id"], report["sid"], at)
-    elif kind == "room_left":
-        after = t.room_left(before, report["participant_id"], report["sid"], now)
-    elif kind == "room_audio":
-        known = before.participant(report["participant_id"]) is not None
-        at = datetime.fromisoformat(report["at"])
-        after = t.room_audio_started(before, at) if known else before
-    elif kind == "room_finished":
-        after = t.room_closed(before, now, end=ctx.settings.livekit_end_sessions_with_room)
-    else:
-        raise ValueError(f"unknown media report {kind!r}")
+    after = change(before, now)
     if after is before:
         return False
     await _store(ctx, conn, stored.vendor_id, before, after, now)
     return True
+
+
+async def _store(
+    ctx: AppContext,
+    conn: AsyncConnection,
+    vendor_id: int,
+    before: Session,
+    after: Session,
+    now: datetime,
+) -> Session:
+    """Save a change made under the session lock, with what follows from it in the same
+    transaction: the next step of its dispatches, the agents' call endings, its events."""
+    after = await advance_dispatches(conn, vendor_id, before, after, now)
+    await repo.save_session(conn, vendor_id, before, after, now)
+    await record_call_endings(conn, vendor_id, call_endings(before, after), now)
+    _flag_queue(conn, before, after)
+    await _emit(ctx, conn, before, after, now)
+    return after
+
+
+def _flag_queue(conn: AsyncConnection, before: Session | None, after: Session) -> None:
+    """Wake the dispatch queue after the commit if this change may move it."""
+    queue_moved = any(
+        d.state is DispatchState.QUEUED
+        or (
+            before is not None
+            and (old := before.dispatch(d.id)) is not None
+            and old.state is DispatchState.QUEUED
+        )
+        for d in dispatch_changes(before, after)
+    )
+    if queue_moved or members_freed(before, after):
+        after_commit(conn).dispatch_queue_changed = True
 
 
 async def _emit(

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from ..context import utcnow, write_transaction
+from ..clock import utcnow
+from ..context import write_transaction
 from ..dependencies import Ctx
 from ..media.livekit.webhooks import WebhookRejected, verify_webhook
 from ..problems import Problem, ProblemCode, problem_responses

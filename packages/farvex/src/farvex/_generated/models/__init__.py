@@ -21,9 +21,8 @@ from .inviter import Inviter
 from .list_my_sessions_status import ListMySessionsStatus
 from .list_sessions_status import ListSessionsStatus
 from .member_put import MemberPut
-from .member_put_role import MemberPutRole
+from .member_role import MemberRole
 from .member_view import MemberView
-from .member_view_role import MemberViewRole
 from .participant_kind import ParticipantKind
 from .participant_state import ParticipantState
 from .participant_view import ParticipantView
@@ -85,9 +84,8 @@ __all__ = (
     "ListMySessionsStatus",
     "ListSessionsStatus",
     "MemberPut",
-    "MemberPutRole",
+    "MemberRole",
     "MemberView",
-    "MemberViewRole",
     "ParticipantKind",
     "ParticipantState",
     "ParticipantView",

@@ -5,7 +5,7 @@ from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 
-from ..models.member_put_role import MemberPutRole
+from ..models.member_role import MemberRole
 
 T = TypeVar("T", bound="MemberPut")
 
@@ -14,10 +14,10 @@ T = TypeVar("T", bound="MemberPut")
 class MemberPut:
     """
     Attributes:
-        role (MemberPutRole):
+        role (MemberRole): A user's role in a vendor: owners and admins manage it, agents take its calls.
     """
 
-    role: MemberPutRole
+    role: MemberRole
 
     def to_dict(self) -> dict[str, Any]:
         role = self.role.value
@@ -35,7 +35,7 @@ class MemberPut:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-        role = MemberPutRole(d.pop("role"))
+        role = MemberRole(d.pop("role"))
 
         member_put = cls(
             role=role,

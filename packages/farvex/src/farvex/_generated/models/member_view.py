@@ -6,7 +6,7 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.member_view_role import MemberViewRole
+from ..models.member_role import MemberRole
 
 T = TypeVar("T", bound="MemberView")
 
@@ -15,12 +15,12 @@ T = TypeVar("T", bound="MemberView")
 class MemberView:
     """
     Attributes:
-        role (MemberViewRole):
+        role (MemberRole): A user's role in a vendor: owners and admins manage it, agents take its calls.
         user_id (int):
         vendor (str):
     """
 
-    role: MemberViewRole
+    role: MemberRole
     user_id: int
     vendor: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -47,7 +47,7 @@ class MemberView:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-        role = MemberViewRole(d.pop("role"))
+        role = MemberRole(d.pop("role"))
 
         user_id = d.pop("user_id")
 

@@ -1,7 +1,7 @@
 from enum import StrEnum
 
 
-class MemberPutRole(StrEnum):
+class MemberRole(StrEnum):
     ADMIN = "admin"
     AGENT = "agent"
     OWNER = "owner"
