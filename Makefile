@@ -7,7 +7,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install services run demo test check lint typecheck openapi-check openapi generate generate-check bench clean
+.PHONY: install services run demo test check lint typecheck openapi-check openapi generate generate-check docs-check bench clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -32,7 +32,10 @@ run: install  ## the server on the embedded default: SQLite in ./data, dev auth,
 test: install
 	$(RUN) pytest $(PYTEST_ARGS)
 
-check: lint typecheck openapi-check generate-check
+check: lint typecheck openapi-check generate-check docs-check
+
+docs-check: install  ## runs the README's quick start, every command and curl, against a fresh server
+	$(RUN) python scripts/check_quick_start.py
 
 lint: install
 	$(RUN) ruff check .

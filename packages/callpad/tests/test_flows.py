@@ -1,4 +1,4 @@
-"""The flows of DESIGN.md through HTTP, on SQLite and PostgreSQL."""
+"""The session flows users run (docs/api.md), through HTTP, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -42,6 +43,7 @@ from .workers import Workers
 __all__ = ["create_app"]
 
 logger = logging.getLogger("callpad")
+DOCS_URL = "/api/v1/docs"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -70,14 +72,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await db.dispose()
 
-    app = FastAPI(
+    # The interactive reference's scripts and styles are served from the package
+    # (fastapi-offline ships Swagger UI), so the page works with no internet access.
+    app = FastAPIOffline(
         title="Callpad",
         version=__version__,
         summary="Voice sessions: invites, participants, hold, recordings, phone legs.",
         lifespan=lifespan,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=DOCS_URL,
         redoc_url=None,
+        static_url="/api/v1/docs/assets",
     )
     install_problem_handlers(app)
     install_problem_openapi(app)
@@ -89,6 +94,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks_router, prefix="/api/v1")
     app.include_router(recordings_router, prefix="/api/v1")
     app.router.routes.append(hub_route())
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        """Where a browser pointed at the server lands: the interactive API reference."""
+        return RedirectResponse(DOCS_URL)
 
     @app.get("/healthz", tags=["ops"], operation_id="healthz")
     async def healthz() -> dict[str, str]:
