@@ -115,11 +115,13 @@ async def test_every_topic_reaches_its_readers_live_once_and_in_order(
             assert seen.offsets[channel] == list(range(1, len(expected) + 1))
             assert await centrifugo_mode.history(channel) == expected
         assert set(customer.topics(user_channel(CUSTOMER))) == {"session.upsert", "session.remove"}
+        # Every member hears every member's presence on their own channel.
         assert set(agent.topics(agent_channel("acme", AGENT))) == {
             "session.upsert",
             "session.remove",
             "session.invite.upsert",
             "session.invite.remove",
+            "presence.upsert",
         }
         assert set(owner.topics(vendor_feed("acme"))) == {
             "session.upsert",
