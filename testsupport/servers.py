@@ -31,6 +31,7 @@ __all__ = [
     "REPO",
     "CentrifugoServer",
     "LiveKitServer",
+    "SippPeer",
     "centrifugo_config",
     "delete_redis_keys",
     "find_binary",
@@ -40,6 +41,8 @@ __all__ = [
     "run_centrifugo",
     "run_centrifugo_nodes",
     "run_livekit",
+    "run_livekit_sip",
+    "run_sipp",
 ]
 
 REPO = Path(__file__).resolve().parent.parent
@@ -320,3 +323,76 @@ def run_livekit(
     log = workdir / f"livekit-{port}.log"
     with _process(argv, log, f"http://127.0.0.1:{port}/") as process:
         yield LiveKitServer(port, api_key, api_secret, process)
+
+
+@contextlib.contextmanager
+def run_livekit_sip(livekit: LiveKitServer, workdir: Path, redis: str) -> Iterator[None]:
+    """Run LiveKit's SIP service for `livekit` (which must run with the same Redis), on
+    loopback, until the block ends. Phone legs dial out through it."""
+    binary = find_binary("livekit-sip")
+    require(binary is not None, "livekit-sip is not built")
+    assert binary is not None
+    health = free_port()
+    config = {
+        "api_key": livekit.api_key,
+        "api_secret": livekit.api_secret,
+        "ws_url": livekit.url,
+        "redis": {"address": redis.removeprefix("redis://")},
+        "sip_port": free_port(socket.SOCK_DGRAM),
+        "rtp_port": "30000-30999",
+        "listen_ip": "127.0.0.1",
+        "use_external_ip": False,
+        "health_port": health,
+        # This machine's few cores are shared: never refuse a call for CPU.
+        "max_cpu_utilization": 1.0,
+        "logging": {"level": "info"},
+    }
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / f"livekit-sip-{health}.yaml"
+    path.write_text(json.dumps(config, indent=2))
+    argv = [str(binary), "--config", str(path)]
+    with _process(argv, workdir / f"livekit-sip-{health}.log", f"http://127.0.0.1:{health}/"):
+        yield
+
+
+SIPP_SCENARIOS = REPO / "testsupport" / "sipp"
+
+
+@dataclass(frozen=True)
+class SippPeer:
+    """A far end answering calls at `address` (`host:port`, an outbound trunk's address)."""
+
+    address: str
+    process: subprocess.Popen[bytes]
+
+
+@contextlib.contextmanager
+def run_sipp(scenario: str, workdir: Path) -> Iterator[SippPeer]:
+    """Run `sipp` as the far end of phone legs: `answers` (sipp's own UAS: rings, answers,
+    waits for the BYE), `busy` (rings, 486) or `hangs_up` (answers, BYE two seconds later),
+    from testsupport/sipp."""
+    binary = find_binary("sipp")
+    require(binary is not None, "sipp is not installed (Debian's sip-tester)")
+    assert binary is not None
+    port = free_port(socket.SOCK_DGRAM)
+    which = (
+        ["-sn", "uas"]
+        if scenario == "answers"
+        else ["-sf", str(SIPP_SCENARIOS / f"{scenario}.xml")]
+    )
+    argv = [str(binary), *which, "-i", "127.0.0.1", "-p", str(port), "-nostdin", "-m", "1000"]
+    workdir.mkdir(parents=True, exist_ok=True)
+    with (workdir / f"sipp-{scenario}-{port}.log").open("wb") as out:
+        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=workdir)
+    try:
+        time.sleep(0.3)
+        if process.poll() is not None:
+            raise RuntimeError(f"sipp exited with {process.returncode}")
+        yield SippPeer(f"127.0.0.1:{port}", process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

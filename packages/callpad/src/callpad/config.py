@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     livekit_departure_timeout_s: int = 20
     livekit_max_participants: int = 20
     livekit_end_sessions_with_room: bool = True
+    livekit_sip_trunks: dict[str, str] = Field(
+        default_factory=dict,
+        description='Outbound SIP trunk ids per vendor slug, `"*"` for any other vendor.',
+    )
     join_grant_ttl_s: int = 6 * 3600
     offline_answer_delay_s: float = 1.0
 

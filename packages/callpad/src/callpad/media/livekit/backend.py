@@ -20,6 +20,7 @@ from ..recordings import recording_path
 from . import rooms
 from .permissions import recorder_grant, recorder_identity
 from .recorder import RECORDING_FORMAT, Recorder
+from .sip import follow_leg
 
 __all__ = ["LiveKitMedia", "LiveKitUnavailable"]
 
@@ -35,7 +36,9 @@ class LiveKitMedia:
 
     name = "livekit"
     has_audio = True
-    actions = frozenset({"remove", "hold", "close_room", "start_recording", "stop_recording"})
+    actions = frozenset(
+        {"dial", "hang_up", "remove", "hold", "close_room", "start_recording", "stop_recording"}
+    )
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -44,6 +47,7 @@ class LiveKitMedia:
         self._sink: ReportSink | None = None
         self._recorders: dict[str, asyncio.Task[None]] = {}
         self._stop_recorder: dict[str, Callable[[], None]] = {}
+        self._legs: set[asyncio.Task[None]] = set()
         if settings.livekit_api_secret == DEV_LIVEKIT_SECRET:
             # `livekit-server --dev` signs with a 6-byte secret; only ever a dev default.
             warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
@@ -76,6 +80,9 @@ class LiveKitMedia:
         for stop in list(self._stop_recorder.values()):
             stop()
         await asyncio.gather(*self._recorders.values(), return_exceptions=True)
+        for leg in self._legs:
+            leg.cancel()  # the calls go on in LiveKit; their hang-up comes as a webhook
+        await asyncio.gather(*self._legs, return_exceptions=True)
         if self._lk is not None:
             await self._lk.aclose()
             self._lk = None
@@ -102,7 +109,9 @@ class LiveKitMedia:
         lk, action = self.lk, command.action
         if action == "close_room":
             await rooms.close_room(lk, session.room)
-        elif action == "remove" and command.participant_id:
+        elif action == "dial" and command.participant_id and command.phone:
+            self._dial(session, command.participant_id, command.phone)
+        elif action in ("remove", "hang_up") and command.participant_id:
             await rooms.remove_from_room(lk, session.room, command.participant_id)
         elif action == "hold":
             await rooms.sync_permissions(lk, session)
@@ -111,6 +120,22 @@ class LiveKitMedia:
         elif action == "stop_recording" and command.recording_id:
             await self._stop_recording(session, command.recording_id)
         return []
+
+    def _dial(self, session: Session, participant_id: str, phone: str) -> None:
+        async def report(body: MediaReport) -> None:
+            await self._report(session.id, body)
+
+        async def leg() -> None:
+            try:
+                await follow_leg(self.lk, self.settings, session, participant_id, phone, report)
+            except Exception as exc:
+                logger.exception("phone leg %s failed", participant_id)
+                failed = {"type": "sip", "participant_id": participant_id, "state": "failed"}
+                await report(MediaReport(0, {**failed, "error": f"media error: {exc}"}))
+
+        task = asyncio.get_running_loop().create_task(leg(), name=f"phone leg {participant_id}")
+        self._legs.add(task)
+        task.add_done_callback(self._legs.discard)
 
     # -- the built-in recorder -----------------------------------------------------------
 

@@ -1,0 +1,152 @@
+"""Phone legs for real: Callpad dials through LiveKit's SIP service (livekit-sip, on Redis)
+and an outbound trunk to `sipp`, which answers (echoing the audio back), is busy, or
+answers and hangs up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from callpad.testing import eventually
+from livekit import api
+
+from testsupport.servers import LiveKitServer, run_livekit, run_livekit_sip, run_sipp
+
+from .conftest import AGENT, AGENT_HZ, Callpad, running_callpad
+
+PHONE = "+12025550100"
+
+
+@pytest.fixture
+def livekit_with_sip(tmp_path: Path, redis: str) -> Iterator[LiveKitServer]:
+    """A livekit-server on Redis with LiveKit's SIP service beside it."""
+    address = redis.removeprefix("redis://")
+    with run_livekit(tmp_path / "livekit", extra={"redis": {"address": address}}) as server:
+        with run_livekit_sip(server, tmp_path / "sip", redis):
+            yield server
+
+
+@contextlib.asynccontextmanager
+async def dialled(
+    livekit: LiveKitServer, far_end: str, database: Path, tmp_path: Path
+) -> AsyncIterator[tuple[Callpad, dict[str, Any], list[str]]]:
+    """Callpad with an outbound trunk to `far_end`; the agent calls PHONE. Yields the
+    started session and the sip_leg states seen, in order."""
+    async with api.LiveKitAPI(livekit.http_url, livekit.api_key, livekit.api_secret) as lk:
+        trunk = await lk.sip.create_outbound_trunk(
+            api.CreateSIPOutboundTrunkRequest(
+                trunk=api.SIPOutboundTrunkInfo(
+                    name="acme",
+                    address=far_end,
+                    numbers=["+15550000000"],
+                    auth_username="acme",
+                    auth_password="trunk-secret-never-shown",
+                )
+            )
+        )
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        async with running_callpad(
+            livekit, database, sock, tmp_path, livekit_sip_trunks={"acme": trunk.sip_trunk_id}
+        ) as callpad:
+            started = await callpad.start_call(AGENT, {"type": "phone", "phone": PHONE})
+            yield callpad, started, []
+
+
+async def leg_states(
+    callpad: Callpad, session_id: str, seen: list[str], until: set[str]
+) -> dict[str, Any]:
+    """Poll the session, noting each new sip_leg state, until one in `until`."""
+    while True:
+        view: dict[str, Any] = (
+            await callpad.http.get(AGENT, f"/vendors/acme/sessions/{session_id}")
+        ).json()
+        phone = next(p for p in view["participants"] if p["kind"] == "phone")
+        state = phone["operations"][0]["state"]
+        if not seen or seen[-1] != state:
+            seen.append(state)
+        if state in until:
+            return view
+        await asyncio.sleep(0.05)
+
+
+async def test_the_far_end_answers_and_the_host_hangs_up(
+    livekit_with_sip: LiveKitServer, fresh_database: Path, tmp_path: Path
+) -> None:
+    with run_sipp("answers", tmp_path / "sipp") as far_end:
+        async with dialled(livekit_with_sip, far_end.address, fresh_database, tmp_path) as (
+            callpad,
+            started,
+            seen,
+        ):
+            session = started["session"]
+            agent = await callpad.join("agent", AGENT_HZ, started["join"])
+            view = await asyncio.wait_for(
+                leg_states(callpad, session["id"], seen, {"answered", "failed"}), 30
+            )
+            assert seen[-1] == "answered", seen
+            phone = next(p for p in view["participants"] if p["kind"] == "phone")
+            assert (phone["state"], view["state"]) == ("accepted", "active")
+            assert phone["id"] in await callpad.in_room(session["room"])
+            assert "trunk-secret" not in str(view)
+
+            # The phone leg's audio is in the room, for the agent to hear.
+            published = await callpad.lk.room.get_participant(
+                api.RoomParticipantIdentity(room=session["room"], identity=phone["id"])
+            )
+            assert [t.type for t in published.tracks] == [api.TrackType.AUDIO]
+            await eventually(lambda: phone["id"] in agent.room.remote_participants)
+
+            path = f"/vendors/acme/sessions/{session['id']}"
+            removed = await callpad.http.delete(AGENT, f"{path}/participants/{phone['id']}")
+            assert removed.status_code == 200, removed.text
+            assert phone["id"] not in await eventually(
+                lambda: _without(callpad, session["room"], phone["id"])
+            )
+
+
+async def _without(callpad: Callpad, room: str, identity: str) -> set[str] | None:
+    present = await callpad.in_room(room)
+    return present if identity not in present else None
+
+
+async def test_a_busy_far_end_declines_the_leg(
+    livekit_with_sip: LiveKitServer, fresh_database: Path, tmp_path: Path
+) -> None:
+    with run_sipp("busy", tmp_path / "sipp") as far_end:
+        async with dialled(livekit_with_sip, far_end.address, fresh_database, tmp_path) as (
+            callpad,
+            started,
+            seen,
+        ):
+            view = await asyncio.wait_for(
+                leg_states(callpad, started["session"]["id"], seen, {"answered", "failed"}), 30
+            )
+            phone = next(p for p in view["participants"] if p["kind"] == "phone")
+            assert seen == ["dialing", "ringing", "failed"], seen
+            assert (phone["state"], phone["state_reason"]) == ("declined", "busy")
+            assert phone["operations"][0]["error"].startswith("486")
+            assert (view["state"], view["end_reason"]) == ("ended", "missed")
+
+
+async def test_the_far_end_hangs_up(
+    livekit_with_sip: LiveKitServer, fresh_database: Path, tmp_path: Path
+) -> None:
+    with run_sipp("hangs_up", tmp_path / "sipp") as far_end:
+        async with dialled(livekit_with_sip, far_end.address, fresh_database, tmp_path) as (
+            callpad,
+            started,
+            seen,
+        ):
+            view = await asyncio.wait_for(
+                leg_states(callpad, started["session"]["id"], seen, {"ended", "failed"}), 30
+            )
+            phone = next(p for p in view["participants"] if p["kind"] == "phone")
+            assert seen == ["dialing", "ringing", "answered", "ended"], seen
+            assert (phone["state"], phone["state_reason"]) == ("left", "hung_up")
+            assert (view["state"], view["end_reason"]) == ("ended", "completed")
