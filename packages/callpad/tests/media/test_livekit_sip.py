@@ -26,9 +26,12 @@ PHONE = "+12025550100"
 def livekit_with_sip(tmp_path: Path, redis: str) -> Iterator[LiveKitServer]:
     """A livekit-server on Redis with LiveKit's SIP service beside it."""
     address = redis.removeprefix("redis://")
-    with run_livekit(tmp_path / "livekit", extra={"redis": {"address": address}}) as server:
-        with run_livekit_sip(server, tmp_path / "sip", redis):
-            yield server
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(
+            run_livekit(tmp_path / "livekit", extra={"redis": {"address": address}})
+        )
+        stack.enter_context(run_livekit_sip(server, tmp_path / "sip", redis))
+        yield server
 
 
 @contextlib.asynccontextmanager
