@@ -1,7 +1,8 @@
 """Every error the API answers, as RFC 9457 problem+json with a stable `code`.
 
 Problem (status, code, title, detail)      raised by services and endpoints
-DomainError (status, code, capability)     raised by the pure domain, mapped here
+DomainError (code, capability)             raised by the pure domain; its kind maps to
+                                           a status here (DOMAIN_STATUS)
 RequestValidationError                     -> 422 validation_failed / 400 malformed_json
 Starlette HTTPException (404/405 routing)  -> not_found / method_not_allowed
 anything else                              -> 500 internal_error
@@ -22,10 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from .domain import DomainError
+from .domain import Conflict, DomainError, Forbidden, Invalid, NotFound
 from .request_ids import REQUEST_ID_HEADER, current_request_id
 
 __all__ = [
+    "DOMAIN_STATUS",
     "PROBLEM_MEDIA_TYPE",
     "Problem",
     "ProblemCode",
@@ -76,6 +78,14 @@ class ProblemCode(StrEnum):
     MEDIA_UNAVAILABLE = "media_unavailable"
     WEBHOOK_REJECTED = "webhook_rejected"
 
+
+# The status of each kind of refusal the domain raises.
+DOMAIN_STATUS: dict[type[DomainError], int] = {
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    Invalid: 422,
+}
 
 _TITLES = {
     400: "Bad Request",
@@ -201,7 +211,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
-        return problem_response(exc.status, exc.code, exc.detail, capability=exc.capability)
+        status = DOMAIN_STATUS[type(exc)]
+        return problem_response(status, exc.code, exc.detail, capability=exc.capability)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -3,6 +3,7 @@
 from .capabilities import Denial, capabilities, check, role_allows
 from .dispatch import Agent, CallEnding, call_endings, dispatch_changes, members_freed, ring_order
 from .effects import InviteChange, MediaCommand, invite_changes, media_commands
+from .errors import Conflict, DomainError, ErrorCode, Forbidden, Invalid, NotFound
 from .model import (
     ROOM_PREFIX,
     Attempt,
@@ -32,7 +33,6 @@ from .model import (
     WhenUnavailable,
     invite_id,
 )
-from .transitions import DomainError
 
 __all__ = [
     "ROOM_PREFIX",
@@ -40,6 +40,7 @@ __all__ = [
     "Attempt",
     "CallEnding",
     "Capability",
+    "Conflict",
     "Denial",
     "Direction",
     "Dispatch",
@@ -49,9 +50,13 @@ __all__ = [
     "DispatchStrategy",
     "DomainError",
     "EndReason",
+    "ErrorCode",
+    "Forbidden",
+    "Invalid",
     "InviteChange",
     "Invitee",
     "MediaCommand",
+    "NotFound",
     "Participant",
     "ParticipantKind",
     "ParticipantState",

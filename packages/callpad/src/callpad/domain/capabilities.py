@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .errors import Conflict, DomainError, ErrorCode, Forbidden
 from .model import (
     Capability,
     Participant,
@@ -93,36 +94,40 @@ class Denial:
 
     capability: Capability
     forbidden: bool
-    code: str
+    code: ErrorCode
     detail: str
+
+    def error(self) -> DomainError:
+        kind = Forbidden if self.forbidden else Conflict
+        return kind(self.code, self.detail, self.capability)
 
 
 def check(session: Session, participant: Participant | None, wanted: Capability) -> Denial | None:
     """None when `participant` may take `wanted` now; otherwise why not."""
     if participant is None:
-        return Denial(wanted, True, "capability_missing", "You are not a participant.")
+        return Denial(wanted, True, ErrorCode.CAPABILITY_MISSING, "You are not a participant.")
     if wanted not in role_allows(session, participant):
         return Denial(
             wanted,
             True,
-            "capability_missing",
+            ErrorCode.CAPABILITY_MISSING,
             f"A {participant.role} participant may not {wanted.replace('_', ' ')}.",
         )
     if wanted in capabilities(session, participant):
         return None
     if session.state is SessionState.ENDED:
-        return Denial(wanted, False, "session_ended", "The session has ended.")
+        return Denial(wanted, False, ErrorCode.SESSION_ENDED, "The session has ended.")
     if wanted in (Capability.ACCEPT_INVITE, Capability.REJECT_INVITE):
         return Denial(
             wanted,
             False,
-            "invite_not_pending",
+            ErrorCode.INVITE_NOT_PENDING,
             f"The invite is no longer pending (participant is {participant.state}).",
         )
     return Denial(
         wanted,
         False,
-        "invalid_state",
+        ErrorCode.INVALID_STATE,
         f"Cannot {wanted.replace('_', ' ')} while the session is {session.state} "
         f"and the participant is {participant.state}.",
     )

@@ -12,10 +12,11 @@ from dataclasses import replace
 from datetime import datetime
 
 from . import dispatch as d
-from .capabilities import Denial, check
+from .capabilities import check
 from .edits import close as _close
 from .edits import invite as _invite
 from .edits import with_participant as _with_participant
+from .errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound
 from .model import (
     Capability,
     Direction,
@@ -37,7 +38,6 @@ from .model import (
 )
 
 __all__ = [
-    "DomainError",
     "accept",
     "add_participant",
     "add_team",
@@ -73,23 +73,6 @@ __all__ = [
 MAX_NAME_LENGTH = 200
 
 
-class DomainError(Exception):
-    """An action refused by the rules: `status` is the HTTP status it maps to."""
-
-    def __init__(
-        self, status: int, code: str, detail: str, capability: Capability | None = None
-    ) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.code = code
-        self.detail = detail
-        self.capability = capability
-
-    @classmethod
-    def from_denial(cls, denial: Denial) -> DomainError:
-        return cls(403 if denial.forbidden else 409, denial.code, denial.detail, denial.capability)
-
-
 def start_session(
     *,
     session_id: str,
@@ -111,7 +94,7 @@ def start_session(
     if initiator.user_id is None:
         raise ValueError("the initiator is always a user")
     if not invitees and team is None:
-        raise DomainError(422, "no_invitees", "A session needs someone to call.")
+        raise Invalid(ErrorCode.NO_INVITEES, "A session needs someone to call.")
     host = Participant(
         id=initiator_participant_id,
         kind=ParticipantKind.USER,
@@ -151,18 +134,18 @@ def check_own_invite(session: Session, participant_id: str, user_id: int) -> Non
     """A user may answer only the invites that ring them."""
     participant = session.participant(participant_id)
     if participant is None:
-        raise DomainError(404, "participant_not_found", "No such participant.")
+        raise NotFound(ErrorCode.PARTICIPANT_NOT_FOUND, "No such participant.")
     if participant.user_id != user_id:
-        raise DomainError(403, "forbidden", "This invite is for another user.")
+        raise Forbidden(ErrorCode.FORBIDDEN, "This invite is for another user.")
 
 
 def joining_participant(session: Session, user_id: int) -> Participant:
     """The user's participant that may join the media room: accepted, in a live session."""
     participant = session.acting_participant(user_id)
     if participant is None or participant.state is not ParticipantState.ACCEPTED:
-        raise DomainError(409, "invalid_state", "Only an accepted participant may join the room.")
+        raise Conflict(ErrorCode.INVALID_STATE, "Only an accepted participant may join the room.")
     if session.end_reason is not None:
-        raise DomainError(409, "session_ended", "The session has ended.")
+        raise Conflict(ErrorCode.SESSION_ENDED, "The session has ended.")
     return participant
 
 
@@ -232,11 +215,11 @@ def add_participant(
     if invitee.user_id is not None and any(
         p.is_live for p in session.participants_of_user(invitee.user_id)
     ):
-        raise DomainError(409, "already_participant", "That user is already in the session.")
+        raise Conflict(ErrorCode.ALREADY_PARTICIPANT, "That user is already in the session.")
     if invitee.phone is not None and any(
         p.is_live and p.phone == invitee.phone for p in session.participants
     ):
-        raise DomainError(409, "already_participant", "That number is already in the session.")
+        raise Conflict(ErrorCode.ALREADY_PARTICIPANT, "That number is already in the session.")
     after = _invite(session, new_participant_id, invitee, invited_by=participant_id, now=now)
     return _commit(session, after, now)
 
@@ -247,11 +230,11 @@ def remove_participant(
     _actor(session, participant_id, Capability.REMOVE_PARTICIPANT)
     target = session.participant(target_participant_id)
     if target is None:
-        raise DomainError(404, "participant_not_found", "No such participant in this session.")
+        raise NotFound(ErrorCode.PARTICIPANT_NOT_FOUND, "No such participant in this session.")
     if target.id == participant_id:
-        raise DomainError(409, "invalid_state", "Leave the session instead of removing yourself.")
+        raise Conflict(ErrorCode.INVALID_STATE, "Leave the session instead of removing yourself.")
     if not target.is_live:
-        raise DomainError(409, "invalid_state", f"The participant has already {target.state}.")
+        raise Conflict(ErrorCode.INVALID_STATE, f"The participant has already {target.state}.")
     state = (
         ParticipantState.REMOVED
         if target.state is ParticipantState.ACCEPTED
@@ -276,9 +259,9 @@ def stop_recording(
     _actor(session, participant_id, Capability.STOP_RECORDING)
     recording = next((r for r in session.recordings if r.id == recording_id), None)
     if recording is None:
-        raise DomainError(404, "recording_not_found", "No such recording in this session.")
+        raise NotFound(ErrorCode.RECORDING_NOT_FOUND, "No such recording in this session.")
     if not recording.is_live:
-        raise DomainError(409, "invalid_state", f"The recording is already {recording.state}.")
+        raise Conflict(ErrorCode.INVALID_STATE, f"The recording is already {recording.state}.")
     stopped = replace(recording, state=RecordingState.STOPPED, stopped_at=now)
     return _commit(session, _with_recording(session, stopped), now)
 
@@ -294,7 +277,7 @@ def add_team(
     """A host rings a team into the session (its agents follow in `advance_dispatch`)."""
     _actor(session, participant_id, Capability.ADD_PARTICIPANT)
     if any(x.team == team for x in session.open_dispatches):
-        raise DomainError(409, "already_participant", f"Team {team!r} is already being rung.")
+        raise Conflict(ErrorCode.ALREADY_PARTICIPANT, f"Team {team!r} is already being rung.")
     return d.open_dispatch(session, dispatch_id, team, policy, participant_id, now)
 
 
@@ -490,7 +473,7 @@ def _actor(session: Session, participant_id: str, wanted: Capability) -> Partici
     participant = session.participant(participant_id)
     denial = check(session, participant, wanted)
     if denial is not None:
-        raise DomainError.from_denial(denial)
+        raise denial.error()
     assert participant is not None
     return participant
 
@@ -502,12 +485,12 @@ def _ringing(
     even before the expiry worker has withdrawn it."""
     invitee = _actor(session, participant_id, wanted)
     if invitee.expires_at is not None and now >= invitee.expires_at:
-        raise DomainError(
-            409, "invite_not_pending", "The invite has expired (ring timeout).", wanted
+        raise Conflict(
+            ErrorCode.INVITE_NOT_PENDING, "The invite has expired (ring timeout).", wanted
         )
     if d.past_deadline(session, invitee, now):
-        raise DomainError(
-            409, "invite_not_pending", "The team call has timed out (dispatch timeout).", wanted
+        raise Conflict(
+            ErrorCode.INVITE_NOT_PENDING, "The team call has timed out (dispatch timeout).", wanted
         )
     return invitee
 
@@ -515,7 +498,7 @@ def _ringing(
 def _valid_name(name: str) -> str:
     name = name.strip()
     if len(name) > MAX_NAME_LENGTH:
-        raise DomainError(422, "invalid_name", f"A name has at most {MAX_NAME_LENGTH} characters.")
+        raise Invalid(ErrorCode.INVALID_NAME, f"A name has at most {MAX_NAME_LENGTH} characters.")
     return name
 
 
