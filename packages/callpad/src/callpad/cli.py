@@ -346,7 +346,7 @@ def _remove_member(args: argparse.Namespace) -> None:
     from .inputs import UserId
 
     user = _checked(UserId, args.user, "USER")
-    _run_write(lambda conn, _now: service.remove_member(conn, args.vendor, user))
+    _run_write(lambda conn, now: service.remove_member(conn, args.vendor, user, now))
     print(f"user {user} is no longer a member of {args.vendor}")
 
 

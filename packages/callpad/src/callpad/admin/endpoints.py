@@ -80,7 +80,7 @@ async def put_member(
 async def delete_member(vendor: str, user_id: UserId, ctx: Ctx, _admin: Admin) -> Response:
     """Remove a member from a vendor (operator admin key)."""
     async with write_transaction(ctx) as conn:
-        await service.remove_member(conn, vendor, user_id)
+        await service.remove_member(conn, vendor, user_id, utcnow())
     return Response(status_code=204)
 
 

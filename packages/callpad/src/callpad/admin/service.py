@@ -10,11 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..phone import normalize_phone
 from ..problems import Problem, ProblemCode
+from ..realtime.access import member_channels
+from ..realtime.outbox import write_events
+from ..realtime.revocations import revocation
 from ..vendors import (
     ContactRow,
     MemberRole,
     VendorRow,
     get_vendor,
+    member_role,
     require_manager,
     require_member,
     require_vendor,
@@ -48,14 +52,36 @@ async def set_member(
     conn: AsyncConnection, slug: str, user_id: int, role: MemberRole, now: datetime
 ) -> VendorRow:
     vendor = await require_vendor(conn, slug)
+    before = await member_role(conn, vendor.id, user_id)
     await repo.upsert_member(conn, vendor.id, user_id, role, now)
+    await _revoke_lost_channels(conn, vendor, user_id, before, role, now)
     return vendor
 
 
-async def remove_member(conn: AsyncConnection, slug: str, user_id: int) -> None:
+async def remove_member(conn: AsyncConnection, slug: str, user_id: int, now: datetime) -> None:
     vendor = await require_vendor(conn, slug)
+    before = await member_role(conn, vendor.id, user_id)
     if not await repo.delete_member(conn, vendor.id, user_id):
         raise Problem(404, ProblemCode.MEMBER_NOT_FOUND, f"User {user_id} is not a member.")
+    await _revoke_lost_channels(conn, vendor, user_id, before, None, now)
+
+
+async def _revoke_lost_channels(
+    conn: AsyncConnection,
+    vendor: VendorRow,
+    user_id: int,
+    before: MemberRole | None,
+    after: MemberRole | None,
+    now: datetime,
+) -> None:
+    """Realtime readers lose at once the vendor channels the new role does not grant."""
+
+    def channels(role: MemberRole | None) -> list[str]:
+        return [] if role is None else member_channels(vendor.slug, user_id, role)
+
+    event = revocation(user_id, channels(before), channels(after))
+    if event is not None:
+        await write_events(conn, [event], now)
 
 
 async def create_contact(

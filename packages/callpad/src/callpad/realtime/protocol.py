@@ -67,6 +67,7 @@ class Disconnect(IntEnum):
     WRITE_ERROR = 3009
     FORCE_RECONNECT = 3011
     NO_PONG = 3012
+    STATE_INVALIDATED = 3014  # reconnect with a new token: clients drop theirs (get_token)
     INVALID_TOKEN = 3500
     BAD_REQUEST = 3501
     STALE = 3502
@@ -86,6 +87,7 @@ _DISCONNECT_REASONS = {
     Disconnect.WRITE_ERROR: "write error",
     Disconnect.FORCE_RECONNECT: "force reconnect",
     Disconnect.NO_PONG: "no pong",
+    Disconnect.STATE_INVALIDATED: "state invalidated",
     Disconnect.INVALID_TOKEN: "invalid token",
     Disconnect.BAD_REQUEST: "bad request",
     Disconnect.STALE: "stale",

@@ -7,10 +7,12 @@ row's channels, keyed by the outbox id so that a retried row is not appended twi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from .hub import Hub
 from .outbox import OutboxRow
+from .protocol import Disconnect
+from .revocations import revoked_user
 
 __all__ = ["CentrifugoPublisher", "HubPublisher", "Publisher", "publication_key"]
 
@@ -41,6 +43,10 @@ class HubPublisher:
 
     async def publish(self, rows: Sequence[OutboxRow]) -> None:
         for row in rows:
+            user = revoked_user(row)
+            if user is not None:
+                self.hub.revoke(user, row.channels)
+                continue
             text = row.payload_json()
             key = publication_key(row.id)
             for channel in row.channels:
@@ -63,18 +69,36 @@ class CentrifugoPublisher:
     async def publish(self, rows: Sequence[OutboxRow]) -> None:
         from cent import BatchRequest, PublishRequest
 
-        requests = [
-            PublishRequest(
-                channel=channel, data=row.payload(), idempotency_key=publication_key(row.id)
+        requests: list[Any] = []
+        for row in rows:
+            user = revoked_user(row)
+            if user is not None:
+                requests.append(self._disconnect(user))
+                continue
+            requests.extend(
+                PublishRequest(
+                    channel=channel, data=row.payload(), idempotency_key=publication_key(row.id)
+                )
+                for channel in row.channels
             )
-            for row in rows
-            for channel in row.channels
-        ]
         if not requests:
             return
         # Sequential (not parallel) so each channel receives its rows in outbox order.
         # `cent` raises on a transport error or an error in any reply.
         await self._client.batch(BatchRequest(requests=requests, parallel=False))
+
+    @staticmethod
+    def _disconnect(user: str) -> Any:
+        """A revocation: Centrifugo cannot take token channels from a connection, so every
+        connection of the user is closed with 3014; clients drop their token and fetch a
+        new grant, which no longer names the revoked channels (see revocations.py)."""
+        from cent import Disconnect as DisconnectCode
+        from cent import DisconnectRequest
+
+        code = Disconnect.STATE_INVALIDATED
+        return DisconnectRequest(
+            user=user, disconnect=DisconnectCode(code=code, reason=code.reason)
+        )
 
     async def close(self) -> None:
         await self._client.close()

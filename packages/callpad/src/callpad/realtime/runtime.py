@@ -29,6 +29,7 @@ def hub_config(settings: Settings) -> HubConfig:
         expired_close_delay_s=settings.realtime_expired_close_delay_s,
         connect_timeout_s=settings.realtime_connect_timeout_s,
         queue_max_bytes=settings.realtime_client_queue_max_bytes,
+        token_ttl_s=settings.realtime_token_ttl_s,
     )
 
 

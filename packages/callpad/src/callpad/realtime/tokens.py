@@ -29,6 +29,7 @@ class ConnectionClaims:
     user: str
     expires_at: int | None
     channels: tuple[str, ...]
+    issued_at: int | None = None
 
 
 def mint_connection_token(
@@ -53,4 +54,7 @@ def decode_connection_token(secret: str, token: str) -> ConnectionClaims:
         raise TokenInvalid("sub must be a non-empty string")
     if not isinstance(channels, list) or not all(isinstance(c, str) for c in channels):
         raise TokenInvalid("channels must be a list of strings")
-    return ConnectionClaims(user, int(exp) if exp is not None else None, tuple(channels))
+    iat = claims.get("iat")  # checked by PyJWT: a number, not in the future
+    issued_at = int(iat) if isinstance(iat, int | float) else None
+    expires_at = int(exp) if exp is not None else None
+    return ConnectionClaims(user, expires_at, tuple(channels), issued_at)

@@ -79,6 +79,9 @@ def connect(request: Request) -> None:
     claims = _token_claims(request)
     if claims is None:
         return
+    if request.hub.grants_revoked(claims):
+        request.fail(ErrorCode.TOKEN_EXPIRED)  # the client fetches a new grant
+        return
     recover = request.params.get("subs") or {}
     if not isinstance(recover, dict):
         request.connection.close(Disconnect.BAD_REQUEST)

@@ -17,6 +17,8 @@ class HubConfig:
     expired_close_delay_s: float = 25.0
     connect_timeout_s: float = 10.0
     queue_max_bytes: int = 1024 * 1024
+    # How long a revocation outlives the tokens issued before it: the tokens' lifetime.
+    token_ttl_s: float = 3600.0
     # What a peer may send. Before `connect` succeeds: this many bytes in all (the connect
     # command is a token and a few channel positions). After: messages of this size (a
     # command names a channel and a position), each at most this many commands.

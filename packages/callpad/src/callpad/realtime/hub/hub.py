@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket
 
 from ..protocol import Disconnect, ErrorCode, dumps
 from ..server import SET_MAX_MESSAGE_SIZE
+from ..tokens import ConnectionClaims
 from .commands import handle_command
 from .config import HubConfig
 from .connection import Connection
@@ -59,6 +60,8 @@ class Hub:
         self.streams = Streams(config.history_size, config.history_ttl_s)
         self._connections: set[Connection] = set()
         self._by_user: dict[str, set[Connection]] = {}
+        # (user, channel) -> the second it was revoked; oldest first.
+        self._revoked: dict[tuple[str, str], int] = {}
         self.accepting = True
 
     def now(self) -> float:
@@ -120,6 +123,40 @@ class Hub:
             connection.close(code)
         return len(connections)
 
+    def revoke(self, user: str, channels: Collection[str]) -> int:
+        """`user` may no longer read `channels`: close their connections reading any of them
+        with 3014 (the client drops its token and fetches a new grant), and answer 109 to a
+        `connect` whose token grants one of them and was issued before now, for as long as
+        such a token may live. Returns how many connections were closed."""
+        at = int(time.time())
+        for channel in channels:
+            self._revoked.pop((user, channel), None)
+            self._revoked[(user, channel)] = at
+        reading = [
+            c for c in self._by_user.get(user, ()) if any(ch in c.streams for ch in channels)
+        ]
+        for connection in reading:
+            connection.close(Disconnect.STATE_INVALIDATED)
+        return len(reading)
+
+    def grants_revoked(self, claims: ConnectionClaims) -> bool:
+        """The token was issued before one of its channels was revoked from its user."""
+        if not self._revoked:
+            return False
+        for channel in claims.channels:
+            revoked_at = self._revoked.get((claims.user, channel))
+            if revoked_at is not None and (claims.issued_at or 0) <= revoked_at:
+                return True  # the same second counts: the token may predate the change
+        return False
+
+    def _forget_revocations(self, wall: float) -> None:
+        revoked = self._revoked
+        while revoked:
+            key, at = next(iter(revoked.items()))
+            if wall - at <= self.config.token_ttl_s:
+                return
+            del revoked[key]
+
     def close_all(self, code: Disconnect = Disconnect.SHUTDOWN) -> None:
         self.accepting = False
         for connection in list(self._connections):
@@ -179,6 +216,7 @@ class Hub:
             await asyncio.sleep(tick)
             self.check_connections()
             self.streams.expire(self._clock())
+            self._forget_revocations(time.time())
 
     def check_connections(self) -> None:
         """Pings, pong deadlines, token expiry, and sockets that never sent `connect`."""
