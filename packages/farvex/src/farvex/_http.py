@@ -95,10 +95,9 @@ _INITIAL_BACKOFF_S = 0.5
 _MAX_BACKOFF_S = 8.0
 _MAX_RETRY_AFTER_S = 60.0
 _TOKEN_MARGIN_S = 30.0  # refresh a cached token this long before it expires, at most
-_SKEW_IGNORED_S = 1.0
-_sleep = (
-    asyncio.sleep
-)  # the retry wait (tests record it instead)  # `Date` has whole seconds: smaller offsets are noise
+_SKEW_IGNORED_S = 1.0  # `Date` has whole seconds: smaller offsets are noise
+PAGE_SIZE = 200  # the largest page the server gives
+_sleep = asyncio.sleep  # the retry wait (tests record it instead)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,10 +204,12 @@ def _fresh_until(claims: dict[str, Any]) -> float:
 
 class _SessionList(BaseModel):
     sessions: list[VoiceSession]
+    next_cursor: str | None = None
 
 
 class _InviteList(BaseModel):
     invites: list[Invite]
+    next_cursor: str | None = None
 
 
 def _if_match(version: int | None) -> str | Unset:
@@ -388,29 +389,45 @@ class HttpApi:
         return await self._send(get_session, VoiceSession, options, vendor, session_id)
 
     async def list_vendor_sessions(
-        self, vendor: str, options: RequestOptions, status: str = "live", limit: int = 200
+        self, vendor: str, options: RequestOptions, *, status: str = "live"
     ) -> list[VoiceSession]:
-        found = await self._send(
-            list_sessions,
-            _SessionList,
-            options,
-            vendor,
-            status=ListSessionsStatus(status),
-            limit=limit,
-        )
-        return found.sessions
+        """Every session of the list, page after page (`next_cursor`)."""
+        found: list[VoiceSession] = []
+        cursor: str | Unset = UNSET
+        while True:
+            page = await self._send(
+                list_sessions,
+                _SessionList,
+                options,
+                vendor,
+                status=ListSessionsStatus(status),
+                limit=PAGE_SIZE,
+                cursor=cursor,
+            )
+            found += page.sessions
+            if page.next_cursor is None:
+                return found
+            cursor = page.next_cursor
 
     async def list_my_sessions(
-        self, options: RequestOptions, status: str = "live", limit: int = 200
+        self, options: RequestOptions, *, status: str = "live"
     ) -> list[VoiceSession]:
-        found = await self._send(
-            list_my_sessions,
-            _SessionList,
-            options,
-            status=ListMySessionsStatus(status),
-            limit=limit,
-        )
-        return found.sessions
+        """Every session of the user's list, page after page."""
+        found: list[VoiceSession] = []
+        cursor: str | Unset = UNSET
+        while True:
+            page = await self._send(
+                list_my_sessions,
+                _SessionList,
+                options,
+                status=ListMySessionsStatus(status),
+                limit=PAGE_SIZE,
+                cursor=cursor,
+            )
+            found += page.sessions
+            if page.next_cursor is None:
+                return found
+            cursor = page.next_cursor
 
     async def accept(
         self,
@@ -588,10 +605,26 @@ class HttpApi:
     # Invites and realtime
 
     async def my_invites(self, options: RequestOptions) -> list[Invite]:
-        return (await self._send(list_my_invites, _InviteList, options)).invites
+        """Every pending invite of the user, page after page."""
+        return await self._invites(list_my_invites, options)
 
     async def vendor_invites(self, vendor: str, options: RequestOptions) -> list[Invite]:
-        return (await self._send(list_vendor_invites, _InviteList, options, vendor)).invites
+        """Every pending invite from the vendor, page after page."""
+        return await self._invites(list_vendor_invites, options, vendor)
+
+    async def _invites(
+        self, module: ModuleType, options: RequestOptions, *args: Any
+    ) -> list[Invite]:
+        found: list[Invite] = []
+        cursor: str | Unset = UNSET
+        while True:
+            page = await self._send(
+                module, _InviteList, options, *args, limit=PAGE_SIZE, cursor=cursor
+            )
+            found += page.invites
+            if page.next_cursor is None:
+                return found
+            cursor = page.next_cursor
 
     async def realtime_grant(self, vendor: str | None, options: RequestOptions) -> RealtimeGrant:
         if vendor is None:

@@ -124,15 +124,26 @@ class CallpadServer:
     # What the server says, for comparing with a client's store
 
     async def sessions_of(self, user_id: int, vendor: str | None = None) -> list[dict[str, Any]]:
-        """The live sessions the user sees: GET /me/sessions, or the vendor's list."""
-        path = f"/vendors/{vendor}/sessions?limit=200" if vendor else "/me/sessions?limit=200"
-        body = await self._ok("GET", user_id, path)
-        return list(body["sessions"])
+        """The live sessions the user sees: GET /me/sessions, or the vendor's list (every
+        page)."""
+        return await self._every_page(
+            user_id, f"/vendors/{vendor}/sessions" if vendor else "/me/sessions", "sessions"
+        )
 
     async def invites_of(self, user_id: int, vendor: str | None = None) -> list[dict[str, Any]]:
+        """The user's pending invites (every page)."""
         path = f"/vendors/{vendor}/invites" if vendor else "/me/invites"
-        body = await self._ok("GET", user_id, path)
-        return list(body["invites"])
+        return await self._every_page(user_id, path, "invites")
+
+    async def _every_page(self, user_id: int, path: str, key: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"limit": 200}
+        while True:
+            body = await self._ok("GET", user_id, path, params=params)
+            found += body[key]
+            if body["next_cursor"] is None:
+                return found
+            params["cursor"] = body["next_cursor"]
 
     # Clients
 

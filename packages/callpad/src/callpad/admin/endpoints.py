@@ -14,6 +14,7 @@ from ..context import write_transaction
 from ..dependencies import Admin, Ctx, CurrentUser
 from ..inputs import UserId
 from ..mutations import run_mutation, user_principal
+from ..pagination import CursorParam, LimitParam, decode_cursor
 from ..problems import problem_responses
 from . import service
 from .schemas import (
@@ -110,7 +111,16 @@ async def create_contact(
     response_model=ContactList,
     responses=problem_responses(403, 404),
 )
-async def list_contacts(vendor: str, ctx: Ctx, user_id: CurrentUser) -> ContactList:
-    """The vendor's address book (members)."""
+async def list_contacts(
+    vendor: str,
+    ctx: Ctx,
+    user_id: CurrentUser,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+) -> ContactList:
+    """The vendor's address book (members), by name. Page on with `cursor=next_cursor`."""
+    key = decode_cursor(cursor, 2)
     async with ctx.db.read() as conn:
-        return await service.list_contacts(conn, vendor, user_id)
+        return await service.list_contacts(
+            conn, vendor, user_id, limit, (key[0], key[1]) if key else None
+        )

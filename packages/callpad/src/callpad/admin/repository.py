@@ -66,8 +66,15 @@ async def insert_contact(conn: AsyncConnection, contact: ContactRow, now: dateti
     )
 
 
-async def list_contacts(conn: AsyncConnection, vendor_id: int) -> list[tuple[ContactRow, datetime]]:
-    rows = await conn.execute(
+async def list_contacts(
+    conn: AsyncConnection,
+    vendor_id: int,
+    *,
+    limit: int | None = None,
+    after: tuple[str, str] | None = None,
+) -> list[tuple[ContactRow, datetime]]:
+    """The vendor's contacts by name (then id), from after the `(name, id)` key `after`."""
+    query = (
         sa.select(
             contacts.c.id,
             contacts.c.vendor_id,
@@ -79,4 +86,9 @@ async def list_contacts(conn: AsyncConnection, vendor_id: int) -> list[tuple[Con
         .where(contacts.c.vendor_id == vendor_id)
         .order_by(contacts.c.name, contacts.c.id)
     )
+    if after is not None:
+        query = query.where(sa.tuple_(contacts.c.name, contacts.c.id) > sa.tuple_(*after))
+    if limit is not None:
+        query = query.limit(limit)
+    rows = await conn.execute(query)
     return [(ContactRow(*row[:5]), row[5]) for row in rows]

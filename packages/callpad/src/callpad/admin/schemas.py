@@ -60,3 +60,6 @@ class ContactView(BaseModel):
 
 class ContactList(BaseModel):
     contacts: list[ContactView]
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; null on the last page."
+    )

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..pagination import next_page
 from ..phone import normalize_phone
 from ..problems import Problem, ProblemCode
 from ..realtime.access import member_channels
@@ -98,12 +99,21 @@ async def create_contact(
     return _contact_view(vendor, contact, now)
 
 
-async def list_contacts(conn: AsyncConnection, vendor_slug: str, user_id: int) -> ContactList:
-    """The vendor's address book (members)."""
+async def list_contacts(
+    conn: AsyncConnection,
+    vendor_slug: str,
+    user_id: int,
+    limit: int,
+    after: tuple[str, str] | None = None,
+) -> ContactList:
+    """A page of the vendor's address book (members), by name, after the key `after`."""
     vendor = await require_vendor(conn, vendor_slug)
     await require_member(conn, vendor, user_id)
-    rows = await repo.list_contacts(conn, vendor.id)
-    return ContactList(contacts=[_contact_view(vendor, c, at) for c, at in rows])
+    rows = await repo.list_contacts(conn, vendor.id, limit=limit + 1, after=after)
+    page, next_cursor = next_page(rows, limit, lambda row: (row[0].name, row[0].id))
+    return ContactList(
+        contacts=[_contact_view(vendor, c, at) for c, at in page], next_cursor=next_cursor
+    )
 
 
 def _contact_view(vendor: VendorRow, contact: ContactRow, created_at: datetime) -> ContactView:

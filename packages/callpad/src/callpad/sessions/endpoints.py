@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ..clock import utcnow
@@ -21,8 +21,10 @@ from ..mutations import (
     run_mutation,
     user_principal,
 )
+from ..pagination import CursorParam, LimitParam, next_page, time_key
 from ..problems import problem_responses
 from . import service
+from .repository import PendingInvite
 from .schemas import (
     AddParticipantRequest,
     InviteList,
@@ -42,7 +44,6 @@ router = APIRouter(tags=["sessions"])
 SESSION = "/vendors/{vendor}/sessions/{session_id}"
 MUTATION_PROBLEMS = problem_responses(400, 403, 404, 409, 412, 413)
 ListStatusQuery = Literal["live", "ended", "all"]
-LimitQuery = Annotated[int, Query(ge=1, le=200)]
 
 
 def _view(session: Session, _now: datetime) -> SessionView:
@@ -103,12 +104,27 @@ async def list_sessions(
     ctx: Ctx,
     user_id: CurrentUser,
     status: ListStatusQuery = "live",
-    limit: LimitQuery = 50,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
 ) -> SessionList:
-    """The vendor's sessions: all of them for owners and admins, else the caller's own."""
+    """The vendor's sessions, newest first: all of them for owners and admins, else the
+    caller's own. Page on with `cursor=next_cursor`."""
+    after = time_key(cursor)
     async with ctx.db.read() as conn:
-        sessions = await service.list_sessions(conn, vendor, user_id, status, limit)
-    return SessionList(sessions=[SessionView.of(s) for s in sessions])
+        sessions = await service.list_sessions(conn, vendor, user_id, status, limit + 1, after)
+    return _session_page(sessions, limit)
+
+
+def _session_page(sessions: list[Session], limit: int) -> SessionList:
+    page, next_cursor = next_page(sessions, limit, lambda s: (s.created_at, s.id))
+    return SessionList(sessions=[SessionView.of(s) for s in page], next_cursor=next_cursor)
+
+
+def _invite_page(rows: list[PendingInvite], limit: int) -> InviteList:
+    # The cursor follows the rows read, so a row skipped below never shortens the list.
+    page, next_cursor = next_page(rows, limit, lambda row: (row.created_at, row.participant_id))
+    invites = [InviteView.of(r.session, p) for r in page if (p := r.participant) is not None]
+    return InviteList(invites=invites, next_cursor=next_cursor)
 
 
 @router.get(
@@ -451,20 +467,27 @@ async def list_my_sessions(
     ctx: Ctx,
     user_id: CurrentUser,
     status: ListStatusQuery = "live",
-    limit: LimitQuery = 50,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
 ) -> SessionList:
-    """The caller's sessions across every vendor."""
+    """The caller's sessions across every vendor, newest first. Page on with
+    `cursor=next_cursor`."""
+    after = time_key(cursor)
     async with ctx.db.read() as conn:
-        sessions = await service.list_my_sessions(conn, user_id, status, limit)
-    return SessionList(sessions=[SessionView.of(s) for s in sessions])
+        sessions = await service.list_my_sessions(conn, user_id, status, limit + 1, after)
+    return _session_page(sessions, limit)
 
 
 @router.get("/me/invites", operation_id="list_my_invites", response_model=InviteList)
-async def list_my_invites(ctx: Ctx, user_id: CurrentUser) -> InviteList:
-    """The caller's pending invites across every vendor, oldest first."""
+async def list_my_invites(
+    ctx: Ctx, user_id: CurrentUser, limit: LimitParam = 50, cursor: CursorParam = None
+) -> InviteList:
+    """The caller's pending invites across every vendor, oldest first. Page on with
+    `cursor=next_cursor`."""
+    after = time_key(cursor)
     async with ctx.db.read() as conn:
-        pending = await service.pending_invites(conn, user_id, None)
-    return InviteList(invites=[InviteView.of(s, p) for s, p in pending])
+        rows = await service.pending_invites(conn, user_id, None, limit + 1, after)
+    return _invite_page(rows, limit)
 
 
 @router.get(
@@ -473,8 +496,16 @@ async def list_my_invites(ctx: Ctx, user_id: CurrentUser) -> InviteList:
     response_model=InviteList,
     responses=problem_responses(404),
 )
-async def list_vendor_invites(vendor: str, ctx: Ctx, user_id: CurrentUser) -> InviteList:
-    """The caller's pending invites from this vendor, oldest first."""
+async def list_vendor_invites(
+    vendor: str,
+    ctx: Ctx,
+    user_id: CurrentUser,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+) -> InviteList:
+    """The caller's pending invites from this vendor, oldest first. Page on with
+    `cursor=next_cursor`."""
+    after = time_key(cursor)
     async with ctx.db.read() as conn:
-        pending = await service.pending_invites(conn, user_id, vendor)
-    return InviteList(invites=[InviteView.of(s, p) for s, p in pending])
+        rows = await service.pending_invites(conn, user_id, vendor, limit + 1, after)
+    return _invite_page(rows, limit)

@@ -346,6 +346,9 @@ class SessionWithJoin(BaseModel):
 
 class SessionList(BaseModel):
     sessions: list[SessionView]
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; null on the last page."
+    )
 
 
 class Inviter(BaseModel):
@@ -392,3 +395,6 @@ class InviteView(BaseModel):
 
 class InviteList(BaseModel):
     invites: list[InviteView]
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; null on the last page."
+    )

@@ -25,7 +25,6 @@ from ..domain import (
     Direction,
     DispatchState,
     Invitee,
-    Participant,
     ParticipantKind,
     RecordingFile,
     RecordingState,
@@ -117,9 +116,15 @@ async def get_session(
 
 
 async def list_sessions(
-    conn: AsyncConnection, vendor_slug: str, user_id: int, status: ListStatus, limit: int
+    conn: AsyncConnection,
+    vendor_slug: str,
+    user_id: int,
+    status: ListStatus,
+    limit: int,
+    after: tuple[datetime, str] | None = None,
 ) -> list[Session]:
-    """The vendor's sessions: all of them for owners and admins, else the caller's own."""
+    """The vendor's sessions, newest first (after the key `after`): all of them for
+    owners and admins, else the caller's own."""
     vendor = await require_vendor(conn, vendor_slug)
     roles = await member_roles(conn, vendor.id, {user_id})
     manager = roles.get(user_id) in MANAGER_ROLES
@@ -129,24 +134,33 @@ async def list_sessions(
         user_id=None if manager else user_id,
         status=status,
         limit=limit,
+        after=after,
     )
 
 
 async def list_my_sessions(
-    conn: AsyncConnection, user_id: int, status: ListStatus, limit: int
+    conn: AsyncConnection,
+    user_id: int,
+    status: ListStatus,
+    limit: int,
+    after: tuple[datetime, str] | None = None,
 ) -> list[Session]:
-    """The caller's sessions across every vendor."""
+    """The caller's sessions across every vendor, newest first (after the key `after`)."""
     return await repo.list_sessions(
-        conn, vendor_id=None, user_id=user_id, status=status, limit=limit
+        conn, vendor_id=None, user_id=user_id, status=status, limit=limit, after=after
     )
 
 
 async def pending_invites(
-    conn: AsyncConnection, user_id: int, vendor_slug: str | None
-) -> list[tuple[Session, Participant]]:
-    """The caller's pending invites (from one vendor, or from all), oldest first."""
+    conn: AsyncConnection,
+    user_id: int,
+    vendor_slug: str | None,
+    limit: int,
+    after: tuple[datetime, str] | None = None,
+) -> list[repo.PendingInvite]:
+    """The caller's pending invite rows (from one vendor, or from all), oldest first."""
     vendor_id = (await require_vendor(conn, vendor_slug)).id if vendor_slug else None
-    return await repo.pending_invites(conn, user_id, vendor_id)
+    return await repo.pending_invites(conn, user_id, vendor_id, limit=limit, after=after)
 
 
 def join_grant(ctx: AppContext, session: Session, user_id: int, now: datetime) -> JoinGrant:

@@ -7,14 +7,32 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.invite_list import InviteList
 from ...models.problem_details import ProblemDetails
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs() -> dict[str, Any]:
+def _get_kwargs(
+    *,
+    limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
+) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    params["limit"] = limit
+
+    json_cursor: None | str | Unset
+    if isinstance(cursor, Unset):
+        json_cursor = UNSET
+    else:
+        json_cursor = cursor
+    params["cursor"] = json_cursor
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/api/v1/me/invites",
+        "params": params,
     }
 
     return _kwargs
@@ -63,10 +81,18 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
+    limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> Response[InviteList | ProblemDetails]:
     """List My Invites
 
-     The caller's pending invites across every vendor, oldest first.
+     The caller's pending invites across every vendor, oldest first. Page on with
+    `cursor=next_cursor`.
+
+    Args:
+        limit (int | Unset): At most this many items (1 to 200). Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page; omit it for the first
+            page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -76,7 +102,10 @@ def sync_detailed(
         Response[InviteList | ProblemDetails]
     """
 
-    kwargs = _get_kwargs()
+    kwargs = _get_kwargs(
+        limit=limit,
+        cursor=cursor,
+    )
 
     response = client.get_httpx_client().request(
         **kwargs,
@@ -88,10 +117,18 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
+    limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> InviteList | ProblemDetails | None:
     """List My Invites
 
-     The caller's pending invites across every vendor, oldest first.
+     The caller's pending invites across every vendor, oldest first. Page on with
+    `cursor=next_cursor`.
+
+    Args:
+        limit (int | Unset): At most this many items (1 to 200). Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page; omit it for the first
+            page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -103,16 +140,26 @@ def sync(
 
     return sync_detailed(
         client=client,
+        limit=limit,
+        cursor=cursor,
     ).parsed
 
 
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
+    limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> Response[InviteList | ProblemDetails]:
     """List My Invites
 
-     The caller's pending invites across every vendor, oldest first.
+     The caller's pending invites across every vendor, oldest first. Page on with
+    `cursor=next_cursor`.
+
+    Args:
+        limit (int | Unset): At most this many items (1 to 200). Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page; omit it for the first
+            page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -122,7 +169,10 @@ async def asyncio_detailed(
         Response[InviteList | ProblemDetails]
     """
 
-    kwargs = _get_kwargs()
+    kwargs = _get_kwargs(
+        limit=limit,
+        cursor=cursor,
+    )
 
     response = await client.get_async_httpx_client().request(**kwargs)
 
@@ -132,10 +182,18 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
+    limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> InviteList | ProblemDetails | None:
     """List My Invites
 
-     The caller's pending invites across every vendor, oldest first.
+     The caller's pending invites across every vendor, oldest first. Page on with
+    `cursor=next_cursor`.
+
+    Args:
+        limit (int | Unset): At most this many items (1 to 200). Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page; omit it for the first
+            page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -148,5 +206,7 @@ async def asyncio(
     return (
         await asyncio_detailed(
             client=client,
+            limit=limit,
+            cursor=cursor,
         )
     ).parsed

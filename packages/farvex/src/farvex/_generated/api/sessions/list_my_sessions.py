@@ -15,6 +15,7 @@ def _get_kwargs(
     *,
     status: ListMySessionsStatus | Unset = ListMySessionsStatus.LIVE,
     limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -26,6 +27,13 @@ def _get_kwargs(
     params["status"] = json_status
 
     params["limit"] = limit
+
+    json_cursor: None | str | Unset
+    if isinstance(cursor, Unset):
+        json_cursor = UNSET
+    else:
+        json_cursor = cursor
+    params["cursor"] = json_cursor
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -83,14 +91,18 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     status: ListMySessionsStatus | Unset = ListMySessionsStatus.LIVE,
     limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> Response[ProblemDetails | SessionList]:
     """List My Sessions
 
-     The caller's sessions across every vendor.
+     The caller's sessions across every vendor, newest first. Page on with
+    `cursor=next_cursor`.
 
     Args:
         status (ListMySessionsStatus | Unset):  Default: ListMySessionsStatus.LIVE.
-        limit (int | Unset):  Default: 50.
+        limit (int | Unset): At most this many items (1 to 200). Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page; omit it for the first
+            page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -103,6 +115,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         status=status,
         limit=limit,
+        cursor=cursor,
     )
 
     response = client.get_httpx_client().request(
@@ -117,14 +130,18 @@ def sync(
     client: AuthenticatedClient | Client,
     status: ListMySessionsStatus | Unset = ListMySessionsStatus.LIVE,
     limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> ProblemDetails | SessionList | None:
     """List My Sessions
 
-     The caller's sessions across every vendor.
+     The caller's sessions across every vendor, newest first. Page on with
+    `cursor=next_cursor`.
 
     Args:
         status (ListMySessionsStatus | Unset):  Default: ListMySessionsStatus.LIVE.
-        limit (int | Unset):  Default: 50.
+        limit (int | Unset): At most this many items (1 to 200). Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page; omit it for the first
+            page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -138,6 +155,7 @@ def sync(
         client=client,
         status=status,
         limit=limit,
+        cursor=cursor,
     ).parsed
 
 
@@ -146,14 +164,18 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     status: ListMySessionsStatus | Unset = ListMySessionsStatus.LIVE,
     limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> Response[ProblemDetails | SessionList]:
     """List My Sessions
 
-     The caller's sessions across every vendor.
+     The caller's sessions across every vendor, newest first. Page on with
+    `cursor=next_cursor`.
 
     Args:
         status (ListMySessionsStatus | Unset):  Default: ListMySessionsStatus.LIVE.
-        limit (int | Unset):  Default: 50.
+        limit (int | Unset): At most this many items (1 to 200). Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page; omit it for the first
+            page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -166,6 +188,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         status=status,
         limit=limit,
+        cursor=cursor,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -178,14 +201,18 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     status: ListMySessionsStatus | Unset = ListMySessionsStatus.LIVE,
     limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> ProblemDetails | SessionList | None:
     """List My Sessions
 
-     The caller's sessions across every vendor.
+     The caller's sessions across every vendor, newest first. Page on with
+    `cursor=next_cursor`.
 
     Args:
         status (ListMySessionsStatus | Unset):  Default: ListMySessionsStatus.LIVE.
-        limit (int | Unset):  Default: 50.
+        limit (int | Unset): At most this many items (1 to 200). Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page; omit it for the first
+            page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -200,5 +227,6 @@ async def asyncio(
             client=client,
             status=status,
             limit=limit,
+            cursor=cursor,
         )
     ).parsed

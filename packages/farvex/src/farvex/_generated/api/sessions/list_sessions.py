@@ -17,6 +17,7 @@ def _get_kwargs(
     *,
     status: ListSessionsStatus | Unset = ListSessionsStatus.LIVE,
     limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -28,6 +29,13 @@ def _get_kwargs(
     params["status"] = json_status
 
     params["limit"] = limit
+
+    json_cursor: None | str | Unset
+    if isinstance(cursor, Unset):
+        json_cursor = UNSET
+    else:
+        json_cursor = cursor
+    params["cursor"] = json_cursor
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -93,15 +101,19 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     status: ListSessionsStatus | Unset = ListSessionsStatus.LIVE,
     limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> Response[ProblemDetails | SessionList]:
     """List Sessions
 
-     The vendor's sessions: all of them for owners and admins, else the caller's own.
+     The vendor's sessions, newest first: all of them for owners and admins, else the
+    caller's own. Page on with `cursor=next_cursor`.
 
     Args:
         vendor (str):
         status (ListSessionsStatus | Unset):  Default: ListSessionsStatus.LIVE.
-        limit (int | Unset):  Default: 50.
+        limit (int | Unset): At most this many items (1 to 200). Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page; omit it for the first
+            page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -115,6 +127,7 @@ def sync_detailed(
         vendor=vendor,
         status=status,
         limit=limit,
+        cursor=cursor,
     )
 
     response = client.get_httpx_client().request(
@@ -130,15 +143,19 @@ def sync(
     client: AuthenticatedClient | Client,
     status: ListSessionsStatus | Unset = ListSessionsStatus.LIVE,
     limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> ProblemDetails | SessionList | None:
     """List Sessions
 
-     The vendor's sessions: all of them for owners and admins, else the caller's own.
+     The vendor's sessions, newest first: all of them for owners and admins, else the
+    caller's own. Page on with `cursor=next_cursor`.
 
     Args:
         vendor (str):
         status (ListSessionsStatus | Unset):  Default: ListSessionsStatus.LIVE.
-        limit (int | Unset):  Default: 50.
+        limit (int | Unset): At most this many items (1 to 200). Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page; omit it for the first
+            page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -153,6 +170,7 @@ def sync(
         client=client,
         status=status,
         limit=limit,
+        cursor=cursor,
     ).parsed
 
 
@@ -162,15 +180,19 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     status: ListSessionsStatus | Unset = ListSessionsStatus.LIVE,
     limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> Response[ProblemDetails | SessionList]:
     """List Sessions
 
-     The vendor's sessions: all of them for owners and admins, else the caller's own.
+     The vendor's sessions, newest first: all of them for owners and admins, else the
+    caller's own. Page on with `cursor=next_cursor`.
 
     Args:
         vendor (str):
         status (ListSessionsStatus | Unset):  Default: ListSessionsStatus.LIVE.
-        limit (int | Unset):  Default: 50.
+        limit (int | Unset): At most this many items (1 to 200). Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page; omit it for the first
+            page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -184,6 +206,7 @@ async def asyncio_detailed(
         vendor=vendor,
         status=status,
         limit=limit,
+        cursor=cursor,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -197,15 +220,19 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     status: ListSessionsStatus | Unset = ListSessionsStatus.LIVE,
     limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> ProblemDetails | SessionList | None:
     """List Sessions
 
-     The vendor's sessions: all of them for owners and admins, else the caller's own.
+     The vendor's sessions, newest first: all of them for owners and admins, else the
+    caller's own. Page on with `cursor=next_cursor`.
 
     Args:
         vendor (str):
         status (ListSessionsStatus | Unset):  Default: ListSessionsStatus.LIVE.
-        limit (int | Unset):  Default: 50.
+        limit (int | Unset): At most this many items (1 to 200). Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page; omit it for the first
+            page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -221,5 +248,6 @@ async def asyncio(
             client=client,
             status=status,
             limit=limit,
+            cursor=cursor,
         )
     ).parsed

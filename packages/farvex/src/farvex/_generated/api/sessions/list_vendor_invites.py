@@ -8,18 +8,35 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.invite_list import InviteList
 from ...models.problem_details import ProblemDetails
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     vendor: str,
+    *,
+    limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    params["limit"] = limit
+
+    json_cursor: None | str | Unset
+    if isinstance(cursor, Unset):
+        json_cursor = UNSET
+    else:
+        json_cursor = cursor
+    params["cursor"] = json_cursor
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/api/v1/vendors/{vendor}/invites".format(
             vendor=quote(str(vendor), safe=""),
         ),
+        "params": params,
     }
 
     return _kwargs
@@ -74,13 +91,19 @@ def sync_detailed(
     vendor: str,
     *,
     client: AuthenticatedClient | Client,
+    limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> Response[InviteList | ProblemDetails]:
     """List Vendor Invites
 
-     The caller's pending invites from this vendor, oldest first.
+     The caller's pending invites from this vendor, oldest first. Page on with
+    `cursor=next_cursor`.
 
     Args:
         vendor (str):
+        limit (int | Unset): At most this many items (1 to 200). Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page; omit it for the first
+            page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -92,6 +115,8 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         vendor=vendor,
+        limit=limit,
+        cursor=cursor,
     )
 
     response = client.get_httpx_client().request(
@@ -105,13 +130,19 @@ def sync(
     vendor: str,
     *,
     client: AuthenticatedClient | Client,
+    limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> InviteList | ProblemDetails | None:
     """List Vendor Invites
 
-     The caller's pending invites from this vendor, oldest first.
+     The caller's pending invites from this vendor, oldest first. Page on with
+    `cursor=next_cursor`.
 
     Args:
         vendor (str):
+        limit (int | Unset): At most this many items (1 to 200). Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page; omit it for the first
+            page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -124,6 +155,8 @@ def sync(
     return sync_detailed(
         vendor=vendor,
         client=client,
+        limit=limit,
+        cursor=cursor,
     ).parsed
 
 
@@ -131,13 +164,19 @@ async def asyncio_detailed(
     vendor: str,
     *,
     client: AuthenticatedClient | Client,
+    limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> Response[InviteList | ProblemDetails]:
     """List Vendor Invites
 
-     The caller's pending invites from this vendor, oldest first.
+     The caller's pending invites from this vendor, oldest first. Page on with
+    `cursor=next_cursor`.
 
     Args:
         vendor (str):
+        limit (int | Unset): At most this many items (1 to 200). Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page; omit it for the first
+            page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -149,6 +188,8 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         vendor=vendor,
+        limit=limit,
+        cursor=cursor,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -160,13 +201,19 @@ async def asyncio(
     vendor: str,
     *,
     client: AuthenticatedClient | Client,
+    limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> InviteList | ProblemDetails | None:
     """List Vendor Invites
 
-     The caller's pending invites from this vendor, oldest first.
+     The caller's pending invites from this vendor, oldest first. Page on with
+    `cursor=next_cursor`.
 
     Args:
         vendor (str):
+        limit (int | Unset): At most this many items (1 to 200). Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page; omit it for the first
+            page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -180,5 +227,7 @@ async def asyncio(
         await asyncio_detailed(
             vendor=vendor,
             client=client,
+            limit=limit,
+            cursor=cursor,
         )
     ).parsed

@@ -8,18 +8,35 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.contact_list import ContactList
 from ...models.problem_details import ProblemDetails
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     vendor: str,
+    *,
+    limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    params["limit"] = limit
+
+    json_cursor: None | str | Unset
+    if isinstance(cursor, Unset):
+        json_cursor = UNSET
+    else:
+        json_cursor = cursor
+    params["cursor"] = json_cursor
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/api/v1/vendors/{vendor}/contacts".format(
             vendor=quote(str(vendor), safe=""),
         ),
+        "params": params,
     }
 
     return _kwargs
@@ -79,13 +96,18 @@ def sync_detailed(
     vendor: str,
     *,
     client: AuthenticatedClient | Client,
+    limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> Response[ContactList | ProblemDetails]:
     """List Contacts
 
-     The vendor's address book (members).
+     The vendor's address book (members), by name. Page on with `cursor=next_cursor`.
 
     Args:
         vendor (str):
+        limit (int | Unset): At most this many items (1 to 200). Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page; omit it for the first
+            page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -97,6 +119,8 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         vendor=vendor,
+        limit=limit,
+        cursor=cursor,
     )
 
     response = client.get_httpx_client().request(
@@ -110,13 +134,18 @@ def sync(
     vendor: str,
     *,
     client: AuthenticatedClient | Client,
+    limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> ContactList | ProblemDetails | None:
     """List Contacts
 
-     The vendor's address book (members).
+     The vendor's address book (members), by name. Page on with `cursor=next_cursor`.
 
     Args:
         vendor (str):
+        limit (int | Unset): At most this many items (1 to 200). Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page; omit it for the first
+            page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -129,6 +158,8 @@ def sync(
     return sync_detailed(
         vendor=vendor,
         client=client,
+        limit=limit,
+        cursor=cursor,
     ).parsed
 
 
@@ -136,13 +167,18 @@ async def asyncio_detailed(
     vendor: str,
     *,
     client: AuthenticatedClient | Client,
+    limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> Response[ContactList | ProblemDetails]:
     """List Contacts
 
-     The vendor's address book (members).
+     The vendor's address book (members), by name. Page on with `cursor=next_cursor`.
 
     Args:
         vendor (str):
+        limit (int | Unset): At most this many items (1 to 200). Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page; omit it for the first
+            page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -154,6 +190,8 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         vendor=vendor,
+        limit=limit,
+        cursor=cursor,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -165,13 +203,18 @@ async def asyncio(
     vendor: str,
     *,
     client: AuthenticatedClient | Client,
+    limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> ContactList | ProblemDetails | None:
     """List Contacts
 
-     The vendor's address book (members).
+     The vendor's address book (members), by name. Page on with `cursor=next_cursor`.
 
     Args:
         vendor (str):
+        limit (int | Unset): At most this many items (1 to 200). Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page; omit it for the first
+            page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -185,5 +228,7 @@ async def asyncio(
         await asyncio_detailed(
             vendor=vendor,
             client=client,
+            limit=limit,
+            cursor=cursor,
         )
     ).parsed

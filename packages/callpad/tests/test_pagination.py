@@ -1,0 +1,97 @@
+"""Every list endpoint pages with a cursor: each item exactly once, in the list's order,
+however the pages are cut; a cursor the server did not issue is a 422 problem."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from callpad.testing import Api
+
+OWNER, AGENT = 1, 42
+CUSTOMERS = range(100, 107)
+
+
+async def pages(
+    api: Api, user_id: int, path: str, key: str, limit: int, **query: str
+) -> list[list[Any]]:
+    """Every page of a list, following `next_cursor` to the end."""
+    found: list[list[Any]] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"limit": limit, **query}
+        if cursor is not None:
+            params["cursor"] = cursor
+        response = await api.get(user_id, path, params=params)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        found.append(body[key])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return found
+
+
+@pytest.fixture
+async def calls(api: Api) -> list[str]:
+    """Seven calls from seven customers to the agent; the first three ended. Newest first."""
+    await api.create_vendor("acme", {OWNER: "owner", AGENT: "agent"})
+    ids = []
+    for customer in CUSTOMERS:
+        started = await api.post(
+            customer,
+            "/vendors/acme/sessions",
+            json={"target": {"type": "vendor_user", "user_id": AGENT}},
+        )
+        assert started.status_code == 201, started.text
+        ids.append(started.json()["session"]["id"])
+    for customer, session_id in list(zip(CUSTOMERS, ids, strict=True))[:3]:
+        cancelled = await api.post(customer, f"/vendors/acme/sessions/{session_id}/cancel")
+        assert cancelled.status_code == 200, cancelled.text
+    return ids[::-1]
+
+
+@pytest.mark.parametrize("limit", [1, 3, 7, 50])
+async def test_the_vendors_sessions_page_newest_first(
+    api: Api, calls: list[str], limit: int
+) -> None:
+    everything = await pages(api, OWNER, "/vendors/acme/sessions", "sessions", limit, status="all")
+    assert [s["id"] for page in everything for s in page] == calls
+    assert all(len(page) == limit for page in everything[:-1])
+    live = await pages(api, OWNER, "/vendors/acme/sessions", "sessions", limit, status="live")
+    assert [s["id"] for page in live for s in page] == calls[:4]
+    ended = await pages(api, OWNER, "/vendors/acme/sessions", "sessions", limit, status="ended")
+    assert [s["id"] for page in ended for s in page] == calls[4:]
+
+
+async def test_a_users_sessions_and_invites_page(api: Api, calls: list[str]) -> None:
+    mine = await pages(api, AGENT, "/me/sessions", "sessions", 2, status="all")
+    assert [s["id"] for page in mine for s in page] == calls
+    invites = await pages(api, AGENT, "/vendors/acme/invites", "invites", 3)
+    assert [i["session_id"] for page in invites for i in page] == calls[:4][::-1], "oldest first"
+    across = await pages(api, AGENT, "/me/invites", "invites", 1)
+    assert [i["session_id"] for page in across for i in page] == calls[:4][::-1]
+
+
+async def test_contacts_page_by_name(api: Api) -> None:
+    await api.create_vendor("acme", {OWNER: "owner"})
+    names = ["Dora", "Ann", "Cleo", "Bea", "Ann"]
+    for n, name in enumerate(names):
+        created = await api.post(
+            OWNER, "/vendors/acme/contacts", json={"name": name, "phone": f"+1202555010{n}"}
+        )
+        assert created.status_code == 201, created.text
+    found = await pages(api, OWNER, "/vendors/acme/contacts", "contacts", 2)
+    assert [c["name"] for page in found for c in page] == sorted(names)
+    assert len({c["id"] for page in found for c in page}) == len(names)
+
+
+@pytest.mark.parametrize(
+    "cursor", ["nonsense", "WyJ4Il0", "WyJub3QgYSB0aW1lIiwgInNlc18xIl0", "x" * 501]
+)
+async def test_a_cursor_the_server_did_not_issue_is_a_422_problem(
+    api: Api, calls: list[str], cursor: str
+) -> None:
+    for path in ("/vendors/acme/sessions", "/me/sessions", "/me/invites"):
+        response = await api.get(AGENT, path, params={"cursor": cursor})
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["code"] == "validation_failed"
