@@ -11,7 +11,7 @@ FIRST_CUSTOMER = 1000
 
 async def test_sync_keeps_every_live_session_past_one_page(callpad_server: CallpadServer) -> None:
     server = callpad_server
-    await server.create_vendor("acme", {OWNER: "owner", AGENT: "agent"})
+    await server.create_vendor("acme", {OWNER: "owner", AGENT: "agent"}, ring_timeout_s=600)
     calls = 205  # more than the largest page (200)
     caller_of: dict[str, int] = {}
     for customer in range(FIRST_CUSTOMER, FIRST_CUSTOMER + calls):
