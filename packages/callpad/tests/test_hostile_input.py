@@ -296,3 +296,38 @@ async def test_405_names_every_allowed_method(api: Api, method: str, path: str, 
     response = await api.client.request(method, path, headers=api.auth(CUSTOMER))
     assert_problem(response, 405, "method_not_allowed")
     assert response.headers["allow"] == allow
+
+
+def test_every_number_a_client_sends_is_bounded() -> None:
+    """Item 3, for every operation to come: each integer or number in a request body, path
+    or query is documented (and so validated) with a maximum the database can store."""
+    document = create_app(Settings()).openapi()
+    schemas = document["components"]["schemas"]
+    unbounded: list[str] = []
+
+    def walk(schema: dict[str, Any], where: str, seen: frozenset[str]) -> None:
+        if "$ref" in schema:
+            name = schema["$ref"].rsplit("/", 1)[1]
+            if name not in seen:
+                walk(schemas[name], name, seen | {name})
+            return
+        if schema.get("type") in {"integer", "number"}:
+            limit = schema.get("maximum", schema.get("exclusiveMaximum"))
+            if limit is None or limit > LARGEST:
+                unbounded.append(where)
+        for key in ("anyOf", "oneOf", "allOf"):
+            for option in schema.get(key, []):
+                walk(option, where, seen)
+        for name, child in schema.get("properties", {}).items():
+            walk(child, f"{where}.{name}", seen)
+        if isinstance(schema.get("items"), dict):
+            walk(schema["items"], f"{where}[]", seen)
+
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            for parameter in operation.get("parameters", []):
+                walk(parameter["schema"], f"{method} {path} {parameter['name']}", frozenset())
+            body = operation.get("requestBody", {}).get("content", {})
+            for media in body.values():
+                walk(media["schema"], f"{method} {path} body", frozenset())
+    assert unbounded == []

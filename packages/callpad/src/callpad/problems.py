@@ -186,6 +186,7 @@ def install_problem_openapi(app: FastAPI) -> None:
             ref_template="#/components/schemas/{model}"
         )
         components.update(components["ProblemDetails"].pop("$defs", {}))
+        _exact_integer_bounds(schema)
         for path, operations in schema.get("paths", {}).items():
             for operation in operations.values():
                 responses = operation.setdefault("responses", {})
@@ -202,6 +203,23 @@ def install_problem_openapi(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _exact_integer_bounds(node: Any) -> None:
+    """FastAPI's OpenAPI model holds bounds as floats, and 2^63 - 1 (the largest user id)
+    comes out as 9.223372036854776e18, which is 2^63: put integer bounds back as integers."""
+    from .inputs import MAX_BIGINT
+
+    if isinstance(node, list):
+        for item in node:
+            _exact_integer_bounds(item)
+    elif isinstance(node, dict):
+        if node.get("type") == "integer":
+            for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+                if isinstance(node.get(key), float):
+                    node[key] = min(int(node[key]), MAX_BIGINT)
+        for value in node.values():
+            _exact_integer_bounds(value)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
