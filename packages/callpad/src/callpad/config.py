@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     livekit_departure_timeout_s: int = 20
     livekit_max_participants: int = 20
     livekit_end_sessions_with_room: bool = True
+    livekit_recorder: Literal["builtin", "egress"] = "builtin"
+    livekit_egress_filepath: str = "recordings/{session_id}/{recording_id}.ogg"
     livekit_sip_trunks: dict[str, str] = Field(
         default_factory=dict,
         description='Outbound SIP trunk ids per vendor slug, `"*"` for any other vendor.',
@@ -113,6 +115,13 @@ class Settings(BaseSettings):
         """The async SQLAlchemy URL the server connects with."""
         url = self.database_url or f"sqlite:///{self.data_dir / 'callpad.db'}"
         return to_async_url(url)
+
+    @field_validator("livekit_egress_filepath")
+    @classmethod
+    def _names_the_recording(cls, value: str) -> str:
+        if not value.endswith("{recording_id}.ogg"):
+            raise ValueError("must end with {recording_id}.ogg: webhooks find recordings by it")
+        return value
 
     def resolved_livekit_api_url(self) -> str:
         """The HTTP(S) URL of LiveKit's server API."""

@@ -19,7 +19,11 @@ router = APIRouter(tags=["sessions"])
     operation_id="get_recording_audio",
     response_class=FileResponse,
     responses={
-        200: {"content": {"audio/wav": {}}, "description": "The recording's audio."},
+        200: {
+            "content": {"audio/wav": {}, "audio/ogg": {}},
+            "description": "The recording's audio (WAV from the built-in recorder, Ogg "
+            "from Egress).",
+        },
         **problem_responses(404, 409),
     },
 )
@@ -32,4 +36,4 @@ async def get_recording_audio(
         path, media_type = await recording_audio(
             ctx.settings, conn, vendor, session_id, recording_id, user_id
         )
-    return FileResponse(path, media_type=media_type, filename=f"{recording_id}.wav")
+    return FileResponse(path, media_type=media_type, filename=path.name)

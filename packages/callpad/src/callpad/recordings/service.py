@@ -34,7 +34,7 @@ async def recording_audio(
             ProblemCode.INVALID_STATE,
             f"The recording is {recording.state}; its audio is not written yet.",
         )
-    path = recording_path(settings, session.id, recording.id)
+    path = recording_path(settings, session.id, recording.id, recording.file.format)
     if not path.is_file():
         raise Problem(
             404, ProblemCode.RECORDING_NOT_FOUND, "The recording's audio is no longer stored."

@@ -17,7 +17,7 @@ from ...config import DEV_LIVEKIT_SECRET, Settings
 from ...domain import MediaCommand, Session
 from ..base import MediaReport, MediaUnavailable, ReportSink
 from ..recordings import recording_path
-from . import rooms
+from . import egress, rooms
 from .permissions import recorder_grant, recorder_identity
 from .recorder import RECORDING_FORMAT, Recorder
 from .sip import follow_leg
@@ -116,9 +116,15 @@ class LiveKitMedia:
         elif action == "hold":
             await rooms.sync_permissions(lk, session)
         elif action == "start_recording" and command.recording_id:
-            self._start_recorder(session, command.recording_id)
+            if self.settings.livekit_recorder == "egress":
+                await egress.start_egress(lk, self.settings, session, command.recording_id)
+            else:
+                self._start_recorder(session, command.recording_id)
         elif action == "stop_recording" and command.recording_id:
-            await self._stop_recording(session, command.recording_id)
+            if self.settings.livekit_recorder == "egress":
+                await egress.stop_egress(lk, session, command.recording_id)
+            else:
+                await self._stop_recording(session, command.recording_id)
         return []
 
     def _dial(self, session: Session, participant_id: str, phone: str) -> None:

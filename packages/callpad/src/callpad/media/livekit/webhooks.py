@@ -13,6 +13,7 @@ The events Callpad uses, and what for (docs/media.md):
 | `participant_left`, `participant_connection_aborted` | `room_left`: that connection is gone |
 | `track_published` (audio) | `room_audio`: the session's first audio is the earliest |
 | `room_finished` | `room_finished`: the room closed; a session nobody is in may end |
+| `egress_updated`, `egress_ended` | `recording`, `recording_saved`: an Egress recording |
 
 Every report commutes with the others, so webhooks that arrive late, twice or out of
 order leave a session as in-order delivery would.
@@ -34,6 +35,7 @@ from livekit.protocol.webhook import WebhookEvent
 
 from ...config import Settings
 from ...domain import ROOM_PREFIX
+from .egress import egress_reports
 
 __all__ = ["RoomReports", "WebhookRejected", "reports_of", "verify_webhook"]
 
@@ -99,4 +101,8 @@ def reports_of(event: WebhookEvent) -> RoomReports:
         reports.append({"type": "room_audio", "participant_id": who.identity, "at": at})
     elif event.event == "room_finished":
         reports.append({"type": "room_finished"})
+    elif event.event in ("egress_started", "egress_updated", "egress_ended"):
+        room = event.egress_info.room_name
+        session_id = room[len(ROOM_PREFIX) :] if room.startswith(ROOM_PREFIX) else None
+        reports.extend(egress_reports(event.egress_info))
     return RoomReports(session_id, reports)
