@@ -235,4 +235,5 @@ async def test_active_and_duration_follow_the_call(agent: SessionClient) -> None
     publish(agent, upsert(t.accept(s1, "par_1", now - timedelta(seconds=3))))
     assert agent.sessions.active is not None and agent.sessions.active.id == "ses_1"
     duration = agent.sessions.duration("ses_1")
-    assert duration is not None and duration >= timedelta(seconds=0)
+    # Answered three seconds ago: the duration counts from the answer, not from now.
+    assert duration is not None and duration >= timedelta(seconds=3)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -20,8 +21,15 @@ __all__ = ["TokenVerifier", "mint_user_token"]
 class TokenVerifier:
     """Checks `Authorization: Bearer <JWT>` tokens; `sub` is the user id."""
 
-    def __init__(self, settings: Settings, cache_size: int = 10_000) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        cache_size: int = 10_000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._settings = settings
+        # Seconds since the epoch, as `exp` and `nbf` count them; injectable for tests.
+        self.clock = clock
         # Verified tokens (the whole string, signature included) -> (user id, exp). A client
         # sends the same token on every request until it refreshes it; verifying it once
         # is enough, and its expiry is still checked on every use.
@@ -36,7 +44,7 @@ class TokenVerifier:
         cached = self._verified.get(token)
         if cached is not None:
             user_id, expires_at = cached
-            if time.time() < expires_at:
+            if self.clock() < expires_at:
                 self._verified.move_to_end(token)
                 return user_id
             del self._verified[token]
@@ -60,20 +68,29 @@ class TokenVerifier:
                 options={
                     "require": ["sub", "exp"],
                     "verify_aud": bool(self._settings.auth_audience),
+                    # Checked below against this verifier's clock.
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
                 },
             )
-        except jwt.ExpiredSignatureError as exc:
-            raise Problem(401, ProblemCode.TOKEN_EXPIRED, "The token has expired.") from exc
+            expires_at = _timestamp(claims["exp"])
+            not_before = _timestamp(claims.get("nbf", 0))
         except jwt.PyJWTError as exc:
             raise _unauthorized(f"The token is invalid: {exc}.") from exc
         except (OverflowError, ValueError, TypeError) as exc:  # e.g. "exp": Infinity
             raise _unauthorized("The token's claims are not valid numbers.") from exc
+        now = self.clock()
+        if expires_at <= now:
+            raise Problem(401, ProblemCode.TOKEN_EXPIRED, "The token has expired.")
+        if not_before > now:
+            raise _unauthorized("The token is not valid yet (nbf).")
         subject = canonical_user_id(str(claims["sub"]))
         if subject is None:
             raise _unauthorized(
                 'The token\'s sub is not a user id (a decimal from 1 to 2^63 - 1, as in "7").'
             )
-        self._verified[token] = (subject, int(claims["exp"]))
+        self._verified[token] = (subject, expires_at)
         if len(self._verified) > self._cache_size:
             self._verified.popitem(last=False)
         return subject
@@ -82,6 +99,13 @@ class TokenVerifier:
         token = _bearer(authorization)
         if not hmac.compare_digest(token.encode(), self._settings.admin_key.encode()):
             raise _unauthorized("This operation needs the operator's admin key.")
+
+
+def _timestamp(value: Any) -> int:
+    """A NumericDate claim as whole seconds; a non-number is an invalid token."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise jwt.InvalidTokenError("a time claim is not a number")
+    return int(value)  # OverflowError / ValueError for infinities and NaN
 
 
 def mint_user_token(settings: Settings, user_id: int, ttl_s: int | None = None) -> str:

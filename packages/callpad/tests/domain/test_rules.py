@@ -201,9 +201,15 @@ def test_a_recording_starts_goes_active_and_stops() -> None:
     s = t.recording_update(s, "rec_1", RecordingState.ACTIVE, at(3))
     s = t.stop_recording(s, "par_1", "rec_1", at(4))
     assert (s.recordings[0].state, s.recordings[0].stopped_at) == (RecordingState.STOPPED, at(4))
-    with pytest.raises(DomainError) as raised:
-        t.stop_recording(s, "par_1", "rec_missing", at(5))
-    assert isinstance(raised.value, NotFound | Conflict)
+    with pytest.raises(Conflict):  # stopped already
+        t.stop_recording(s, "par_1", "rec_1", at(5))
+
+
+def test_stopping_a_recording_the_session_does_not_have_is_not_found() -> None:
+    s = t.start_recording(active_call(), "par_1", "rec_1", at(2))
+    with pytest.raises(NotFound) as raised:
+        t.stop_recording(s, "par_1", "rec_missing", at(3))
+    assert raised.value.code == "recording_not_found"
 
 
 def test_ending_stops_recordings_and_clears_hold() -> None:
