@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +24,8 @@ from .config import Settings
 from .db.engine import Database
 from .db.migrate import upgrade
 from .domain import (
+    DispatchPolicy,
+    DispatchStrategy,
     Invitee,
     ParticipantKind,
     RecordingState,
@@ -32,6 +34,7 @@ from .domain import (
     SipLegState,
     StateReason,
 )
+from .domain import dispatch as dispatch_steps
 from .domain import transitions as t
 
 __all__ = [
@@ -255,7 +258,14 @@ WALK_ACTIONS = (
     "sip_answer",
     "sip_busy",
     "sip_hangup",
+    "ring_team",
+    "ring_team_sequential",
+    "dispatch_step",
+    "dispatch_timeout",
+    "dequeue",
 )
+# Team agents a walk's dispatches may ring (and which are free at a step: see below).
+_WALK_TEAM = (300, 301, 302, 303)
 _WALK_ROLES = (Role.HOST, Role.AGENT, Role.CUSTOMER, Role.GUEST)
 
 
@@ -264,7 +274,20 @@ def walk_step(
 ) -> Session:
     """One step of a random walk: `action` (one of `WALK_ACTIONS`) by the participant at
     index `who`, on the one at `other` (both modulo their number); `n` makes new ids and
-    names unique. Raises `DomainError` where the domain refuses, as the server would."""
+    names unique. Raises `DomainError` where the domain refuses, as the server would.
+    Like the server, a step is followed by the next step of any dispatch it left with
+    nobody ringing."""
+    changed = _walk_action(session, action, who, other, n, now)
+    if changed is session:
+        return session
+    for d in dispatch_steps.needing_agents(changed):
+        changed = t.advance_dispatch(session, changed, d.id, _free(n + 1), _ids(n + 1), now)
+    return changed
+
+
+def _walk_action(
+    session: Session, action: str, who: int, other: int, n: int, now: datetime
+) -> Session:
     pids = [p.id for p in session.participants]
     actor, target = pids[who % len(pids)], pids[other % len(pids)]
     live = session.live_recording
@@ -301,4 +324,38 @@ def walk_step(
             )
         case "sip_hangup":
             return t.sip_leg_update(session, target, SipLegState.ENDED, now)
+        case "ring_team" | "ring_team_sequential":
+            # A host escalates to a team; the first step rings whoever of it is free
+            # (none at all every third time: the dispatch queues).
+            strategy = (
+                DispatchStrategy.SEQUENTIAL
+                if action == "ring_team_sequential"
+                else DispatchStrategy.PARALLEL
+            )
+            policy = DispatchPolicy(strategy=strategy, max_rounds=1 + n % 2)
+            opened = t.add_team(session, actor, f"dsp_{n}", f"team{n % 2}", policy, now)
+            return t.advance_dispatch(session, opened, f"dsp_{n}", _free(n), _ids(n), now)
+        case "dispatch_step":
+            # Whatever the service would do next for an open dispatch.
+            for d in session.open_dispatches:
+                return t.advance_dispatch(session, session, d.id, _free(n), _ids(n), now)
+            return session
+        case "dispatch_timeout":
+            for d in session.open_dispatches:
+                return t.expire_dispatch(session, d.id, now + timedelta(hours=1))
+            return session
+        case "dequeue":
+            for d in session.open_dispatches:
+                dequeued = t.dequeue_dispatch(session, d.id, now)
+                return t.advance_dispatch(session, dequeued, d.id, _free(n), _ids(n), now)
+            return session
     raise ValueError(f"unknown walk action {action!r}")
+
+
+def _free(n: int) -> list[int]:
+    """The team agents free at step `n`: all, some, or none."""
+    return list(_WALK_TEAM[: (n * 7) % (len(_WALK_TEAM) + 1)])
+
+
+def _ids(n: int) -> Iterator[str]:
+    return (f"par_d{n}_{i}" for i in range(len(_WALK_TEAM) * 2))

@@ -44,12 +44,7 @@ class Workers:
             interval = self.ctx.settings.timer_poll_interval_s
             tasks = [
                 group.create_task(
-                    poll_loop(self.expire_due_invites, interval_s=interval, name="ring timeouts")
-                ),
-                group.create_task(
-                    poll_loop(
-                        self.expire_due_dispatches, interval_s=interval, name="dispatch timeouts"
-                    )
+                    poll_loop(self.expire_due_timers, interval_s=interval, name="timers")
                 ),
                 group.create_task(
                     poll_loop(
@@ -74,6 +69,10 @@ class Workers:
             finally:
                 for task in tasks:
                     task.cancel()
+
+    async def expire_due_timers(self) -> int:
+        """Ring timeouts, then dispatch timeouts and queue waits: one poll for both."""
+        return await self.expire_due_invites() + await self.expire_due_dispatches()
 
     async def expire_due_invites(self) -> int:
         """Withdraw every ring past its deadline; each in its own transaction."""

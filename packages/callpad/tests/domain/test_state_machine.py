@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from callpad.domain import (
     Capability,
+    DispatchState,
     DomainError,
     Forbidden,
     ParticipantState,
@@ -36,6 +37,8 @@ ACTION_CAPABILITY = {
     "remove": Capability.REMOVE_PARTICIPANT,
     "start_recording": Capability.START_RECORDING,
     "stop_recording": Capability.STOP_RECORDING,
+    "ring_team": Capability.ADD_PARTICIPANT,
+    "ring_team_sequential": Capability.ADD_PARTICIPANT,
 }
 steps = st.lists(
     st.tuples(st.sampled_from(WALK_ACTIONS), st.integers(0, 6), st.integers(0, 6)), max_size=25
@@ -59,12 +62,33 @@ def assert_invariants(s: Session) -> None:
         )
     else:
         assert s.state is SessionState.RINGING
-        assert invited
+        assert invited or any(d.state is DispatchState.QUEUED for d in s.dispatches)
         initiator = s.participant(s.route.initiator_participant_id)
         assert initiator is not None and initiator.state is ParticipantState.ACCEPTED
     for p in s.participants:
         assert p.is_live == (p.state_reason is None)
         assert (p.state is ParticipantState.INVITED) == (p.expires_at is not None)
+    assert_dispatch_invariants(s)
+
+
+def assert_dispatch_invariants(s: Session) -> None:
+    """One winner at most, siblings withdrawn, nothing open in an ended session, and a
+    ringing dispatch always has someone ringing (its next step is taken at once)."""
+    for d in s.dispatches:
+        rung = [s.participant(a.participant_id) for a in d.attempts]
+        assert all(p is not None and p.dispatch_id == d.id for p in rung)
+        ringing = [p for p in rung if p is not None and p.state is ParticipantState.INVITED]
+        assert (d.state is DispatchState.RINGING) == bool(ringing) or s.state is SessionState.ENDED
+        if s.state is SessionState.ENDED:
+            assert not d.is_open
+        if d.state is DispatchState.RESOLVED:
+            winners = [p for p in rung if p is not None and p.accepted_at is not None]
+            assert [p.id for p in winners] == [d.winner_participant_id]
+            assert not ringing
+        else:
+            assert d.winner_participant_id is None
+        if d.state is not DispatchState.QUEUED:
+            assert d.queue_position is None and d.queued_at is None
 
 
 @settings(max_examples=400, deadline=None)

@@ -40,6 +40,7 @@ from ._events import (
     InviteReceived,
     InviteRemoved,
     ParticipantChanged,
+    PresenceChanged,
     RecordingChanged,
     SessionRemoved,
     SessionUpdated,
@@ -69,6 +70,8 @@ from ._models import (
     ParticipantState,
     PhoneTarget,
     PhoneTargetDict,
+    Presence,
+    PresenceStatus,
     Recording,
     RecordingState,
     RingOrder,
@@ -90,6 +93,7 @@ from ._models import (
     VoiceJoinGrant,
     VoiceSession,
 )
+from ._presence import MemberPresence
 from ._sessions import HostSessions, Sessions
 
 __version__ = "0.1.0"
@@ -132,6 +136,7 @@ __all__ = [
     "InviteRemoved",
     "Inviter",
     "Invites",
+    "MemberPresence",
     "NotFoundError",
     "Participant",
     "ParticipantChanged",
@@ -141,6 +146,9 @@ __all__ = [
     "PhoneTarget",
     "PhoneTargetDict",
     "PreconditionFailedError",
+    "Presence",
+    "PresenceChanged",
+    "PresenceStatus",
     "RateLimitError",
     "RealtimeConnectionError",
     "Recording",

@@ -9,6 +9,7 @@
     HostClient(SessionClient)
       .vendor     the vendor slug every call is scoped to
       .sessions   HostSessions: also add/remove participants, recording, hold, end
+      .presence   MemberPresence: the members' presence, set(), refresh()
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ._events import (
     InviteReceived,
     InviteRemoved,
     ParticipantChanged,
+    PresenceChanged,
     RecordingChanged,
     SessionRemoved,
     SessionUpdated,
@@ -37,6 +39,7 @@ from ._events import (
 from ._http import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_S, Auth, HttpApi, RequestOptions
 from ._invites import Invites
 from ._models import ConnectionStatus, VoiceSession
+from ._presence import MemberPresence
 from ._realtime import Realtime
 from ._sessions import HostSessions, Sessions
 from ._store import Store
@@ -223,6 +226,12 @@ class SessionClient:
         *,
         session_id: str | None = None,
     ) -> Callable[[], None]: ...
+    @overload
+    def on(
+        self,
+        name: Literal["presence.updated"],
+        handler: Callable[[PresenceChanged], _Ret],
+    ) -> Callable[[], None]: ...
     def on(
         self,
         name: EventName,
@@ -290,10 +299,17 @@ class SessionClient:
                 else:
                     sessions = await self._api.list_vendor_sessions(self.vendor, options)
                     invites = await self._api.vendor_invites(self.vendor, options)
+                presence = (
+                    await self._api.list_presence(self.vendor, options)
+                    if self.vendor is not None
+                    else []
+                )
             except BaseException:
                 self._store.end_sync((), ())
                 raise
             self._store.end_sync(sessions, invites)
+            for member in presence:
+                self._store.upsert_presence(member)
 
 
 class HostClient(SessionClient):
@@ -301,9 +317,14 @@ class HostClient(SessionClient):
 
     vendor: str
     sessions: HostSessions
+    presence: MemberPresence
 
     def __init__(self, *, vendor: str, **kwargs: Any) -> None:
         super().__init__(vendor=vendor, **kwargs)
+
+    def _bind(self) -> None:
+        super()._bind()
+        self.presence = MemberPresence(self)
 
     def _make_sessions(self) -> HostSessions:
         return HostSessions(self)

@@ -24,6 +24,7 @@ from ._models import (
     Invite,
     Participant,
     ParticipantState,
+    Presence,
     Recording,
     RecordingState,
     VoiceSession,
@@ -38,6 +39,7 @@ __all__ = [
     "InviteReceived",
     "InviteRemoved",
     "ParticipantChanged",
+    "PresenceChanged",
     "RecordingChanged",
     "SessionRemoved",
     "SessionUpdated",
@@ -65,6 +67,7 @@ EventName = Literal[
     "dispatch.cancelled",
     "recording.started",
     "recording.stopped",
+    "presence.updated",
 ]
 EVENT_NAMES: tuple[EventName, ...] = get_args(EventName)
 
@@ -139,6 +142,15 @@ class DispatchChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class PresenceChanged:
+    """`presence.updated`: a member of the host client's vendor changed their presence
+    (available, away, offline); `previous` is what the client held."""
+
+    presence: Presence
+    previous: Presence | None
+
+
+@dataclass(frozen=True, slots=True)
 class RecordingChanged:
     """`recording.started` (it became active) / `recording.stopped` (stopped or failed)."""
 
@@ -155,6 +167,7 @@ Event: TypeAlias = (
     | ParticipantChanged
     | DispatchChanged
     | RecordingChanged
+    | PresenceChanged
 )
 Handler: TypeAlias = Callable[[Any], Awaitable[None] | None]
 
@@ -211,12 +224,12 @@ def derived_events(
 
 
 def session_id_of(event: Event) -> str | None:
-    """The session an event is about (None for `status`)."""
+    """The session an event is about (None for `status` and `presence.updated`)."""
     if isinstance(event, SessionRemoved | InviteRemoved):
         return event.session_id
     if isinstance(event, InviteReceived):
         return event.invite.session_id
-    if isinstance(event, StatusChanged):
+    if isinstance(event, StatusChanged | PresenceChanged):
         return None
     return event.session.id
 
@@ -241,8 +254,8 @@ class Emitter:
     ) -> Callable[[], None]:
         if name not in EVENT_NAMES:
             raise InvalidRequestError(f"unknown event {name!r}; one of: {', '.join(EVENT_NAMES)}")
-        if session_id is not None and name == "status":
-            raise InvalidRequestError("`status` is the connection's, not a session's event")
+        if session_id is not None and name in ("status", "presence.updated"):
+            raise InvalidRequestError(f"`{name}` is not a session's event")
         self._handlers.setdefault(name, []).append(_Subscription(handler, session_id))
         return lambda: self.off(name, handler)
 

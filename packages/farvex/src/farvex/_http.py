@@ -43,6 +43,7 @@ from ._errors import (
     ConfigurationError,
     status_error,
 )
+from ._generated.api.presence import list_presence, put_my_presence
 from ._generated.api.realtime import get_realtime_grant, get_vendor_realtime_grant
 from ._generated.api.sessions import (
     accept_invite,
@@ -69,12 +70,14 @@ from ._generated.models import (
     AddParticipantRequest,
     ListMySessionsStatus,
     ListSessionsStatus,
+    PresencePut,
     RenameRequest,
     StartSessionRequest,
 )
 from ._generated.types import UNSET, Unset
 from ._models import (
     Invite,
+    Presence,
     RealtimeGrant,
     SessionWithJoin,
     Target,
@@ -210,6 +213,10 @@ class _SessionList(BaseModel):
 class _InviteList(BaseModel):
     invites: list[Invite]
     next_cursor: str | None = None
+
+
+class _PresenceList(BaseModel):
+    presence: list[Presence]
 
 
 def _if_match(version: int | None) -> str | Unset:
@@ -625,6 +632,13 @@ class HttpApi:
             if page.next_cursor is None:
                 return found
             cursor = page.next_cursor
+
+    async def set_presence(self, vendor: str, status: str, options: RequestOptions) -> Presence:
+        body = PresencePut.from_dict({"status": status})
+        return await self._send(put_my_presence, Presence, options, vendor, body=body)
+
+    async def list_presence(self, vendor: str, options: RequestOptions) -> list[Presence]:
+        return (await self._send(list_presence, _PresenceList, options, vendor)).presence
 
     async def realtime_grant(self, vendor: str | None, options: RequestOptions) -> RealtimeGrant:
         if vendor is None:

@@ -35,6 +35,8 @@ __all__ = [
     "ParticipantState",
     "PhoneTarget",
     "PhoneTargetDict",
+    "Presence",
+    "PresenceStatus",
     "RealtimeGrant",
     "Recording",
     "RecordingState",
@@ -389,6 +391,25 @@ class Invite(_View):
     expires_at: datetime
     session: VoiceSession
     participant: Participant
+
+
+class PresenceStatus(StrEnum):
+    """Whether a member takes calls: only `available` members are rung by team calls."""
+
+    AVAILABLE = "available"
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
+class Presence(_View):
+    """A member's presence in a vendor; `wrap_up_until` is the end of their after-call
+    work (not rung before then unless they set themselves available)."""
+
+    vendor: str
+    user_id: int
+    status: Open[PresenceStatus]
+    updated_at: datetime
+    wrap_up_until: datetime | None = None
 
 
 class RealtimeGrant(_View):

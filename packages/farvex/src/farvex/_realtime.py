@@ -29,7 +29,7 @@ from centrifuge import (
 )
 
 from ._errors import APIStatusError, CallpadError, RealtimeConnectionError
-from ._models import ConnectionStatus, Invite, RealtimeGrant, VoiceSession
+from ._models import ConnectionStatus, Invite, Presence, RealtimeGrant, VoiceSession
 from ._store import Store
 
 __all__ = ["Realtime"]
@@ -158,7 +158,9 @@ class Realtime(ClientEventHandler):  # type: ignore[misc]
                 str(data.get("state", "withdrawn")),
                 str(reason) if reason is not None else None,
             )
-        # presence.upsert and topics this SDK version does not know are ignored.
+        elif topic == "presence.upsert":
+            store.upsert_presence(Presence.model_validate(data))
+        # Topics this SDK version does not know are ignored.
 
     # Re-sync after an unrecovered reconnect
 

@@ -28,12 +28,13 @@ from ._events import (
     Emitter,
     InviteReceived,
     InviteRemoved,
+    PresenceChanged,
     SessionRemoved,
     SessionUpdated,
     StatusChanged,
     derived_events,
 )
-from ._models import ConnectionStatus, Invite, ParticipantState, VoiceSession
+from ._models import ConnectionStatus, Invite, ParticipantState, Presence, VoiceSession
 
 __all__ = ["Store"]
 
@@ -61,6 +62,8 @@ class Store:
         self.status = ConnectionStatus.DISCONNECTED
         self.sessions: Mapping[str, VoiceSession] = MappingProxyType(self._sessions)
         self.invites: Mapping[str, Invite] = MappingProxyType(self._invites)
+        self._presence: dict[int, Presence] = {}
+        self.presence: Mapping[int, Presence] = MappingProxyType(self._presence)
         self.closed = False
 
     # Sessions
@@ -234,6 +237,19 @@ class Store:
                 await wake.wait()
             finally:
                 self._watchers.discard(wake)
+
+    # Presence (host clients: the vendor's members)
+
+    def upsert_presence(self, presence: Presence) -> None:
+        """Apply a member's presence unless the store holds a newer one."""
+        current = self._presence.get(presence.user_id)
+        if current is not None and current.updated_at > presence.updated_at:
+            return
+        if current == presence:
+            return
+        self._presence[presence.user_id] = presence
+        self._emitter.emit("presence.updated", PresenceChanged(presence, current))
+        self._changed()
 
     # Re-sync
 

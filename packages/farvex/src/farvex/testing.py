@@ -121,6 +121,21 @@ class CallpadServer:
         )
         return contact
 
+    async def create_team(
+        self, vendor: str, as_user: int, team: str, members: list[int], **settings: Any
+    ) -> dict[str, Any]:
+        """A team with `members` in ring order and dispatch `settings` (strategy,
+        ring_order, batch_size, timeouts, ...), created by `as_user` (an owner or admin)."""
+        body = {"members": members, **settings}
+        created: dict[str, Any] = await self._ok(
+            "PUT", as_user, f"/vendors/{vendor}/teams/{team}", json=body
+        )
+        return created
+
+    async def set_presence(self, vendor: str, user_id: int, status: str = "available") -> None:
+        """Set a member's presence (only `available` members are rung by team calls)."""
+        await self._ok("PUT", user_id, f"/vendors/{vendor}/presence/me", json={"status": status})
+
     # What the server says, for comparing with a client's store
 
     async def sessions_of(self, user_id: int, vendor: str | None = None) -> list[dict[str, Any]]:

@@ -49,6 +49,8 @@ def session_events(before: Session | None, after: Session) -> list[OutboxEvent]:
                 "session_id": after.id,
                 "participant_id": change.participant_id,
                 "state": str(change.state),
+                # Why it closed: `answered_elsewhere` for a dispatch's siblings, ...
+                "state_reason": participant.state_reason,
             }
             events.append(OutboxEvent("session.invite.remove", data, (channel(change.user_id),)))
     gone = sorted(channel(u) for u in was_live - is_live)

@@ -100,7 +100,7 @@ _SET_SESSION_USERS_LIVE = (
 _INSERT_INVITE = invites.insert()
 _SET_INVITE_STATE = (
     invites.update()
-    .where(invites.c.participant_id == sa.bindparam("w_participant_id"))
+    .where(invites.c.participant_id.in_(sa.bindparam("w_participant_ids", expanding=True)))
     .values(state=sa.bindparam("state"))
 )
 
@@ -178,11 +178,15 @@ async def _sync_users(conn: AsyncConnection, before: Session | None, after: Sess
 async def _sync_invites(
     conn: AsyncConnection, vendor_id: int, before: Session | None, after: Session
 ) -> None:
+    """Open and close invite rows, one statement per kind of change (a team call opens
+    or closes hundreds at once)."""
+    opened = []
+    closed: dict[str, list[str]] = {}
     for change in invite_changes(before, after):
         if change.opened:
-            assert change.expires_at is not None
-            await conn.execute(
-                _INSERT_INVITE,
+            participant = after.participant(change.participant_id)
+            assert change.expires_at is not None and participant is not None
+            opened.append(
                 {
                     "participant_id": change.participant_id,
                     "id": invite_id(change.participant_id),
@@ -190,15 +194,18 @@ async def _sync_invites(
                     "vendor_id": vendor_id,
                     "user_id": change.user_id,
                     "state": "pending",
-                    "created_at": after.participant(change.participant_id).invited_at,  # type: ignore[union-attr]
+                    "created_at": participant.invited_at,
                     "expires_at": change.expires_at,
-                },
+                }
             )
         else:
-            await conn.execute(
-                _SET_INVITE_STATE,
-                {"w_participant_id": change.participant_id, "state": str(change.state)},
-            )
+            closed.setdefault(str(change.state), []).append(change.participant_id)
+    if opened:
+        await conn.execute(_INSERT_INVITE, opened)
+    for state, participant_ids in closed.items():
+        await conn.execute(
+            _SET_INVITE_STATE, {"w_participant_ids": participant_ids, "state": state}
+        )
 
 
 async def _sync_dispatches(
