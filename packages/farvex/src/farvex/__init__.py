@@ -48,6 +48,7 @@ from ._events import (
 )
 from ._http import Auth
 from ._invites import Invites
+from ._logging import setup_logging as _setup_logging
 from ._models import (
     Capability,
     ConnectionStatus,
@@ -97,6 +98,8 @@ from ._presence import MemberPresence
 from ._sessions import HostSessions, Sessions
 
 __version__ = "0.1.0"
+
+_setup_logging()
 
 __all__ = [
     "APIConnectionError",

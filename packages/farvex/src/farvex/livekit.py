@@ -1,9 +1,9 @@
 """farvex.livekit: LiveKit's Python real-time SDK (`livekit.rtc`) and joining a session's room.
 
 An optional extra: `pip install 'farvex[livekit]'`. Everything of `livekit.rtc` is
-available here (`farvex.livekit.Room`, `farvex.livekit.AudioSource`, ...), and `rtc` is the
-module itself. `join_room` connects to the media room of a `VoiceJoinGrant`, as returned
-by `sessions.start`, `sessions.accept` and `sessions.join`:
+available here with its types (`farvex.livekit.Room`, `farvex.livekit.AudioSource`, ...),
+and `rtc` is the module itself. `join_room` connects to the media room of a
+`VoiceJoinGrant`, as returned by `sessions.start`, `sessions.accept` and `sessions.join`:
 
     started = await callpad.sessions.start(vendor="acme", target=...)
     room = await join_room(started.join)
@@ -13,19 +13,18 @@ by `sessions.start`, `sessions.accept` and `sessions.join`:
 
 from __future__ import annotations
 
-from typing import Any
-
 from ._models import VoiceJoinGrant
 
 try:
     from livekit import rtc
+    from livekit.rtc import *  # noqa: F403 - re-exported, with their types
 except ImportError as missing:  # pragma: no cover - exercised by a test with livekit hidden
     raise ImportError(
         "farvex.livekit needs LiveKit's real-time SDK; install the extra: "
         "pip install 'farvex[livekit]'"
     ) from missing
 
-__all__ = ["connect_arguments", "join_room", "rtc"]
+__all__ = ["connect_arguments", "join_room", "rtc", *rtc.__all__]
 
 
 def connect_arguments(grant: VoiceJoinGrant) -> tuple[str, str]:
@@ -45,11 +44,3 @@ async def join_room(
     url, token = connect_arguments(grant)
     await room.connect(url, token, options if options is not None else rtc.RoomOptions())
     return room
-
-
-def __getattr__(name: str) -> Any:
-    """Everything else is `livekit.rtc`'s."""
-    try:
-        return getattr(rtc, name)
-    except AttributeError:
-        raise AttributeError(f"module 'farvex.livekit' has no attribute {name!r}") from None

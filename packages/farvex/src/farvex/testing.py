@@ -18,6 +18,12 @@ Fixtures:
 `callpad_settings`   overrides of the server's Settings (override this fixture to change
                      them, e.g. `{"default_ring_timeout_s": 1}`); tests get short timers
 
+An `async def` test that uses `callpad_server` runs on asyncio with no configuration: the
+plugin marks it for pytest-asyncio, whatever the project's `asyncio_mode`.
+
+`eventually(check)` polls until a check is true; `wait_for(client, predicate)` waits until
+a predicate of a client's store is true (woken by the store's changes, no polling).
+
 Outside pytest, `running_server()` is the same server as an async context manager (the
 `make demo` script uses it). The server runs `offline` media: the numbers of docs/media.md
 (+12025550100 answers after `offline_answer_delay_s`) and recordings that go active.
@@ -28,13 +34,14 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import inspect
 import shutil
 import socket
 import tempfile
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import pytest
@@ -47,7 +54,50 @@ if TYPE_CHECKING:
     from callpad.realtime.hub import Hub
     from fastapi import FastAPI
 
-__all__ = ["CallpadServer", "callpad_server", "callpad_settings", "running_server"]
+__all__ = [
+    "CallpadServer",
+    "callpad_server",
+    "callpad_settings",
+    "eventually",
+    "running_server",
+    "wait_for",
+]
+
+C = TypeVar("C", bound=SessionClient)
+T = TypeVar("T")
+
+
+async def eventually(
+    check: Callable[[], T | Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.02
+) -> T:
+    """Poll `check()` (sync or async) until it returns something truthy, and return that.
+    Raises AssertionError after `timeout` seconds: for outcomes that follow realtime,
+    timers or media, where a test must wait but never fail on speed."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = check()
+        value: T = await result if inspect.isawaitable(result) else result
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not true within {timeout} s: {check!r}")
+        await asyncio.sleep(interval)
+
+
+async def wait_for(client: C, predicate: Callable[[C], T], *, timeout: float = 10.0) -> T:
+    """Wait until `predicate(client)` is truthy and return it, re-checked whenever the
+    client's store changes. Raises AssertionError after `timeout` seconds.
+
+        session = await wait_for(agent, lambda c: c.sessions.get(session_id))
+    """
+    try:
+        async with asyncio.timeout(timeout):
+            async for value in client.watch(predicate):
+                if value:
+                    return value
+    except TimeoutError:
+        pass
+    raise AssertionError(f"not true within {timeout} s: {predicate!r}")
 
 
 class CallpadServer:
@@ -284,6 +334,21 @@ async def running_server(
 
 
 # The pytest plugin
+
+_OUR_FIXTURES = frozenset({"callpad_server"})
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> None:
+    """Mark `async def` tests that use our fixtures for pytest-asyncio, so they run in any
+    project (pytest-asyncio's default strict mode would refuse them as "not natively
+    supported"). Runs before pytest-asyncio's own collection hook reads the marks."""
+    if not (inspect.iscoroutinefunction(obj) and collector.funcnamefilter(name)):  # type: ignore[attr-defined]
+        return
+    if _OUR_FIXTURES.isdisjoint(inspect.signature(obj).parameters):
+        return
+    if not any(mark.name == "asyncio" for mark in getattr(obj, "pytestmark", [])):
+        pytest.mark.asyncio(obj)
 
 
 @pytest.fixture(scope="session")
