@@ -13,6 +13,10 @@
   send from now on (a larger one closes the connection with 1009 before it is read into
   memory). Until the app sets it, `INITIAL_MAX_MESSAGE_BYTES` applies (or uvicorn's
   `ws_max_size`, if smaller): a socket that has not authenticated gets little.
+- A peer whose message breaks that limit gets its close frame (1009) at once, but its
+  socket is then neither read nor closed for `REFUSED_HOLD_S`: closing at once would let
+  a client that waits for the close (as one blocked sending 16 MiB does) retry at once,
+  and each retry costs a handshake. Nothing of it is read meanwhile; shutdown closes it.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from websockets.http11 import Request
 
 __all__ = [
     "INITIAL_MAX_MESSAGE_BYTES",
+    "REFUSED_HOLD_S",
     "SEND_TEXT_NOWAIT",
     "SET_MAX_MESSAGE_SIZE",
     "HubWebSocketProtocol",
@@ -30,6 +35,7 @@ __all__ = [
 SEND_TEXT_NOWAIT = "callpad.send_text_nowait"
 SET_MAX_MESSAGE_SIZE = "callpad.set_max_message_size"
 INITIAL_MAX_MESSAGE_BYTES = 16 * 1024
+REFUSED_HOLD_S = 10.0
 
 
 class HubWebSocketProtocol(WebSocketsSansIOProtocol):
@@ -43,6 +49,18 @@ class HubWebSocketProtocol(WebSocketsSansIOProtocol):
         extensions: dict[str, object] = self.scope.setdefault("extensions", {})  # type: ignore[assignment]
         extensions[SEND_TEXT_NOWAIT] = self.send_text_nowait
         extensions[SET_MAX_MESSAGE_SIZE] = self.set_max_message_size
+
+    def handle_parser_exception(self) -> None:
+        if self.close_sent:
+            return
+        assert self.conn.close_sent is not None
+        code, reason = self.conn.close_sent.code, self.conn.close_sent.reason
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        self.read_paused = False  # so that the app's last receive() does not resume reading
+        self.transport.pause_reading()
+        self.close_timer = self.loop.call_later(REFUSED_HOLD_S, self.transport.close)
 
     def set_max_message_size(self, size: int) -> None:
         limit = self.config.ws_max_size

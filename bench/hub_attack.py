@@ -1,0 +1,355 @@
+"""Unauthenticated attackers against the embedded hub, beside a no-attack baseline of the
+same run.
+
+    python bench/hub_attack.py [--attackers 50] [--rounds 3] [--seconds 5] [--agents 10]
+
+One `callpad serve` (SQLite, the embedded hub) with a vendor of `--agents` agents and one
+owner. The ordinary load, the same in every phase: each agent sets its presence (`PUT
+/api/v1/vendors/acme/presence/me`, alternating available/away) and waits until the
+owner's WebSocket, subscribed to the vendor feed, receives that `presence.upsert`, then
+pauses 100 ms. Two figures per request: the API latency (request to response) and the
+realtime delivery latency (request to the owner receiving the event: commit, outbox relay,
+hub, socket). Every event also goes to each agent's own channel.
+
+Phases alternate: baseline (no attack) and attack. The attack runs in a separate process:
+`--attackers` sockets that each complete the WebSocket handshake and send, before any
+`connect`, one 16 MiB text message of `{}` lines (`"{}\\n" * 5592405`, the reported
+attack), and reconnect as soon as the server drops them. The server's RSS is sampled
+from /proc every 100 ms. Goal: under attack, p99 of both latencies under 50 ms and RSS
+under 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import websockets
+
+if TYPE_CHECKING:
+    from callpad.testing import Api
+
+HOST = "127.0.0.1"
+GOAL_P99_MS = 50.0
+GOAL_RSS_MB = 300.0
+OWNER = 1
+ATTACK_MESSAGE = "{}\n" * 5592405  # 16 MiB, as reported
+ADMIN_KEY = "bench-admin-key-of-some-length-0123456789"
+
+
+# -- the attacker process -------------------------------------------------------------------
+
+
+def attack_frame() -> bytes:
+    """One unfragmented text frame holding ATTACK_MESSAGE, masked with a zero key (valid,
+    and costs the attacker nothing to mask)."""
+    payload = ATTACK_MESSAGE.encode()
+    return bytes([0x81, 0x80 | 127]) + len(payload).to_bytes(8, "big") + b"\0\0\0\0" + payload
+
+
+async def attacker(port: int, frame: bytes, tally: dict[str, int]) -> None:
+    handshake = (
+        f"GET /connection/websocket HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
+        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
+    while True:
+        writer = None
+        try:
+            reader, writer = await asyncio.open_connection(HOST, port)
+            writer.write(handshake)
+            head = await reader.readuntil(b"\r\n\r\n")
+            if b" 101 " not in head.split(b"\r\n", 1)[0]:
+                tally["refused"] += 1
+                await asyncio.sleep(0.1)
+                continue
+            tally["sent"] += 1
+            view = memoryview(frame)
+            for start in range(0, len(view), 65536):  # as fast as the server reads it
+                writer.write(view[start : start + 65536])
+                await writer.drain()
+            while await reader.read(65536):
+                pass  # until the server drops us
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            if writer is not None:
+                writer.transport.abort()
+        tally["dropped"] += 1
+
+
+async def run_attackers(port: int, count: int) -> None:
+    frame = attack_frame()
+    tally = {"sent": 0, "dropped": 0, "refused": 0}
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    tasks = [asyncio.create_task(attacker(port, frame, tally)) for _ in range(count)]
+    while tally["sent"] < count:  # noqa: ASYNC110 - polls the attackers' own tally
+        await asyncio.sleep(0.01)
+    print("attacking", flush=True)
+    await stop.wait()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    print(json.dumps(tally), flush=True)
+
+
+# -- the server ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.asynccontextmanager
+async def subprocess(argv: list[str], env: dict[str, str], log: Path) -> AsyncIterator[int]:
+    with log.open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(
+            *argv, env=env, stdout=out, stderr=asyncio.subprocess.STDOUT
+        )
+    try:
+        yield proc.pid
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), 20)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+# -- the ordinary load -------------------------------------------------------------------------
+
+
+@dataclass
+class Phase:
+    api_ms: list[float] = field(default_factory=list)
+    delivery_ms: list[float] = field(default_factory=list)
+    lost: int = 0
+    errors: int = 0
+    rss_max_mb: float = 0.0
+    server_cpu_pct: float = 0.0  # of one core, over the phase
+
+
+class FeedReader:
+    """The owner's connection to the hub: resolves a future per awaited presence change."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[tuple[int, str], asyncio.Future[float]] = {}
+
+    async def run(self, url: str, token: str) -> None:
+        async with websockets.connect(url, max_size=None) as ws:
+            await ws.send(json.dumps({"id": 1, "connect": {"token": token}}))
+            async for frame in ws:
+                now = time.perf_counter()
+                for line in str(frame).split("\n"):
+                    if line == "{}":
+                        await ws.send("{}")
+                        continue
+                    pub = json.loads(line).get("push", {}).get("pub")
+                    if not pub or pub["data"]["topic"] != "presence.upsert":
+                        continue
+                    data = pub["data"]["data"]
+                    future = self.waiting.pop((data["user_id"], data["status"]), None)
+                    if future is not None and not future.done():
+                        future.set_result(now)
+
+
+async def agent_loop(api: Api, agent: int, feed: FeedReader, phase: Phase, until: float) -> None:
+    status = "away"
+    while time.perf_counter() < until:
+        status = "available" if status == "away" else "away"
+        arrived: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        feed.waiting[(agent, status)] = arrived
+        sent = time.perf_counter()
+        try:
+            response = await api.put(agent, "/vendors/acme/presence/me", json={"status": status})
+        except httpx.HTTPError:
+            phase.errors += 1
+            continue
+        answered = time.perf_counter()
+        if response.status_code != 200:
+            phase.errors += 1
+            continue
+        phase.api_ms.append((answered - sent) * 1000)
+        try:
+            received = await asyncio.wait_for(arrived, 5.0)
+            phase.delivery_ms.append((received - sent) * 1000)
+        except TimeoutError:
+            phase.lost += 1
+        await asyncio.sleep(0.1)
+
+
+async def measure(api: Api, agents: list[int], feed: FeedReader, pid: int, seconds: float) -> Phase:
+    phase = Phase()
+    started, cpu_before = time.perf_counter(), cpu_seconds(pid)
+    until = started + seconds
+
+    async def sample_rss() -> None:
+        while time.perf_counter() < until:
+            phase.rss_max_mb = max(phase.rss_max_mb, rss_mb(pid))
+            await asyncio.sleep(0.1)
+
+    await asyncio.gather(sample_rss(), *(agent_loop(api, a, feed, phase, until) for a in agents))
+    elapsed = time.perf_counter() - started
+    phase.server_cpu_pct = (cpu_seconds(pid) - cpu_before) / elapsed * 100
+    return phase
+
+
+def p(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def spread(values: list[float]) -> str:
+    return f"{min(values):.1f} / {statistics.median(values):.1f} / {max(values):.1f}"
+
+
+async def bench(args: argparse.Namespace) -> bool:
+    from callpad.config import Settings
+    from callpad.testing import Api, migrate
+
+    workdir = Path(tempfile.mkdtemp(prefix="hub-attack-"))
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    port = free_port()
+    database_url = f"sqlite:///{workdir / 'callpad.db'}"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CALLPAD_")},
+        "CALLPAD_DATABASE_URL": database_url,
+        "CALLPAD_DATA_DIR": str(workdir),
+        "CALLPAD_PUBLIC_URL": f"http://{HOST}:{port}",
+        "CALLPAD_ADMIN_KEY": ADMIN_KEY,
+    }
+    settings = Settings(database_url=database_url, data_dir=workdir, admin_key=ADMIN_KEY)
+    await migrate(settings)
+    argv = [sys.executable, "-c", "from callpad.cli import main; main()", "serve"]
+    argv += ["--host", HOST, "--port", str(port)]
+    agents = [100 + i for i in range(args.agents)]
+    async with (
+        subprocess(argv, env, workdir / "callpad.log") as pid,
+        httpx.AsyncClient(base_url=f"http://{HOST}:{port}", trust_env=False) as http,
+    ):
+        api = Api(http, settings)
+        for _ in range(600):
+            with contextlib.suppress(httpx.HTTPError):
+                if (await http.get("/healthz")).status_code == 200:
+                    break
+            await asyncio.sleep(0.1)
+        members = {OWNER: "owner", **dict.fromkeys(agents, "agent")}
+        await api.create_vendor("acme", members)
+        grant = (await api.get(OWNER, "/vendors/acme/realtime/grant")).json()
+        feed = FeedReader()
+        reader = asyncio.create_task(feed.run(grant["url"], grant["token"]))
+        await asyncio.sleep(0.5)
+        await measure(api, agents, feed, pid, 1.0)  # warm-up
+        baseline: list[Phase] = []
+        attacked: list[Phase] = []
+        attack_argv = [sys.executable, __file__, "--attack", str(port), str(args.attackers)]
+        for round_ in range(args.rounds):
+            baseline.append(await measure(api, agents, feed, pid, args.seconds))
+            log = workdir / f"attack-{round_}.log"
+            async with subprocess(attack_argv, dict(os.environ), log):
+                while "attacking" not in log.read_text():  # noqa: ASYNC110 - another process
+                    await asyncio.sleep(0.1)
+                await asyncio.sleep(1.0)  # every attacker is connected and sending
+                attacked.append(await measure(api, agents, feed, pid, args.seconds))
+            tally = log.read_text().strip().splitlines()[-1:] or ["(no tally)"]
+            print(f"round {round_ + 1}: attack sockets {tally[0]}", flush=True)
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await reader
+    return report(args, baseline, attacked)
+
+
+def report(args: argparse.Namespace, baseline: list[Phase], attacked: list[Phase]) -> bool:
+    def row(name: str, pick: Any, goal: str) -> tuple[str, str, str, str]:
+        return (
+            name,
+            spread([pick(b) for b in baseline]),
+            spread([pick(a) for a in attacked]),
+            goal,
+        )
+
+    rows = [
+        (
+            "figure (min / median / max over rounds)",
+            "no attack",
+            f"{args.attackers} attackers",
+            "goal",
+        ),
+        row("API latency p50 ms", lambda ph: p(ph.api_ms, 0.5), ""),
+        row("API latency p99 ms", lambda ph: p(ph.api_ms, 0.99), f"< {GOAL_P99_MS:.0f}"),
+        row("delivery latency p50 ms", lambda ph: p(ph.delivery_ms, 0.5), ""),
+        row("delivery latency p99 ms", lambda ph: p(ph.delivery_ms, 0.99), f"< {GOAL_P99_MS:.0f}"),
+        row("requests per phase", lambda ph: float(len(ph.api_ms)), ""),
+        row("deliveries lost (5 s) + errors", lambda ph: float(ph.lost + ph.errors), "0"),
+        row("server RSS max MB", lambda ph: ph.rss_max_mb, f"< {GOAL_RSS_MB:.0f}"),
+        row("server CPU % of a core", lambda ph: ph.server_cpu_pct, ""),
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for r in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(r, widths, strict=True)))
+    worst = max(max(p(ph.api_ms, 0.99), p(ph.delivery_ms, 0.99)) for ph in attacked)
+    median_p99 = statistics.median(
+        max(p(ph.api_ms, 0.99), p(ph.delivery_ms, 0.99)) for ph in attacked
+    )
+    rss = max(ph.rss_max_mb for ph in attacked)
+    lost = sum(ph.lost + ph.errors for ph in attacked)
+    met = median_p99 < GOAL_P99_MS and rss < GOAL_RSS_MB and lost == 0
+    print(
+        f"goal (median over rounds of the worse p99 < {GOAL_P99_MS:.0f} ms, RSS < "
+        f"{GOAL_RSS_MB:.0f} MB, nothing lost): {'met' if met else 'NOT met'} "
+        f"(median {median_p99:.1f} ms, worst round {worst:.1f} ms, RSS {rss:.0f} MB)"
+    )
+    return met
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--attackers", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--agents", type=int, default=10)
+    parser.add_argument(
+        "--attack", nargs=2, type=int, metavar=("PORT", "COUNT"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.attack:
+        asyncio.run(run_attackers(*args.attack))
+        return
+    sys.exit(0 if asyncio.run(bench(args)) else 1)
+
+
+if __name__ == "__main__":
+    main()
