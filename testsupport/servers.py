@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import secrets
 import shutil
 import socket
@@ -71,12 +72,24 @@ def find_binary(name: str) -> Path | None:
     return Path(found) if found else None
 
 
+# Ports for servers the tests start come from below the kernel's ephemeral range
+# (32768-60999 here): a port the kernel hands out for "any free port" is soon handed out
+# again, to some client's outgoing connection, before the server we start can bind it.
+_SERVER_PORTS = range(20_000, 32_000)
+
+
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    """A loopback port free right now (the server started next binds it)."""
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A loopback port free right now (the server started next binds it), chosen at
+    random outside the ephemeral range so that nothing else is likely to take it first."""
+    for _ in range(200):
+        port = random.choice(_SERVER_PORTS)
+        with socket.socket(socket.AF_INET, kind) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free loopback port in 20000-31999")
 
 
 def redis_url() -> str:
