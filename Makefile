@@ -69,6 +69,7 @@ demo: install  ## a scripted call between a customer and a host against an embed
 bench: install  ## each figure beside a baseline measured in the same run
 	$(RUN) python bench/api.py
 	$(RUN) python bench/realtime.py
+	$(RUN) python bench/media.py
 
 clean:
 	rm -rf .tools $(VENV) data

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections import deque
 from collections.abc import Coroutine
@@ -33,9 +34,13 @@ def tone_level(samples: np.ndarray, freq: float, rate: int = SAMPLE_RATE) -> flo
     if len(samples) == 0:
         return 0.0
     x = samples.astype(np.float64) / 32768.0
-    n = np.arange(len(x))
-    component = np.sum(x * np.exp(-2j * np.pi * freq * n / rate))
+    component = np.dot(x, _probe(len(x), freq, rate))
     return float(2 * abs(component) / len(x))
+
+
+@functools.lru_cache(maxsize=64)
+def _probe(n: int, freq: float, rate: int) -> np.ndarray:
+    return np.exp(-2j * np.pi * freq * np.arange(n) / rate)
 
 
 class ToneParty:

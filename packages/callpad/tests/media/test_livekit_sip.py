@@ -106,6 +106,24 @@ async def test_the_far_end_answers_and_the_host_hangs_up(
             await eventually(lambda: phone["id"] in agent.room.remote_participants)
 
             path = f"/vendors/acme/sessions/{session['id']}"
+            # Hold: the phone leg hears nobody (and keeps publishing: LiveKit's SIP service
+            # would not publish again after a hold; the others are unsubscribed from it).
+            leg = api.RoomParticipantIdentity(room=session["room"], identity=phone["id"])
+            assert (await callpad.http.post(AGENT, path + "/hold")).status_code == 200
+
+            async def leg_held() -> bool:
+                held = await callpad.lk.room.get_participant(leg)
+                return (held.permission.can_subscribe, held.permission.can_publish) == (False, True)
+
+            await eventually(leg_held)
+            assert (await callpad.http.post(AGENT, path + "/unhold")).status_code == 200
+
+            async def leg_unheld() -> bool:
+                unheld = await callpad.lk.room.get_participant(leg)
+                return unheld.permission.can_subscribe and unheld.permission.can_publish
+
+            await eventually(leg_unheld)
+
             removed = await callpad.http.delete(AGENT, f"{path}/participants/{phone['id']}")
             assert removed.status_code == 200, removed.text
             assert phone["id"] not in await eventually(

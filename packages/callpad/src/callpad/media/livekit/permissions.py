@@ -12,16 +12,18 @@ from __future__ import annotations
 from livekit import api
 
 from ...config import Settings
-from ...domain import Participant, Session
+from ...domain import Participant, ParticipantKind, Session
 
 __all__ = ["recorder_grant", "recorder_identity", "room_permission"]
 
 
 def room_permission(session: Session, participant: Participant) -> api.ParticipantPermission:
-    """The permission `participant` has in the session's room right now."""
+    """The permission `participant` has in the session's room right now. A held phone leg
+    keeps publishing (LiveKit's SIP service would not publish again after a hold): the
+    other parties are unsubscribed from it instead (`rooms.sync_permissions`)."""
     held = session.is_held(participant)
     return api.ParticipantPermission(
-        can_publish=not held,
+        can_publish=not held or participant.kind is ParticipantKind.PHONE,
         can_subscribe=not held,
         can_publish_data=True,
     )

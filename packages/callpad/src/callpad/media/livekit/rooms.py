@@ -8,11 +8,12 @@ is an upsert, and a room or participant that is already gone counts as done.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Sequence
 
 from livekit import api
 
 from ...config import Settings
-from ...domain import ParticipantState, Session
+from ...domain import ParticipantKind, ParticipantState, Session
 from .permissions import room_permission
 
 __all__ = ["close_room", "is_gone", "open_room", "remove_from_room", "sync_permissions"]
@@ -57,7 +58,8 @@ async def remove_from_room(lk: api.LiveKitAPI, room: str, participant_id: str) -
 
 async def sync_permissions(lk: api.LiveKitAPI, session: Session) -> None:
     """Give every party in the room the permission the session says it has now (hold and
-    unhold). Parties not connected get theirs in their next join grant."""
+    unhold), and subscribe the others to held phone legs or not. Parties not connected
+    get theirs in their next join grant."""
     try:
         listed = await lk.room.list_participants(api.ListParticipantsRequest(room=session.room))
     except api.TwirpError as error:
@@ -69,17 +71,48 @@ async def sync_permissions(lk: api.LiveKitAPI, session: Session) -> None:
         if participant is None or participant.state is not ParticipantState.ACCEPTED:
             continue
         wanted = room_permission(session, participant)
-        if _same(info.permission, wanted):
-            continue
-        try:
-            await lk.room.update_participant(
-                api.UpdateParticipantRequest(
-                    room=session.room, identity=info.identity, permission=wanted
+        if not _same(info.permission, wanted):
+            await _ignoring_gone(
+                lk.room.update_participant(
+                    api.UpdateParticipantRequest(
+                        room=session.room, identity=info.identity, permission=wanted
+                    )
                 )
             )
-        except api.TwirpError as error:
-            if not is_gone(error):
-                raise
+        if participant.kind is ParticipantKind.PHONE and info.tracks:
+            await _hear_phone_leg(lk, session, info, listed.participants)
+
+
+async def _hear_phone_leg(
+    lk: api.LiveKitAPI,
+    session: Session,
+    leg: api.ParticipantInfo,
+    everyone: Sequence[api.ParticipantInfo],
+) -> None:
+    """Whether the others hear a phone leg: not while it is held."""
+    participant = session.participant(leg.identity)
+    subscribe = participant is not None and not session.is_held(participant)
+    tracks = [t.sid for t in leg.tracks]
+    for other in everyone:
+        if other.identity != leg.identity:
+            await _ignoring_gone(
+                lk.room.update_subscriptions(
+                    api.UpdateSubscriptionsRequest(
+                        room=session.room,
+                        identity=other.identity,
+                        track_sids=tracks,
+                        subscribe=subscribe,
+                    )
+                )
+            )
+
+
+async def _ignoring_gone(call: Awaitable[object]) -> None:
+    try:
+        await call
+    except api.TwirpError as error:
+        if not is_gone(error):
+            raise
 
 
 def _same(have: api.ParticipantPermission, wanted: api.ParticipantPermission) -> bool:
