@@ -30,7 +30,18 @@ SILENT = 0.01  # a level below this: nothing of the tone gets through
 
 
 def tone_level(samples: np.ndarray, freq: float, rate: int = SAMPLE_RATE) -> float:
-    """The amplitude of `freq` in `samples` (int16 PCM), as a fraction of full scale."""
+    """The amplitude of `freq` in `samples` (int16 PCM), as a fraction of full scale: the
+    mean over 100 ms blocks, so a frame lost or concealed on the way (which breaks the
+    tone's phase) does not cancel it out."""
+    block = rate // 10
+    levels = [
+        _block_level(samples[start : start + block], freq, rate)
+        for start in range(0, max(1, len(samples) - block // 2), block)
+    ]
+    return float(np.mean(levels)) if levels else 0.0
+
+
+def _block_level(samples: np.ndarray, freq: float, rate: int) -> float:
     if len(samples) == 0:
         return 0.0
     x = samples.astype(np.float64) / 32768.0

@@ -46,7 +46,9 @@ async def both_hear_each_other(a: ToneParty, b: ToneParty) -> None:
 async def test_customer_and_agent_hear_each_other(callpad: Callpad) -> None:
     session, customer, agent = await answered_call(callpad)
     await both_hear_each_other(customer, agent)
-    assert customer.hears_nothing_of(CUSTOMER_HZ + 1000)  # the measure is frequency-selective
+    # The measure is frequency-selective: a frequency nobody plays is far below the tone.
+    now = time.monotonic()
+    assert customer.level(CUSTOMER_HZ + 1000, now=now) < customer.level(AGENT_HZ, now=now) / 5
     assert await callpad.in_room(session["room"]) == {
         p["id"] for p in session["participants"] if p["state"] == "accepted"
     }
