@@ -22,7 +22,7 @@ from typing import Any, Literal, Self, TypeVar, overload
 
 import httpx
 
-from ._errors import ClientClosedError
+from ._errors import ClientClosedError, ConfigurationError
 from ._events import (
     DispatchChanged,
     Emitter,
@@ -79,8 +79,10 @@ class SessionClient:
         timeout: float = DEFAULT_TIMEOUT_S,
         max_retries: int = DEFAULT_MAX_RETRIES,
         connect_timeout: float = 10.0,
+        as_customer: bool = False,
     ) -> None:
         self.api_url = _base_url(api_url)
+        self._as_customer = as_customer
         self.user_id = user_id
         self.vendor = vendor
         self._options = RequestOptions(timeout=timeout, max_retries=max_retries)
@@ -127,7 +129,16 @@ class SessionClient:
     async def connect(self) -> None:
         """Open the realtime connection and sync the store; it then stays current."""
         self._check_open()
-        await self._realtime.connect()
+        grant = await self._api.realtime_grant(self.vendor, self._options)
+        if self.vendor is None and grant.member_of and not self._as_customer:
+            vendors = ", ".join(grant.member_of)
+            raise ConfigurationError(
+                f"User {self.user_id} is a member of {vendors}: a session client would not "
+                "receive what those vendors send a member (invites ring on vendor channels). "
+                f"Use create_host_client(vendor={grant.member_of[0]!r}, ...) for that work, or "
+                "pass as_customer=True if this client only calls vendors as a customer."
+            )
+        await self._realtime.connect(grant)
         self._feed_known = True
         await self._sync(self._options)
 
@@ -339,6 +350,7 @@ def create_session_client(
     timeout: float = DEFAULT_TIMEOUT_S,
     max_retries: int = DEFAULT_MAX_RETRIES,
     connect_timeout: float = 10.0,
+    as_customer: bool = False,
 ) -> SessionClient:
     """A client for a customer (or any user calling vendors).
 
@@ -348,6 +360,10 @@ def create_session_client(
     `max_retries` apply to every request unless a call or `with_options` says otherwise;
     `connect_timeout` bounds the realtime connect. `transport` replaces the HTTP transport
     (e.g. `httpx.ASGITransport` in tests).
+
+    A vendor's member receives that vendor's invites only on a host client: `connect()`
+    raises `ConfigurationError` for a member unless `as_customer=True` says this client
+    only calls vendors as a customer.
     """
     return SessionClient(
         api_url=api_url,
@@ -357,6 +373,7 @@ def create_session_client(
         timeout=timeout,
         max_retries=max_retries,
         connect_timeout=connect_timeout,
+        as_customer=as_customer,
     )
 
 

@@ -417,6 +417,7 @@ class RealtimeGrant(_View):
     token: str
     channels: tuple[str, ...]
     expires_at: datetime
+    member_of: tuple[str, ...] = ()
 
 
 # Targets: as models, or as plain dicts of the same shape.

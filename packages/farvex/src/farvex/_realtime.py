@@ -63,10 +63,11 @@ class Realtime(ClientEventHandler):  # type: ignore[misc]
     def active(self) -> bool:
         return self._client is not None
 
-    async def connect(self) -> None:
+    async def connect(self, grant: RealtimeGrant | None = None) -> None:
+        """Connect with `grant` (a fresh one by default)."""
         if self._client is not None:
             return
-        grant = await self._fetch_grant()
+        grant = grant or await self._fetch_grant()
         self._note_grant(grant)
         client = Client(grant.url, events=self, token=grant.token, get_token=self._fresh_token)
         self._client = client

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from ..config import Settings
 from ..dependencies import Ctx, CurrentUser
 from ..problems import problem_responses
-from ..vendors import require_member, require_vendor
+from ..vendors import member_vendors, require_member, require_vendor
 from .access import customer_channels, member_channels
 from .tokens import mint_connection_token
 
@@ -28,6 +28,12 @@ class RealtimeGrant(BaseModel):
     token: str = Field(description="Connection token (HS256 JWT: sub, exp, channels).")
     channels: list[str] = Field(description="Channels the connection is subscribed to.")
     expires_at: datetime = Field(description="When the token expires; fetch a new grant then.")
+    member_of: list[str] = Field(
+        default_factory=list,
+        description="Customer grants: the vendors the caller is a member of. What those "
+        "vendors send the caller as a member (invites, their sessions) is published on "
+        "vendor-scoped channels, which a vendor grant names, not on this one.",
+    )
 
 
 def hub_url(settings: Settings) -> str:
@@ -62,7 +68,11 @@ def _grant(settings: Settings, user_id: int, channels: list[str]) -> RealtimeGra
 )
 async def get_realtime_grant(ctx: Ctx, user_id: CurrentUser) -> RealtimeGrant:
     """A grant for the caller as a customer: their global user channel."""
-    return _grant(ctx.settings, user_id, customer_channels(user_id))
+    async with ctx.db.read() as conn:
+        vendors = await member_vendors(conn, user_id)
+    grant = _grant(ctx.settings, user_id, customer_channels(user_id))
+    grant.member_of = vendors
+    return grant
 
 
 @router.get(

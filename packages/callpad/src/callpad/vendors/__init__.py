@@ -10,6 +10,7 @@ from .repository import (
     get_vendor_with_roles,
     member_role,
     member_roles,
+    member_vendors,
 )
 from .roles import MANAGER_ROLES, MemberRole
 
@@ -23,6 +24,7 @@ __all__ = [
     "get_vendor_with_roles",
     "member_role",
     "member_roles",
+    "member_vendors",
     "require_manager",
     "require_member",
     "require_vendor",

@@ -19,6 +19,7 @@ __all__ = [
     "get_vendor_with_roles",
     "member_role",
     "member_roles",
+    "member_vendors",
 ]
 
 
@@ -104,6 +105,17 @@ async def member_roles(
             return {}
         query = query.where(members.c.user_id.in_(wanted))
     return {int(user_id): MemberRole(role) for user_id, role in await conn.execute(query)}
+
+
+async def member_vendors(conn: AsyncConnection, user_id: int) -> list[str]:
+    """The slugs of the vendors the user is a member of, sorted."""
+    query = (
+        sa.select(vendors.c.slug)
+        .join(members, members.c.vendor_id == vendors.c.id)
+        .where(members.c.user_id == user_id)
+        .order_by(vendors.c.slug)
+    )
+    return list((await conn.execute(query)).scalars())
 
 
 async def get_contact(conn: AsyncConnection, vendor_id: int, contact_id: str) -> ContactRow | None:

@@ -7,6 +7,8 @@ from typing import Any, Self, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 T = TypeVar("T", bound="RealtimeGrant")
 
 
@@ -19,12 +21,16 @@ class RealtimeGrant:
         expires_at (datetime.datetime): When the token expires; fetch a new grant then.
         token (str): Connection token (HS256 JWT: sub, exp, channels).
         url (str): WebSocket URL: the embedded hub, or Centrifugo in production.
+        member_of (list[str] | Unset): Customer grants: the vendors the caller is a member of. What those vendors send
+            the caller as a member (invites, their sessions) is published on vendor-scoped channels, which a vendor grant
+            names, not on this one.
     """
 
     channels: list[str]
     expires_at: datetime.datetime
     token: str
     url: str
+    member_of: list[str] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -36,6 +42,10 @@ class RealtimeGrant:
 
         url = self.url
 
+        member_of: list[str] | Unset = UNSET
+        if not isinstance(self.member_of, Unset):
+            member_of = self.member_of
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -46,6 +56,8 @@ class RealtimeGrant:
                 "url": url,
             }
         )
+        if member_of is not UNSET:
+            field_dict["member_of"] = member_of
 
         return field_dict
 
@@ -60,11 +72,14 @@ class RealtimeGrant:
 
         url = d.pop("url")
 
+        member_of = cast(list[str], d.pop("member_of", UNSET))
+
         realtime_grant = cls(
             channels=channels,
             expires_at=expires_at,
             token=token,
             url=url,
+            member_of=member_of,
         )
 
         realtime_grant.additional_properties = d
