@@ -38,6 +38,7 @@ from ._events import (
 )
 from ._http import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_S, Auth, HttpApi, RequestOptions
 from ._invites import Invites
+from ._media import Media
 from ._models import ConnectionStatus, VoiceSession
 from ._presence import MemberPresence
 from ._realtime import Realtime
@@ -80,9 +81,11 @@ class SessionClient:
         max_retries: int = DEFAULT_MAX_RETRIES,
         connect_timeout: float = 10.0,
         as_customer: bool = False,
+        join_media: bool = True,
     ) -> None:
         self.api_url = _base_url(api_url)
         self._as_customer = as_customer
+        self._media = Media(join_by_default=join_media)
         self.user_id = user_id
         self.vendor = vendor
         self._options = RequestOptions(timeout=timeout, max_retries=max_retries)
@@ -98,6 +101,11 @@ class SessionClient:
         self._sync_lock = asyncio.Lock()
         self._feed_known = False
         self._bind()
+        # A joined room is left when its session leaves the store.
+        self._emitter.on("session.removed", self._leave_media)
+
+    async def _leave_media(self, event: SessionRemoved) -> None:
+        await self._media.leave(event.session_id)
 
     def _bind(self) -> None:
         self.sessions = self._make_sessions()
@@ -151,6 +159,7 @@ class SessionClient:
         if self._store.closed:
             return
         await self._realtime.disconnect()
+        await self._media.aclose()
         await self._store.aclose()
         await self._emitter.aclose()
         await self._api.aclose()
@@ -351,6 +360,7 @@ def create_session_client(
     max_retries: int = DEFAULT_MAX_RETRIES,
     connect_timeout: float = 10.0,
     as_customer: bool = False,
+    join_media: bool = True,
 ) -> SessionClient:
     """A client for a customer (or any user calling vendors).
 
@@ -363,7 +373,9 @@ def create_session_client(
 
     A vendor's member receives that vendor's invites only on a host client: `connect()`
     raises `ConfigurationError` for a member unless `as_customer=True` says this client
-    only calls vendors as a customer.
+    only calls vendors as a customer. `join_media=False` stops `start()` and `accept()`
+    from joining the LiveKit room by default (they do when the `livekit` extra is
+    installed).
     """
     return SessionClient(
         api_url=api_url,
@@ -374,6 +386,7 @@ def create_session_client(
         max_retries=max_retries,
         connect_timeout=connect_timeout,
         as_customer=as_customer,
+        join_media=join_media,
     )
 
 
@@ -387,6 +400,7 @@ def create_host_client(
     timeout: float = DEFAULT_TIMEOUT_S,
     max_retries: int = DEFAULT_MAX_RETRIES,
     connect_timeout: float = 10.0,
+    join_media: bool = True,
 ) -> HostClient:
     """A client for a member of `vendor`: receives its invites, starts calls to customers,
     contacts and phones, and has the host's controls (`client.sessions.hold(...)`, ...).
@@ -401,4 +415,5 @@ def create_host_client(
         timeout=timeout,
         max_retries=max_retries,
         connect_timeout=connect_timeout,
+        join_media=join_media,
     )

@@ -13,7 +13,8 @@
     │   └── InternalServerError         500 and above
     ├── APIConnectionError              the API could not be reached (DNS, refused, reset)
     │   ├── APITimeoutError             a request did not finish within its `timeout`
-    │   └── RealtimeConnectionError     the realtime connection failed: `url`, `cause`
+    │   ├── RealtimeConnectionError     the realtime connection failed: `url`, `cause`
+    │   └── MediaConnectionError        the media room was not joined: `url`, `cause`, `answer`
     ├── InvalidRequestError             an argument is wrong; nothing was sent (also ValueError)
     ├── ConfigurationError              the client is set up wrong and would receive nothing
     └── ClientClosedError               the client was disposed and cannot be used again
@@ -42,6 +43,7 @@ __all__ = [
     "ConflictError",
     "InternalServerError",
     "InvalidRequestError",
+    "MediaConnectionError",
     "NotFoundError",
     "PermissionDeniedError",
     "PreconditionFailedError",
@@ -198,6 +200,20 @@ class InvalidRequestError(CallpadError, ValueError):
     nothing was sent."""
 
     code = "invalid_request"
+
+
+class MediaConnectionError(APIConnectionError):
+    """The call started (or was answered) but its LiveKit room could not be joined:
+    `answer` is the server's answer (session and grant), `url` and `cause` say what
+    failed. Retry with `farvex.livekit.join_room(error.answer.join)`, or leave."""
+
+    code = "media_error"
+
+    def __init__(self, message: str, *, url: str, cause: str, answer: Any) -> None:
+        super().__init__(message)
+        self.url = url
+        self.cause = cause
+        self.answer = answer
 
 
 class ConfigurationError(CallpadError):

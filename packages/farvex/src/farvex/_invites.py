@@ -47,6 +47,7 @@ class Invites:
         self,
         invite: Invite,
         *,
+        join_media: bool | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
     ) -> SessionWithJoin:
@@ -55,6 +56,7 @@ class Invites:
             invite.session_id,
             participant_id=invite.participant_id,
             vendor=invite.vendor,
+            join_media=join_media,
             timeout=timeout,
             max_retries=max_retries,
         )

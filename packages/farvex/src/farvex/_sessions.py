@@ -28,6 +28,8 @@ from ._models import (
 )
 
 if TYPE_CHECKING:
+    from livekit import rtc
+
     from ._client import HostClient, SessionClient
 
 __all__ = ["HostSessions", "Sessions"]
@@ -127,6 +129,10 @@ class Sessions:
         )
         return wanted in held
 
+    def room(self, session_id: str) -> rtc.Room | None:
+        """The LiveKit room this client joined for the session (`join_media`), or None."""
+        return self._client._media.room(session_id)
+
     def duration(self, session: VoiceSession | str) -> timedelta | None:
         """Time since the session was answered (whole seconds), until it ended; None while
         ringing. Watch it with `client.watch(..., interval=1)`."""
@@ -165,17 +171,20 @@ class Sessions:
         vendor: str,
         target: TargetInput,
         name: str = "",
+        join_media: bool | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
     ) -> SessionWithJoin:
         """Start a session with `vendor` and ring `target`; you are in it at once, and
-        `join` is your media grant."""
+        `join` is your media grant. With the `livekit` extra installed the client joins
+        the media room too (`sessions.room(session_id)`), unless `join_media=False`."""
         c = self._client
         c._check_open()
         options = c._options.merged(timeout, max_retries)
         started = await c._api.start(vendor, _target(target), name, idempotency_key, options)
         c._apply(started.session)
+        await c._media.join(started, join_media)
         return started
 
     async def accept(
@@ -184,6 +193,7 @@ class Sessions:
         *,
         participant_id: str | None = None,
         vendor: str | None = None,
+        join_media: bool | None = None,
         if_match: int | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
@@ -191,7 +201,7 @@ class Sessions:
     ) -> SessionWithJoin:
         """Answer your invite into the session (`participant_id`: which one, by default
         your pending one). `ConflictError` if it was answered elsewhere, cancelled or
-        expired first."""
+        expired first. Joins the media room like `start`."""
         c = self._client
         vendor = await self._vendor(session_id, vendor)
         participant_id = participant_id or self._invited(session_id)
@@ -204,6 +214,7 @@ class Sessions:
             options=c._options.merged(timeout, max_retries),
         )
         c._apply(accepted.session)
+        await c._media.join(accepted, join_media)
         return accepted
 
     async def reject(
@@ -367,6 +378,7 @@ class HostSessions(Sessions):
         target: TargetInput,
         name: str = "",
         vendor: str | None = None,
+        join_media: bool | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
@@ -376,6 +388,7 @@ class HostSessions(Sessions):
             vendor=vendor or self._client.vendor,
             target=target,
             name=name,
+            join_media=join_media,
             idempotency_key=idempotency_key,
             timeout=timeout,
             max_retries=max_retries,

@@ -112,6 +112,10 @@ class CallpadServer:
         self.base_url = base_url
         self._http = httpx.AsyncClient(base_url=base_url, trust_env=False)
         self._clients: list[SessionClient] = []
+        # Clients made here join LiveKit rooms only when asked: the test server's media is
+        # offline and its grants name a LiveKit that usually is not running. Set it True
+        # (or pass join_media=True) when `livekit_url` points at a real livekit-server.
+        self.joins_media = False
 
     # Users and tokens
 
@@ -215,6 +219,7 @@ class CallpadServer:
     async def session_client(
         self, user_id: int, *, connect: bool = False, **kwargs: Any
     ) -> SessionClient:
+        kwargs.setdefault("join_media", self.joins_media)
         client = create_session_client(
             api_url=self.base_url, user_id=user_id, auth=self.auth(user_id), **kwargs
         )
@@ -226,6 +231,7 @@ class CallpadServer:
     async def host_client(
         self, vendor: str, user_id: int, *, connect: bool = False, **kwargs: Any
     ) -> HostClient:
+        kwargs.setdefault("join_media", self.joins_media)
         client = create_host_client(
             api_url=self.base_url, vendor=vendor, user_id=user_id, auth=self.auth(user_id), **kwargs
         )
