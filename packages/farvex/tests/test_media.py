@@ -10,6 +10,7 @@ import pytest
 from farvex import VendorUserTarget
 from farvex.livekit import ConnectionState
 from farvex.testing import CallpadServer, eventually, wait_for
+
 from testsupport.servers import LiveKitServer
 
 CUSTOMER, AGENT = 7, 42
@@ -53,8 +54,10 @@ async def test_start_and_accept_join_the_room_and_leave_it_when_the_call_ends(
     await wait_for(customer, lambda c: c.sessions.room(session_id) is None)
     await wait_for(agent, lambda c: c.sessions.room(session_id) is None)
     await eventually(
-        lambda: customer_room.connection_state == ConnectionState.CONN_DISCONNECTED
-        and agent_room.connection_state == ConnectionState.CONN_DISCONNECTED
+        lambda: (
+            customer_room.connection_state == ConnectionState.CONN_DISCONNECTED
+            and agent_room.connection_state == ConnectionState.CONN_DISCONNECTED
+        )
     )
 
 
