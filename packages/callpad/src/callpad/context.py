@@ -19,6 +19,7 @@ from .media.base import MediaBackend
 
 if TYPE_CHECKING:
     from .realtime.hub import Hub
+    from .realtime.relay import OutboxRelay
 
 __all__ = ["AppContext", "write_transaction"]
 
@@ -39,11 +40,15 @@ class AppContext:
     dispatch_queue_changed: asyncio.Event = field(default_factory=asyncio.Event)
     # The embedded realtime hub, set by the lifespan (None in Centrifugo mode).
     hub: Hub | None = None
+    # The outbox relay, set by the lifespan.
+    relay: OutboxRelay | None = None
 
     def wake_workers(self, committed: AfterCommit) -> None:
-        """Wake the relay, the media worker and the dispatch queue for what a transaction
-        committed."""
-        if committed.outbox_written:
+        """Hand committed events to this process's hub; wake the relay, the media worker
+        and the dispatch queue for what a transaction committed."""
+        if committed.outbox_rows and self.relay is not None:
+            self.relay.deliver_committed(committed.outbox_rows)
+        elif committed.outbox_written:
             self.outbox_written.set()
         if committed.media_jobs_written:
             self.media_jobs_written.set()
@@ -54,5 +59,9 @@ class AppContext:
 @asynccontextmanager
 async def write_transaction(ctx: AppContext) -> AsyncIterator[AsyncConnection]:
     """One write transaction on the app's database, waking the workers once it commits."""
-    async with _write_transaction(ctx.db, ctx.wake_workers) as conn:
+    relay = ctx.relay
+    delivered_here = relay is not None and relay.delivers_committed
+    async with _write_transaction(
+        ctx.db, ctx.wake_workers, outbox_delivered_here=delivered_here
+    ) as conn:
         yield conn

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -58,13 +59,17 @@ class Database:
             self._sqlite_writer = asyncio.Lock()
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        if self._sqlite_writer is None:
-            async with self.engine.connect() as conn, conn.begin():
+    async def write(
+        self, *, on_commit: Callable[[], None] | None = None
+    ) -> AsyncIterator[AsyncConnection]:
+        """A write transaction. `on_commit` runs once it has committed, before this
+        process's next SQLite writer starts (it must not await)."""
+        writer = self._sqlite_writer or contextlib.nullcontext()
+        async with writer, self.engine.connect() as conn:
+            async with conn.begin():
                 yield conn
-            return
-        async with self._sqlite_writer, self.engine.connect() as conn, conn.begin():
-            yield conn
+            if on_commit is not None:
+                on_commit()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -24,6 +25,12 @@ class AfterCommit:
     media_jobs_written: bool = False
     # The dispatch queue changed, or a queued team call may now reach an agent.
     dispatch_queue_changed: bool = False
+    # Set before the writers run: `on_commit` hands the outbox rows this transaction writes
+    # to this process's own hub, so they are written already marked published (the relay
+    # then has nothing to mark; other processes read rows by id whatever the mark says).
+    outbox_delivered_here: bool = False
+    # The outbox rows written (realtime's `OutboxRow`s, in id order), for that hand-over.
+    outbox_rows: list[Any] = field(default_factory=list)
 
 
 def after_commit(conn: AsyncConnection) -> AfterCommit:
@@ -37,14 +44,18 @@ def after_commit(conn: AsyncConnection) -> AfterCommit:
 
 @asynccontextmanager
 async def write_transaction(
-    db: Database, on_commit: Callable[[AfterCommit], None]
+    db: Database,
+    on_commit: Callable[[AfterCommit], None],
+    *,
+    outbox_delivered_here: bool = False,
 ) -> AsyncIterator[AsyncConnection]:
-    """One write transaction; once it commits, `on_commit` gets what its writers flagged.
-    A rolled-back transaction's record is dropped: nothing it wrote exists."""
-    async with db.write() as conn:
+    """One write transaction; once it commits, `on_commit` gets what its writers flagged,
+    before this process's next writer can commit (so committed changes are handed on in
+    commit order). A rolled-back transaction's record is dropped: nothing it wrote exists."""
+    record = AfterCommit(outbox_delivered_here=outbox_delivered_here)
+    async with db.write(on_commit=lambda: on_commit(record)) as conn:
+        conn.info[_RECORD] = record
         try:
             yield conn
         finally:
-            record = conn.info.pop(_RECORD, None)
-    if record is not None:
-        on_commit(record)
+            conn.info.pop(_RECORD, None)

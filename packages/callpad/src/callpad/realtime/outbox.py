@@ -12,6 +12,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..db.engine import json_dumps
 from ..db.tables import outbox
 from ..db.transaction import after_commit
 from .protocol import RawJson, encode
@@ -46,6 +47,7 @@ class OutboxRow:
     topic: str
     channels: tuple[str, ...]
     data_json: str  # the event's data as stored: JSON text, passed on without decoding
+    marked: bool = False  # published_at is set (a relay need not mark it)
 
     def payload_json(self) -> str:
         """`{topic, data}` as JSON text, with the data embedded as stored."""
@@ -55,10 +57,18 @@ class OutboxRow:
         return {"topic": self.topic, "data": orjson.loads(self.data_json)}
 
 
-_INSERT_EVENTS = outbox.insert()
+# The ids come back in the order of the rows, so that the committed rows can be handed to
+# this process's hub as the relay would read them.
+_INSERT_EVENTS = outbox.insert().returning(outbox.c.id, sort_by_parameter_order=True)
 # The data is read as the JSON text it is stored as: the hub embeds it in its frames as is,
 # instead of decoding every event only to encode it again.
-_COLUMNS = (outbox.c.id, outbox.c.topic, outbox.c.channels, sa.cast(outbox.c.data, sa.Text))
+_COLUMNS = (
+    outbox.c.id,
+    outbox.c.topic,
+    outbox.c.channels,
+    sa.cast(outbox.c.data, sa.Text),
+    outbox.c.published_at.is_not(None),
+)
 _UNPUBLISHED = (
     sa.select(*_COLUMNS)
     .where(outbox.c.published_at.is_(None))
@@ -91,14 +101,30 @@ _MARK_PUBLISHED = (
 
 
 async def write_events(conn: AsyncConnection, events: Iterable[OutboxEvent], now: datetime) -> int:
+    """Write the events with the transaction; once it commits they are handed to this
+    process's hub (when it has one) and remain the durable record for the relays."""
+    record = after_commit(conn)
+    published_at = now if record.outbox_delivered_here else None
+    kept = [e for e in events if e.channels]
+    if not kept:
+        return 0
     rows = [
-        {"topic": e.topic, "data": e.data, "channels": list(e.channels), "created_at": now}
-        for e in events
-        if e.channels
+        {
+            "topic": e.topic,
+            "data": e.data,
+            "channels": list(e.channels),
+            "created_at": now,
+            "published_at": published_at,
+        }
+        for e in kept
     ]
-    if rows:
-        await conn.execute(_INSERT_EVENTS, rows)
-        after_commit(conn).outbox_written = True
+    ids = (await conn.execute(_INSERT_EVENTS, rows)).scalars().all()
+    record.outbox_written = True
+    if record.outbox_delivered_here:
+        record.outbox_rows.extend(
+            OutboxRow(int(i), e.topic, e.channels, json_dumps(e.data), marked=True)
+            for i, e in zip(ids, kept, strict=True)
+        )
     return len(rows)
 
 
@@ -113,8 +139,8 @@ async def delete_published_events(conn: AsyncConnection, published_before: datet
 
 def _rows(result: Iterable[Sequence[Any]]) -> list[OutboxRow]:
     return [
-        OutboxRow(int(outbox_id), str(topic), tuple(channels or ()), str(data_json))
-        for outbox_id, topic, channels, data_json in result
+        OutboxRow(int(outbox_id), str(topic), tuple(channels or ()), str(data_json), bool(marked))
+        for outbox_id, topic, channels, data_json, marked in result
     ]
 
 

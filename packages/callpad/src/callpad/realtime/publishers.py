@@ -43,14 +43,17 @@ class HubPublisher:
 
     async def publish(self, rows: Sequence[OutboxRow]) -> None:
         for row in rows:
-            user = revoked_user(row)
-            if user is not None:
-                self.hub.revoke(user, row.channels)
-                continue
-            text = row.payload_json()
-            key = publication_key(row.id)
-            for channel in row.channels:
-                self.hub.publish(channel, text, key=key)
+            self.publish_now(row)
+
+    def publish_now(self, row: OutboxRow) -> None:
+        user = revoked_user(row)
+        if user is not None:
+            self.hub.revoke(user, row.channels)
+            return
+        text = row.payload_json()
+        key = publication_key(row.id)
+        for channel in row.channels:
+            self.hub.publish(channel, text, key=key)
 
     async def close(self) -> None:
         return None

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 
 from ..background import poll_loop
 from ..clock import utcnow
@@ -34,7 +35,7 @@ from ..db.engine import Database
 from . import outbox
 from .cursor import RelayCursor
 from .outbox import OutboxRow
-from .publishers import Publisher
+from .publishers import HubPublisher, Publisher
 
 __all__ = ["OutboxRelay"]
 
@@ -63,6 +64,36 @@ class OutboxRelay:
             wake=self.wake,
             name="outbox relay",
         )
+
+    @property
+    def delivers_committed(self) -> bool:
+        """Whether committed rows are handed to this process's hub by `deliver_committed`
+        (embedded mode, once the cursor is placed: rows above it are published whatever
+        their mark says, so they may be written marked)."""
+        return self.cursor is not None and isinstance(self.publisher, HubPublisher)
+
+    def deliver_committed(self, rows: Sequence[OutboxRow]) -> None:
+        """Publish a just-committed transaction's rows (in id order) to this process's hub
+        at once, without a database read, as long as every id below each is handled: so a
+        channel still gets its publications in outbox order. What cannot go now is left to
+        the relay's next step, woken here. Runs in the commit's callback: no await."""
+        cursor = self.cursor
+        if cursor is None or not isinstance(self.publisher, HubPublisher):
+            self.wake.set()
+            return
+        now = time.monotonic()
+        for row in rows:
+            if row.id != cursor.position + 1:
+                self.wake.set()  # rows of another transaction or process come first
+                return
+            try:
+                self.publisher.publish_now(row)
+            except Exception:  # the change is committed: its request must not fail now
+                logger.exception("publishing outbox row %s from its commit failed", row.id)
+                self.wake.set()  # the relay publishes it again (the hub keeps it once)
+                return
+            cursor.published((row.id,))
+            cursor.advance(now)
 
     async def step(self) -> int:
         if self.publisher.shared:
@@ -98,11 +129,17 @@ class OutboxRelay:
                 late = await outbox.late_rows(
                     conn, cursor.position, cursor.skipped, self.batch_size
                 )
-        fresh = [r for r in late + rows if cursor.is_new(r.id)][: self.batch_size]
+        # The position may have moved while reading (rows handed over from their commit):
+        # a row read above the old position and now at or below it is already published.
+        fresh = [r for r in late if cursor.is_new(r.id)]
+        fresh += [r for r in rows if r.id > cursor.position and cursor.is_new(r.id)]
+        fresh = fresh[: self.batch_size]
         if fresh:
             await self.publisher.publish(fresh)
             cursor.published(r.id for r in fresh)
-            async with self.db.write() as conn:
-                await outbox.mark_published(conn, [r.id for r in fresh], utcnow())
+            unmarked = [r.id for r in fresh if not r.marked]
+            if unmarked:
+                async with self.db.write() as conn:
+                    await outbox.mark_published(conn, unmarked, utcnow())
         cursor.advance(time.monotonic())
         return len(fresh)

@@ -52,7 +52,7 @@ async def running_realtime(ctx: AppContext) -> AsyncIterator[None]:
         hub = Hub(hub_config(settings), authorize)
         ctx.hub = hub
         publisher = HubPublisher(hub)
-    relay = OutboxRelay(ctx.db, settings, ctx.outbox_written, publisher)
+    relay = ctx.relay = OutboxRelay(ctx.db, settings, ctx.outbox_written, publisher)
     try:
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(relay.run(), name="outbox-relay")]
@@ -66,6 +66,7 @@ async def running_realtime(ctx: AppContext) -> AsyncIterator[None]:
                 for task in tasks:
                     task.cancel()
     finally:
+        ctx.relay = None
         await publisher.close()
 
 
