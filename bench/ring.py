@@ -219,6 +219,11 @@ async def loaded(port: int, workdir: Path, rate: float, agents: list[int]) -> As
 # -- the run ----------------------------------------------------------------------------
 
 
+def deltas(result: Round) -> list[float]:
+    """When the invite arrived relative to the start response (negative: before it)."""
+    return [r - a for r, a in zip(result.ring_ms, result.response_ms, strict=True)]
+
+
 def summary(values: list[float]) -> str:
     return f"{min(values):6.1f} / {statistics.median(values):6.1f} / {max(values):6.1f}"
 
@@ -282,7 +287,8 @@ async def main(agent_count: int, rings: int, rounds: int, rate: float) -> None:
                         f"round {round_} {kind:6}: ring p50 {percentile(result.ring_ms, 0.5):6.1f}"
                         f" ms, p99 {percentile(result.ring_ms, 0.99):6.1f} ms | baseline, the "
                         f"start response: p50 {percentile(result.response_ms, 0.5):6.1f} ms, "
-                        f"p99 {percentile(result.response_ms, 0.99):6.1f} ms | server CPU "
+                        f"p99 {percentile(result.response_ms, 0.99):6.1f} ms | invite minus "
+                        f"response p50 {percentile(deltas(result), 0.5):+5.1f} ms | server CPU "
                         f"{cpu} ms/s",
                         flush=True,
                     )
