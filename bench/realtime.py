@@ -213,9 +213,20 @@ class Server:
         return ws
 
     async def centrifugo_api(self, http: httpx.AsyncClient, method: str, body: Any) -> None:
-        r = await http.post(
-            f"http://127.0.0.1:{self.port}/api/{method}", json=body, headers={"X-API-Key": API_KEY}
-        )
+        """One API call, re-sent if the connection drops before the answer (a loaded machine
+        can pass Centrifugo's 10 s HTTP write timeout); bodies carry idempotency keys, so a
+        re-sent publication is not delivered twice."""
+        for attempt in range(3):
+            try:
+                r = await http.post(
+                    f"http://127.0.0.1:{self.port}/api/{method}",
+                    json=body,
+                    headers={"X-API-Key": API_KEY},
+                )
+                break
+            except httpx.TransportError:
+                if attempt == 2:
+                    raise
         r.raise_for_status()
         assert "error" not in r.json(), r.text
 
@@ -229,7 +240,7 @@ class Server:
                     if due > sent:
                         channels = [f"user:#{k % clients}" for k in range(sent, due)]
                         data = {"t": time.time(), "i": sent}
-                        body = {"channels": channels, "data": data}
+                        body = {"channels": channels, "data": data, "idempotency_key": f"u{sent}"}
                         await self.centrifugo_api(http, "broadcast", body)
                         sent = due
                     await asyncio.sleep(CENTRIFUGO_TICK_S)
@@ -252,7 +263,13 @@ class Server:
                     # write timeout on a loaded machine (each fans out to every client).
                     for first in range(0, n, CENTRIFUGO_BATCH):
                         commands = [
-                            {"publish": {"channel": CHANNEL, "data": {"t": time.time(), "i": i}}}
+                            {
+                                "publish": {
+                                    "channel": CHANNEL,
+                                    "data": {"t": time.time(), "i": i},
+                                    "idempotency_key": f"b{i}",
+                                }
+                            }
                             for i in range(first, min(n, first + CENTRIFUGO_BATCH))
                         ]
                         await self.centrifugo_api(http, "batch", {"commands": commands})
@@ -260,7 +277,8 @@ class Server:
                 start = time.perf_counter()
                 for i in range(n):
                     data = {"t": time.time(), "i": i}
-                    await self.centrifugo_api(http, "publish", {"channel": CHANNEL, "data": data})
+                    body = {"channel": CHANNEL, "data": data, "idempotency_key": f"p{i}"}
+                    await self.centrifugo_api(http, "publish", body)
                     ahead = start + (i + 1) / rate - time.perf_counter()
                     if ahead > 0:
                         await asyncio.sleep(ahead)
