@@ -20,6 +20,7 @@ LAYERS: list[tuple[str, ...]] = [
         "callpad.problems",
         "callpad.inputs",
         "callpad.request_ids",
+        "callpad.pagination",
         "callpad.phone",
         "callpad.metrics",
         "callpad.background",
