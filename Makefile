@@ -41,8 +41,10 @@ lint: install
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 
-typecheck: install
+typecheck: install  ## mypy strict over the code, the SDK's examples and the SDK docs' snippets
 	$(RUN) mypy packages/callpad/src packages/farvex/src
+	$(RUN) mypy --strict packages/farvex/examples
+	$(RUN) python scripts/check_snippets.py docs/sdk.md README.md
 
 openapi-check: install  ## fails when the server's OpenAPI document drifts from the committed one
 	$(RUN) callpad openapi --check openapi/callpad.json

@@ -26,7 +26,7 @@ from farvex import (
     SessionUpdated,
     StatusChanged,
 )
-from farvex.testing import running_server
+from farvex.testing import running_server, wait_for
 
 CUSTOMER, AGENT = 7, 42
 PHONE = "+12025550100"  # offline media: answers after the answer delay
@@ -65,13 +65,7 @@ def describe(event: Any) -> str:
 
 def show(who: str, client: SessionClient) -> None:
     for name in EVENTS:
-        client.on(name, lambda event, name=name: line(who, f"{name:<22} {describe(event)}"))  # type: ignore[call-overload]
-
-
-async def until(check: Any) -> None:
-    async with asyncio.timeout(30):
-        while not check():  # noqa: ASYNC110 - polling the store is the point here
-            await asyncio.sleep(0.05)
+        client.on(name, lambda event, name=name: line(who, f"{name:<22} {describe(event)}"))
 
 
 async def main() -> None:
@@ -105,31 +99,42 @@ async def main() -> None:
 
         line("script", f"agent adds {PHONE} to the call")
         await agent.sessions.add_participant(session_id, target={"type": "phone", "phone": PHONE})
-        await until(
-            lambda: any(
-                p.phone == PHONE and p.state is ParticipantState.ACCEPTED
-                for p in agent.sessions.get(session_id).participants
-            )
+        await wait_for(
+            agent,
+            lambda c: (
+                (s := c.sessions.get(session_id)) is not None
+                and any(
+                    p.phone == PHONE and p.state is ParticipantState.ACCEPTED
+                    for p in s.participants
+                )
+            ),
         )
         line("script", "agent records")
         await agent.sessions.start_recording(session_id)
-        await until(
-            lambda: (
-                (r := agent.sessions.get(session_id).live_recording) is not None
+        await wait_for(
+            agent,
+            lambda c: (
+                (s := c.sessions.get(session_id)) is not None
+                and (r := s.live_recording) is not None
                 and r.state is RecordingState.ACTIVE
-            )
+            ),
         )
         await asyncio.sleep(0.5)
         await agent.sessions.stop_recording(session_id)
         line("script", "agent puts the call on hold, then takes it back")
         await agent.sessions.hold(session_id)
-        await until(lambda: customer.sessions.get(session_id).state == "on_hold")
+        await wait_for(
+            customer, lambda c: (s := c.sessions.get(session_id)) and s.state == "on_hold"
+        )
         await agent.sessions.unhold(session_id)
-        await until(lambda: customer.sessions.get(session_id).state == "active")
+        await wait_for(
+            customer, lambda c: (s := c.sessions.get(session_id)) and s.state == "active"
+        )
         duration = agent.sessions.duration(session_id)
         line("script", f"agent ends the call after {duration}")
         await agent.sessions.end(session_id)
-        await until(lambda: not customer.sessions and not agent.sessions)
+        await wait_for(customer, lambda c: not c.sessions)
+        await wait_for(agent, lambda c: not c.sessions)
         await asyncio.sleep(0.3)
         line("script", "done: both stores are empty")
 
