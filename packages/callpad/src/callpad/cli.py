@@ -17,12 +17,14 @@ import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
-
-from pydantic import TypeAdapter, ValidationError
+from typing import TYPE_CHECKING, Any, NoReturn, TypeGuard
 
 from . import __version__
-from .config import Settings
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from .config import Settings
 
 __all__ = ["main"]
 
@@ -36,12 +38,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         args.run(args)
     except CliError as exc:
         _fail(str(exc))
-    except ValidationError as exc:  # the settings, read from CALLPAD_* variables
-        _fail(_settings_problem(exc))
     except KeyboardInterrupt:
         raise SystemExit(130) from None
-    except Exception as exc:  # a bug: still one line, with what it was
-        _fail(f"unexpected {type(exc).__name__}: {exc}")
+    except Exception as exc:
+        if _is_validation_error(exc):  # the settings, read from CALLPAD_* variables
+            _fail(_settings_problem(exc))
+        _fail(f"unexpected {type(exc).__name__}: {exc}")  # a bug: still one line
+
+
+# pydantic (and the settings, built on it) are imported by the commands that use them, not
+# at start-up: `callpad --help` and usage errors answer without loading them.
+def _is_validation_error(exc: Exception) -> TypeGuard[ValidationError]:
+    pydantic_core = sys.modules.get("pydantic_core")
+    return pydantic_core is not None and isinstance(exc, pydantic_core.ValidationError)
 
 
 class CliError(Exception):
@@ -375,6 +384,10 @@ def _openapi(args: argparse.Namespace) -> None:
 
 
 def _settings() -> Settings:
+    from pydantic import ValidationError
+
+    from .config import Settings
+
     try:
         return Settings()
     except ValidationError as exc:
@@ -389,6 +402,8 @@ def _settings_problem(exc: ValidationError) -> str:
 
 def _checked(kind: Any, value: Any, option: str = "", options: dict[str, str] | None = None) -> Any:
     """`value` validated as the API validates it; a refusal names the CLI option."""
+    from pydantic import TypeAdapter, ValidationError
+
     try:
         return TypeAdapter(kind).validate_python(value)
     except ValidationError as exc:
