@@ -78,6 +78,7 @@ async def test_each_change_writes_the_events_its_viewers_need(
         "session_id": session["id"],
         "participant_id": pid,
         "state": "accepted",
+        "state_reason": None,
     }
 
     mark = await last_id(app)
