@@ -188,3 +188,16 @@ def test_the_hub_forgets_idle_channels_by_its_clock() -> None:
     assert hub.history("user:#5") == []
     assert hub.position("user:#5").offset == 0
     assert hub.publish("user:#5", {"n": 5}, key="outbox-5") == 1  # a new stream
+
+
+def test_without_history_a_publication_is_only_delivered() -> None:
+    streams = Streams(size=0, ttl_s=TTL_S)
+    stream, publication = streams.publish(CHANNEL, "1", "outbox-1", now=0.0)
+    assert publication is not None and publication.offset == stream.offset == 1
+    assert not stream.history and not stream.keys
+    assert len(streams) == 0  # nobody reads it: nothing is kept
+    reader = object()
+    read = streams.open(CHANNEL, now=1.0)
+    read.subscribers.add(reader)  # type: ignore[arg-type]
+    streams.publish(CHANNEL, "2", None, now=1.0)
+    assert streams.get(CHANNEL) is read  # kept for its reader, without history

@@ -182,7 +182,9 @@ class Streams:
             return stream, None
         publication = stream.append(data, key, now)
         stream.trim(self.size, self.ttl_s, now)
-        if not stream.expiry_scheduled:
+        if not stream.history:
+            self.release(stream)  # history_size 0: nothing to keep unless someone reads it
+        elif not stream.expiry_scheduled:
             self._schedule(stream)
         return stream, publication
 
