@@ -286,8 +286,10 @@ def test_serve_banner_prints_a_token_command_that_works(migrated: Path) -> None:
     process = callpad("serve", "--port", "0", cwd=migrated)
     assert process.stdout is not None
     banner = [process.stdout.readline() for _ in range(6)]
-    process.send_signal(signal.SIGTERM)
-    finished(process)
+    process.send_signal(signal.SIGINT)  # Ctrl-C stops it cleanly too
+    code, _out, err = finished(process)
+    assert code == 0, err
+    assert "Traceback" not in err
     line = next(line for line in banner if "token --user 7" in line)
     command = line.split(":", 1)[1].split()
     assert command[-3:] == ["token", "--user", "7"]

@@ -182,7 +182,6 @@ async def _run_server(settings: Settings, sock: socket.socket, bound: str) -> No
     except Exception as exc:
         raise CliError(f"cannot start: {_describe(exc, settings)}") from None
     try:
-        print(_banner(settings, bound), flush=True)
         config = uvicorn.Config(
             app,
             lifespan="off",
@@ -192,11 +191,17 @@ async def _run_server(settings: Settings, sock: socket.socket, bound: str) -> No
             ws=HubWebSocketProtocol,
             ws_per_message_deflate=False,
         )
-        # uvicorn re-raises the signal that stopped it once it has; these handlers take
-        # it, so the app's shutdown below still runs (the default SIGTERM would kill it).
+        server = uvicorn.Server(config)
+        # From the banner on, Ctrl-C or SIGTERM stops the server gracefully, even before
+        # uvicorn installs its own handlers; uvicorn re-raises the signal once it has
+        # stopped, and these same handlers take it, so the app's shutdown below still runs.
         for stop in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(stop, lambda *_: None)
-        await uvicorn.Server(config).serve(sockets=[sock])
+            signal.signal(stop, server.handle_exit)
+        print(_banner(settings, bound), flush=True)
+        await server.serve(sockets=[sock])
+        # A shutdown that hangs can still be interrupted.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     finally:
         await lifespan.__aexit__(None, None, None)
 
