@@ -21,11 +21,15 @@ from pathlib import Path
 import httpx
 import pytest
 from callpad import __version__
+from callpad.auth import mint_user_token
 from callpad.cli import main
+from callpad.config import DEV_AUTH_SECRET, Settings
 
 from testsupport.servers import free_port
 
 CALLPAD = Path(sys.executable).parent / "callpad"
+# A whole server process starts: on a loaded machine that takes more than the default.
+SERVES = pytest.mark.timeout(360)
 
 
 @pytest.fixture
@@ -265,14 +269,13 @@ def test_serve_on_an_address_this_machine_lacks_is_one_line(migrated: Path) -> N
     assert_one_line(err, "cannot listen on 256.0.0.1:8080")
 
 
+@SERVES
 def test_serve_grants_realtime_on_the_port_it_is_bound_to(
     served: tuple[subprocess.Popen[str], str],
 ) -> None:
     process, base = served
     assert base != "http://127.0.0.1:8080"
-    token = subprocess.run(
-        [str(CALLPAD), "token", "--user", "7"], capture_output=True, text=True, check=True
-    ).stdout.strip()
+    token = mint_user_token(Settings(auth_secret=DEV_AUTH_SECRET), 7)
     grant = httpx.get(f"{base}/api/v1/realtime/grant", headers={"Authorization": f"Bearer {token}"})
     assert grant.status_code == 200, grant.text
     assert grant.json()["url"] == base.replace("http://", "ws://") + "/connection/websocket"
@@ -282,6 +285,7 @@ def test_serve_grants_realtime_on_the_port_it_is_bound_to(
     assert "Traceback" not in err
 
 
+@SERVES
 def test_serve_banner_prints_a_token_command_that_works(migrated: Path) -> None:
     process = callpad("serve", "--port", "0", cwd=migrated)
     assert process.stdout is not None
@@ -298,6 +302,7 @@ def test_serve_banner_prints_a_token_command_that_works(migrated: Path) -> None:
     assert minted.stdout.count(".") == 2
 
 
+@SERVES
 def test_serve_warns_when_the_public_url_names_another_port(migrated: Path) -> None:
     port = free_port()
     process = callpad(
