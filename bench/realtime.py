@@ -54,7 +54,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.responses import PlainTextResponse
 from callpad.realtime.hub import Hub, HubConfig
 from callpad.realtime.server import HubWebSocketProtocol
-hub = Hub(HubConfig(secret={SECRET!r}, ping_interval_s=600, pong_timeout_s=60,
+hub = Hub(HubConfig(secret={SECRET!r}, ping_interval_s=36000, pong_timeout_s=60,
                     queue_max_bytes=64 << 20))
 async def publish(request):
     n = int(request.query_params["n"]); rate = float(request.query_params.get("rate", 0))
@@ -156,7 +156,7 @@ class Server:
             # The bench's raw clients do not answer pings, and a loaded machine connects
             # 1,000 of them slower than the default 25 s ping interval: every server's
             # keepalive is pushed out of the bench's way.
-            config["client"] |= {"ping_interval": "600s", "pong_timeout": "60s"}
+            config["client"] |= {"ping_interval": "36000s", "pong_timeout": "60s"}
             path = Path(self._workdir.name) / "config.json"
             path.write_text(json.dumps(config))
             binary = find_binary("centrifugo")
