@@ -16,7 +16,7 @@ from .servers import free_port
 
 __all__ = ["CallpadProcess", "serving"]
 
-STARTUP_TIMEOUT_S = 60.0
+STARTUP_TIMEOUT_S = 180.0  # importing the server takes seconds, many more on a busy machine
 
 
 class CallpadProcess:
@@ -88,7 +88,7 @@ class CallpadProcess:
         if self.process.returncode is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                await asyncio.wait_for(self.process.wait(), 20)
+                await asyncio.wait_for(self.process.wait(), 60)  # slow on a busy machine
             except TimeoutError:
                 self.process.kill()
                 await self.process.wait()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import orjson
+
 from ..domain import Session, SessionState, invite_changes, invite_id
 from ..realtime.channels import agent_channel, user_channel, vendor_feed
 from ..realtime.outbox import OutboxEvent
@@ -33,15 +35,19 @@ def session_events(before: Session | None, after: Session) -> list[OutboxEvent]:
             "session.upsert", view_data, (*sorted(channel(u) for u in was_live | is_live), feed)
         )
     ]
+    session_json: orjson.Fragment | None = None
     for change in invite_changes(before, after):
         if change.user_id is None:
             continue  # phone legs have no app to notify
         participant = after.participant(change.participant_id)
         assert participant is not None
         if change.opened:
-            # Dumped without the session, which is added as already dumped above.
+            # The session inside is serialized once for all of a change's invites (a team
+            # call rings hundreds at once), as a fragment the JSON encoder copies as is.
+            if session_json is None:
+                session_json = orjson.Fragment(orjson.dumps(view_data))
             invite = InviteView.of(after, participant, view)
-            data = {**invite.model_dump(mode="json", exclude={"session"}), "session": view_data}
+            data = {**invite.model_dump(mode="json", exclude={"session"}), "session": session_json}
             events.append(OutboxEvent("session.invite.upsert", data, (channel(change.user_id),)))
         else:
             data = {
