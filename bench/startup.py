@@ -1,0 +1,136 @@
+"""Start-up and idle cost of `callpad`, beside a bare Python and a bare FastAPI app.
+
+    python bench/startup.py [--rounds 3] [--idle-seconds 20]
+
+Interleaved rounds, each measuring, from /proc and the children's rusage (CPU, not wall
+time, so that a shared machine's load matters less):
+
+- `callpad --help`: CPU of the whole process; baseline `python -c pass`.
+- `callpad serve` (SQLite, a migrated database, nothing connected): CPU until /readyz
+  answers; baseline a FastAPI app with one route under uvicorn, until it answers.
+- the same two servers idle: CPU per second over `--idle-seconds`, after 5 s of settling.
+
+Goals (issue 12): `--help` under 0.3 s, the server ready under 1.5 s of CPU, an idle
+process under 2 ms of CPU per second. min / median / max over the rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+GOAL_HELP_S = 0.3
+GOAL_READY_S = 1.5
+GOAL_IDLE_MS = 2.0
+BIN = Path(sys.executable).parent
+PLAIN_APP = (
+    "import sys, uvicorn; from fastapi import FastAPI; app = FastAPI()\n"
+    "@app.get('/readyz')\ndef ready(): return {}\n"
+    "uvicorn.run(app, host='127.0.0.1', port=int(sys.argv[1]), log_level='warning')"
+)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def child_cpu(argv: list[str]) -> float:
+    """CPU (user + system) of one command run to its end."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def server_cpu(
+    argv: list[str], port: int, env: dict[str, str], idle_s: float
+) -> tuple[float, float]:
+    """CPU until the server answers /readyz, and its idle CPU ms per second after."""
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"{argv} did not start") from None
+                time.sleep(0.02)
+        ready = cpu_seconds(proc.pid)
+        time.sleep(5)
+        cpu_before, wall_before = cpu_seconds(proc.pid), time.monotonic()
+        time.sleep(idle_s)
+        idle = (cpu_seconds(proc.pid) - cpu_before) / (time.monotonic() - wall_before) * 1e3
+        return ready, idle
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def summary(values: list[float], unit: str) -> str:
+    return f"{min(values):.3g} / {statistics.median(values):.3g} / {max(values):.3g} {unit}"
+
+
+def main(rounds: int, idle_s: float) -> None:
+    results: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="callpad-startup-") as tmp:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CALLPAD_")}
+        env["CALLPAD_DATA_DIR"] = tmp
+        subprocess.run(
+            [str(BIN / "callpad"), "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL
+        )
+        for round_ in range(1, rounds + 1):
+            figures = {
+                "help": child_cpu([str(BIN / "callpad"), "--help"]),
+                "help, baseline python -c pass": child_cpu([sys.executable, "-c", "pass"]),
+            }
+            port = free_port()
+            serve = [str(BIN / "callpad"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+            figures["ready"], figures["idle"] = server_cpu(serve, port, env, idle_s)
+            port = free_port()
+            plain = [sys.executable, "-c", PLAIN_APP, str(port)]
+            ready, idle = server_cpu(plain, port, env, idle_s)
+            figures["ready, baseline FastAPI"], figures["idle, baseline FastAPI"] = ready, idle
+            for name, value in figures.items():
+                results.setdefault(name, []).append(value)
+            print(
+                f"round {round_}: " + ", ".join(f"{k} {v:.3g}" for k, v in figures.items()),
+                flush=True,
+            )
+    print("min / median / max over rounds:")
+    for name, values in results.items():
+        unit = "ms CPU/s" if name.startswith("idle") else "s CPU"
+        print(f"  {name:32} {summary(values, unit)}")
+    checks = [
+        ("callpad --help", statistics.median(results["help"]), GOAL_HELP_S, "s CPU"),
+        ("callpad serve ready", statistics.median(results["ready"]), GOAL_READY_S, "s CPU"),
+        ("idle callpad serve", statistics.median(results["idle"]), GOAL_IDLE_MS, "ms CPU/s"),
+    ]
+    for name, value, goal, unit in checks:
+        verdict = "goal met" if value < goal else "goal missed"
+        print(f"{name} (median): {value:.3g} {unit} (goal < {goal:g}: {verdict})")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--idle-seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    main(args.rounds, args.idle_seconds)
