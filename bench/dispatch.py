@@ -146,7 +146,10 @@ async def run(agents_n: int, calls: int, database_url: str | None) -> int:
         workdir = Path(tmp)
         url = database_url or f"sqlite:///{workdir / 'callpad.db'}"
         await migrate(fast_settings(url))
-        server = await CallpadProcess.start(url, workdir, "bench", {"CALLPAD_LOG_LEVEL": "warning"})
+        # Each agent receives every 60 KB view of a 200-agent call: a bench client reading
+        # 200 sockets in one process must not be dropped as a slow consumer.
+        env = {"CALLPAD_REALTIME_CLIENT_QUEUE_MAX_BYTES": str(64 << 20)}
+        server = await CallpadProcess.start(url, workdir, "bench", env)
         try:
             return await measure(server, url, agents_n, calls)
         finally:
