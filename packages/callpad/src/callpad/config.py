@@ -132,10 +132,6 @@ class Settings(BaseSettings):
                 return http + self.livekit_url[len(ws) :]
         return self.livekit_url
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.resolved_database_url().startswith("sqlite")
-
 
 SUPPORTED_DATABASE_URLS = (
     "sqlite://",

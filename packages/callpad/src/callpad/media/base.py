@@ -42,7 +42,6 @@ ReportSink = Callable[[str, MediaReport], Awaitable[None]]
 
 class MediaBackend(Protocol):
     name: str
-    has_audio: bool
     # The `MediaCommand.action`s this backend acts on; no job is stored for the others.
     actions: frozenset[str]
 

@@ -45,7 +45,6 @@ class OfflineMedia:
     """Simulates what LiveKit would report. It has no audio and says so."""
 
     name = "offline"
-    has_audio = False
     actions = frozenset({"dial", "start_recording"})  # nothing to simulate for the rest
 
     def __init__(self, answer_delay_s: float) -> None:

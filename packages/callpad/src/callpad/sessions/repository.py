@@ -50,13 +50,9 @@ async def load_session(
     session_id: str,
     *,
     for_update: bool = False,
-    vendor_id: int | None = None,
 ) -> StoredSession | None:
-    """One session (of `vendor_id`, if given); `for_update` locks its row until the
-    transaction ends (PostgreSQL)."""
+    """One session; `for_update` locks its row until the transaction ends (PostgreSQL)."""
     query = sa.select(sessions.c.vendor_id, sessions.c.document).where(sessions.c.id == session_id)
-    if vendor_id is not None:
-        query = query.where(sessions.c.vendor_id == vendor_id)
     if for_update:
         query = query.with_for_update()
     row = (await conn.execute(query)).first()

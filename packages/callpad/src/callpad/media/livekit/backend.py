@@ -35,7 +35,6 @@ class LiveKitMedia:
     """Rooms, permissions, phone legs and recordings through LiveKit's server API."""
 
     name = "livekit"
-    has_audio = True
     actions = frozenset(
         {"dial", "hang_up", "remove", "hold", "close_room", "start_recording", "stop_recording"}
     )
