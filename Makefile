@@ -29,8 +29,17 @@ run: install  ## the server on the embedded default: SQLite in ./data, dev auth,
 	$(RUN) callpad db upgrade
 	$(RUN) callpad serve --host $(HOST) --port $(PORT)
 
-test: install
-	$(RUN) pytest $(PYTEST_ARGS)
+# The real-SIP tests run in a process of their own: the livekit client's native layer has
+# crashed (SIGSEGV) in them while freeing an object. A crash, not a failed test, is retried
+# once. With PYTEST_ARGS naming some tests, a run they leave nothing to (exit 5) is fine.
+test: install  ## the whole suite
+	@rc=0; $(RUN) pytest -m "not sip" $(PYTEST_ARGS) || rc=$$?; \
+	[ $$rc -eq 0 ] || { [ $$rc -eq 5 ] && [ -n "$(PYTEST_ARGS)" ]; }
+	@rc=0; $(RUN) pytest -m sip $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -gt 5 ]; then \
+		echo "make test: the SIP tests' process crashed ($$rc); running them once more"; \
+		rc=0; $(RUN) pytest -m sip $(PYTEST_ARGS) || rc=$$?; \
+	fi; [ $$rc -eq 0 ] || { [ $$rc -eq 5 ] && [ -n "$(PYTEST_ARGS)" ]; }
 
 check: lint typecheck openapi-check generate-check docs-check
 

@@ -343,7 +343,10 @@ def run_livekit_sip(livekit: LiveKitServer, workdir: Path, redis: str) -> Iterat
     """Run LiveKit's SIP service for `livekit` (which must run with the same Redis), on
     loopback, until the block ends. Phone legs dial out through it."""
     binary = find_binary("livekit-sip")
-    require(binary is not None, "livekit-sip is not built")
+    if binary is None:
+        # Not `require`: the Go module proxy here refuses github.com/livekit/sip and the
+        # commits it pins, so `make services` cannot build it on every machine (docs/media.md).
+        pytest.skip("livekit-sip is not available on this machine (the module proxy refuses it)")
     assert binary is not None
     health = free_port()
     config = {

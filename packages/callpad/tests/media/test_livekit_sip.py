@@ -14,10 +14,13 @@ from typing import Any
 import pytest
 from callpad.testing import eventually
 from livekit import api
+from livekit.rtc import _ffi_client as rtc_ffi
 
 from testsupport.servers import LiveKitServer, run_livekit, run_livekit_sip, run_sipp
 
 from .conftest import AGENT, AGENT_HZ, Callpad, running_callpad
+
+pytestmark = pytest.mark.sip
 
 PHONE = "+12025550100"
 
@@ -127,6 +130,16 @@ async def test_the_far_end_answers_and_the_host_hangs_up(
             removed = await callpad.http.delete(AGENT, f"{path}/participants/{phone['id']}")
             assert removed.status_code == 200, removed.text
             await eventually(lambda: _gone(callpad, session["room"], phone["id"]))
+
+
+@pytest.fixture(autouse=True)
+def _no_native_drop_after_a_sip_call() -> Iterator[None]:
+    """After a room that held a SIP leg, the livekit client (1.2.0) crashes (SIGSEGV) when
+    the garbage collector later drops one of that room's native handles: it is freed
+    natively already. Past this test nothing is dropped natively any more (the process's
+    handles leak instead); `make test` runs these tests in a process of their own."""
+    yield
+    rtc_ffi.FfiClient._ffi_disposed = True
 
 
 async def _gone(callpad: Callpad, room: str, identity: str) -> bool:
