@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import httpx
@@ -19,16 +20,41 @@ from ..base import MediaReport, MediaUnavailable, ReportSink
 from ..recordings import recording_path
 from . import egress, rooms
 from .permissions import recorder_grant, recorder_identity
-from .recorder import RECORDING_FORMAT, Recorder
 from .sip import follow_leg
 
-__all__ = ["LiveKitMedia", "LiveKitUnavailable"]
+if TYPE_CHECKING:
+    # The recorder needs the `livekit` client SDK and numpy (`callpad[livekit]`): imported
+    # when a recording starts, so a server that never records does not load them.
+    from .recorder import Recorder
+
+__all__ = ["LiveKitMedia", "LiveKitUnavailable", "missing_recorder_packages"]
 
 logger = logging.getLogger("callpad.media")
 
 
 class LiveKitUnavailable(MediaUnavailable):
     """The LiveKit server did not answer its readiness check."""
+
+
+def missing_recorder_packages(settings: Settings) -> str | None:
+    """Why the built-in recorder cannot run here, if it cannot (checked at startup, so a
+    missing extra is one line then, not a failed recording later)."""
+    if settings.livekit_recorder != "builtin":
+        return None
+    missing = [name for name in ("livekit.rtc", "numpy") if not _installed(name)]
+    if not missing:
+        return None
+    return (
+        f"the built-in recorder needs {' and '.join(missing)}: install callpad[livekit] "
+        "(or set CALLPAD_LIVEKIT_RECORDER=egress)"
+    )
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # its parent package is missing
+        return False
 
 
 class LiveKitMedia:
@@ -148,6 +174,8 @@ class LiveKitMedia:
         recording = next((r for r in session.recordings if r.id == recording_id), None)
         if recording is None or not recording.is_live or recording_id in self._recorders:
             return
+        from .recorder import Recorder
+
         token = recorder_grant(self.settings, session.room, recording_id)
         path = recording_path(self.settings, session.id, recording_id)
         recorder = Recorder(
@@ -160,6 +188,8 @@ class LiveKitMedia:
         self._stop_recorder[recording_id] = recorder.stop
 
     async def _record(self, session_id: str, recording_id: str, recorder: Recorder) -> None:
+        from .recorder import RECORDING_FORMAT
+
         def report(body: dict[str, Any]) -> MediaReport:
             return MediaReport(0, {"recording_id": recording_id, **body})
 
