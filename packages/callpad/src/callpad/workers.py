@@ -23,6 +23,7 @@ from .domain import MediaCommand
 from .idempotency import delete_expired_keys
 from .media.base import MediaReport
 from .media.jobs import claim_job, delete_finished_jobs, due_job_ids, schedule_reports
+from .media.reports import report_from_json
 from .metrics import DISPATCHES_EXPIRED, INVITES_EXPIRED, MEDIA_JOBS, QUEUED_DISPATCHES_SERVED
 from .realtime.outbox import delete_published_events
 from .sessions import repository as session_repo
@@ -146,9 +147,8 @@ class Workers:
                 session_id, body = claimed
                 MEDIA_JOBS.labels("report" if "report" in body else "command").inc()
                 if "report" in body:
-                    await service.apply_media_report(
-                        self.ctx, conn, session_id, body["report"], now
-                    )
+                    report = report_from_json(body["report"])
+                    await service.apply_media_report(self.ctx, conn, session_id, report, now)
                 else:
                     stored = await session_repo.load_session(conn, session_id)
                     if stored is not None:

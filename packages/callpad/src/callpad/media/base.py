@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..domain import MediaCommand, Session
+from .reports import Report
 
 __all__ = ["MediaBackend", "MediaReport", "MediaUnavailable", "ReportSink"]
 
@@ -23,16 +24,10 @@ class MediaUnavailable(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class MediaReport:
-    """Something the media layer observed, to apply `after_s` seconds from now.
-
-    `body` is one of:
-    `{"type": "sip", "participant_id", "state", "sip_status"?, "error"?}`,
-    `{"type": "recording", "recording_id", "state", "error"?}`,
-    `{"type": "connected", "participant_id", "connected"}`.
-    """
+    """Something the media layer observed (`reports.py`), to apply `after_s` seconds from now."""
 
     after_s: float
-    body: dict[str, Any]
+    report: Report
 
 
 # Stores a report that came after `execute` returned (a recorder that joined, a file

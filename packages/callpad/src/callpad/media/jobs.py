@@ -14,6 +14,7 @@ from ..db.tables import media_jobs
 from ..db.transaction import after_commit
 from ..domain import MediaCommand
 from .base import MediaReport
+from .reports import report_to_json
 
 __all__ = [
     "claim_job",
@@ -42,7 +43,7 @@ async def schedule_reports(
         {
             "session_id": session_id,
             "due_at": now + timedelta(seconds=r.after_s),
-            "body": {"report": r.body},
+            "body": {"report": report_to_json(r.report)},
         }
         for r in reports
     ]

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..domain import MediaCommand, Session
+from ..domain import MediaCommand, RecordingState, Session, SipLegState
 from .base import MediaReport, ReportSink
+from .reports import RecordingReport, SipReport
 
 __all__ = ["OFFLINE_NUMBERS", "OfflineMedia"]
 
@@ -71,26 +72,30 @@ class OfflineMedia:
         if command.action == "dial" and command.participant_id and command.phone:
             return self._dial(command.participant_id, command.phone, delay)
         if command.action == "start_recording" and command.recording_id:
-            body = {"type": "recording", "recording_id": command.recording_id, "state": "active"}
-            return [MediaReport(delay, body)]
+            active = RecordingReport(recording_id=command.recording_id, state=RecordingState.ACTIVE)
+            return [MediaReport(delay, active)]
         return []
 
     @staticmethod
     def _dial(participant_id: str, phone: str, delay: float) -> list[MediaReport]:
-        def sip(after_s: float, state: str, **extra: Any) -> MediaReport:
-            return MediaReport(
-                after_s, {"type": "sip", "participant_id": participant_id, "state": state, **extra}
+        def sip(
+            after_s: float, state: SipLegState, status: int | None = None, error: str | None = None
+        ) -> MediaReport:
+            leg = SipReport(
+                participant_id=participant_id, state=state, sip_status=status, error=error
             )
+            return MediaReport(after_s, leg)
 
+        failed, answered = SipLegState.FAILED, SipLegState.ANSWERED
         if phone == FAILS:
-            return [sip(0, "failed", sip_status=500, error="simulated failure")]
-        ringing = sip(0, "ringing")
+            return [sip(0, failed, 500, "simulated failure")]
+        ringing = sip(0, SipLegState.RINGING)
         if phone == NEVER_ANSWERS:
             return [ringing]
         if phone == BUSY:
-            return [ringing, sip(delay, "failed", sip_status=486, error="busy")]
+            return [ringing, sip(delay, failed, 486, "busy")]
         if phone == DECLINES:
-            return [ringing, sip(delay, "failed", sip_status=603, error="declined")]
+            return [ringing, sip(delay, failed, 603, "declined")]
         if phone == ANSWERS_THEN_HANGS_UP:
-            return [ringing, sip(delay, "answered"), sip(delay * 4, "ended")]
-        return [ringing, sip(delay, "answered")]
+            return [ringing, sip(delay, answered), sip(delay * 4, SipLegState.ENDED)]
+        return [ringing, sip(delay, answered)]

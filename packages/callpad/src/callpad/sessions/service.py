@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal, assert_never
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -27,10 +27,8 @@ from ..domain import (
     Invitee,
     ParticipantKind,
     RecordingFile,
-    RecordingState,
     Role,
     Session,
-    SipLegState,
     call_endings,
     dispatch_changes,
     media_commands,
@@ -40,6 +38,17 @@ from ..domain import transitions as t
 from ..media.base import MediaUnavailable
 from ..media.grants import JoinGrant, mint_join_grant
 from ..media.jobs import schedule_commands
+from ..media.reports import (
+    ConnectedReport,
+    RecordingReport,
+    RecordingSavedReport,
+    Report,
+    RoomAudioReport,
+    RoomFinishedReport,
+    RoomJoinedReport,
+    RoomLeftReport,
+    SipReport,
+)
 from ..metrics import OUTBOX_EVENTS, SESSION_CHANGES, SESSIONS_STARTED
 from ..phone import normalize_phone
 from ..presence.repository import record_call_endings
@@ -538,52 +547,45 @@ async def expire_invite(
 
 
 async def apply_media_report(
-    ctx: AppContext, conn: AsyncConnection, session_id: str, report: dict[str, Any], now: datetime
+    ctx: AppContext, conn: AsyncConnection, session_id: str, report: Report, now: datetime
 ) -> bool:
     """What the media layer observed (a phone leg, a recording, a room member), applied."""
 
     def change(session: Session, now: datetime) -> Session:
-        kind = report.get("type")
-        if kind == "sip":
-            status = report.get("sip_status")
-            return t.sip_leg_update(
-                session,
-                report["participant_id"],
-                SipLegState(report["state"]),
-                now,
-                reason=t.reason_for_sip_status(status) if isinstance(status, int) else None,
-                error=report.get("error"),
-            )
-        if kind == "recording":
-            return t.recording_update(
-                session,
-                report["recording_id"],
-                RecordingState(report["state"]),
-                now,
-                report.get("error"),
-            )
-        if kind == "recording_saved":
-            file = RecordingFile(
-                duration_s=float(report["duration_s"]),
-                size_bytes=int(report["size_bytes"]),
-                format=str(report["format"]),
-            )
-            return t.recording_saved(session, report["recording_id"], file, now)
-        if kind == "connected":
-            connected = bool(report["connected"])
-            return t.set_connected(session, report["participant_id"], connected, now)
-        if kind == "room_joined":
-            at = datetime.fromisoformat(report["at"])
-            return t.room_joined(session, report["participant_id"], report["sid"], at)
-        if kind == "room_left":
-            return t.room_left(session, report["participant_id"], report["sid"], now)
-        if kind == "room_audio":
-            known = session.participant(report["participant_id"]) is not None
-            at = datetime.fromisoformat(report["at"])
-            return t.room_audio_started(session, at) if known else session
-        if kind == "room_finished":
-            return t.room_closed(session, now, end=ctx.settings.livekit_end_sessions_with_room)
-        raise ValueError(f"unknown media report {kind!r}")
+        match report:
+            case SipReport():
+                status = report.sip_status
+                return t.sip_leg_update(
+                    session,
+                    report.participant_id,
+                    report.state,
+                    now,
+                    reason=t.reason_for_sip_status(status) if status is not None else None,
+                    error=report.error,
+                )
+            case RecordingReport():
+                return t.recording_update(
+                    session, report.recording_id, report.state, now, report.error
+                )
+            case RecordingSavedReport():
+                file = RecordingFile(
+                    duration_s=report.duration_s, size_bytes=report.size_bytes, format=report.format
+                )
+                return t.recording_saved(session, report.recording_id, file, now)
+            case ConnectedReport():
+                return t.set_connected(session, report.participant_id, report.connected, now)
+            case RoomJoinedReport():
+                return t.room_joined(session, report.participant_id, report.sid, report.at)
+            case RoomLeftReport():
+                return t.room_left(session, report.participant_id, report.sid, now)
+            case RoomAudioReport():
+                known = session.participant(report.participant_id) is not None
+                return t.room_audio_started(session, report.at) if known else session
+            case RoomFinishedReport():
+                end = ctx.settings.livekit_end_sessions_with_room
+                return t.room_closed(session, now, end=end)
+            case _:
+                assert_never(report)
 
     return await _change_by_server(ctx, conn, session_id, change, now)
 

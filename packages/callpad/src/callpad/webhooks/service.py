@@ -11,6 +11,7 @@ from ..context import AppContext
 from ..domain import MediaCommand
 from ..media.jobs import schedule_commands
 from ..media.livekit.webhooks import reports_of
+from ..media.reports import RoomJoinedReport
 from ..sessions import repository as session_repo
 from ..sessions import service as sessions
 from .repository import remember_webhook
@@ -29,8 +30,8 @@ async def apply_livekit_webhook(
         return True
     for report in found.reports:
         changed = await sessions.apply_media_report(ctx, conn, found.session_id, report, now)
-        if changed and report["type"] == "room_joined":
-            await _keep_held(conn, found.session_id, report["participant_id"], now)
+        if changed and isinstance(report, RoomJoinedReport):
+            await _keep_held(conn, found.session_id, report.participant_id, now)
     return True
 
 

@@ -15,9 +15,10 @@ from jwt.warnings import InsecureKeyLengthWarning
 from livekit import api
 
 from ...config import DEV_LIVEKIT_SECRET, Settings
-from ...domain import MediaCommand, Session
+from ...domain import MediaCommand, RecordingState, Session, SipLegState
 from ..base import MediaReport, MediaUnavailable, ReportSink
 from ..recordings import recording_path
+from ..reports import RecordingReport, RecordingSavedReport, Report, SipReport
 from . import egress, rooms
 from .permissions import recorder_grant, recorder_identity
 from .sip import follow_leg
@@ -161,8 +162,12 @@ class LiveKitMedia:
                 await follow_leg(self.lk, self.settings, session, participant_id, phone, report)
             except Exception as exc:
                 logger.exception("phone leg %s failed", participant_id)
-                failed = {"type": "sip", "participant_id": participant_id, "state": "failed"}
-                await report(MediaReport(0, {**failed, "error": f"media error: {exc}"}))
+                failed = SipReport(
+                    participant_id=participant_id,
+                    state=SipLegState.FAILED,
+                    error=f"media error: {exc}",
+                )
+                await report(MediaReport(0, failed))
 
         task = asyncio.get_running_loop().create_task(leg(), name=f"phone leg {participant_id}")
         self._legs.add(task)
@@ -190,31 +195,34 @@ class LiveKitMedia:
     async def _record(self, session_id: str, recording_id: str, recorder: Recorder) -> None:
         from .recorder import RECORDING_FORMAT
 
-        def report(body: dict[str, Any]) -> MediaReport:
-            return MediaReport(0, {"recording_id": recording_id, **body})
+        def report(observed: Report) -> MediaReport:
+            return MediaReport(0, observed)
 
         try:
             joined = asyncio.get_running_loop().create_task(recorder.joined.wait())
             run = asyncio.get_running_loop().create_task(recorder.run())
             await asyncio.wait({joined, run}, return_when=asyncio.FIRST_COMPLETED)
             if recorder.joined.is_set():
-                await self._report(session_id, report({"type": "recording", "state": "active"}))
+                active = RecordingReport(recording_id=recording_id, state=RecordingState.ACTIVE)
+                await self._report(session_id, report(active))
             joined.cancel()
             saved = await run
             await self._report(
                 session_id,
                 report(
-                    {
-                        "type": "recording_saved",
-                        "duration_s": saved.duration_s,
-                        "size_bytes": saved.size_bytes,
-                        "format": RECORDING_FORMAT,
-                    }
+                    RecordingSavedReport(
+                        recording_id=recording_id,
+                        duration_s=saved.duration_s,
+                        size_bytes=saved.size_bytes,
+                        format=RECORDING_FORMAT,
+                    )
                 ),
             )
         except Exception as exc:
             logger.exception("recorder %s failed", recording_id)
-            failed = {"type": "recording", "state": "failed", "error": f"recorder: {exc}"}
+            failed = RecordingReport(
+                recording_id=recording_id, state=RecordingState.FAILED, error=f"recorder: {exc}"
+            )
             await self._report(session_id, report(failed))
         finally:
             self._recorders.pop(recording_id, None)

@@ -10,13 +10,13 @@ COMPLETE saves its duration, size and format, FAILED / ABORTED / LIMIT_REACHED f
 from __future__ import annotations
 
 from pathlib import PurePosixPath
-from typing import Any
 
 from livekit import api
 from livekit.protocol.egress import EgressInfo, EgressStatus
 
 from ...config import Settings
-from ...domain import Session
+from ...domain import RecordingState, Session
+from ..reports import RecordingReport, RecordingSavedReport
 
 __all__ = [
     "EGRESS_FORMAT",
@@ -76,27 +76,25 @@ async def stop_egress(lk: api.LiveKitAPI, session: Session, recording_id: str) -
             await lk.egress.stop_egress(api.StopEgressRequest(egress_id=info.egress_id))
 
 
-def egress_reports(info: EgressInfo) -> list[dict[str, Any]]:
+def egress_reports(info: EgressInfo) -> list[RecordingReport | RecordingSavedReport]:
     """The recording reports an egress webhook carries."""
     recording_id = _recording_of(info)
     if recording_id is None:
         return []
     if info.status == EgressStatus.EGRESS_ACTIVE:
-        return [{"type": "recording", "recording_id": recording_id, "state": "active"}]
+        return [RecordingReport(recording_id=recording_id, state=RecordingState.ACTIVE)]
     if info.status == EgressStatus.EGRESS_COMPLETE and info.file_results:
         result = info.file_results[0]
         return [
-            {
-                "type": "recording_saved",
-                "recording_id": recording_id,
-                "duration_s": result.duration / 1e9,
-                "size_bytes": result.size,
-                "format": EGRESS_FORMAT,
-            }
+            RecordingSavedReport(
+                recording_id=recording_id,
+                duration_s=result.duration / 1e9,
+                size_bytes=result.size,
+                format=EGRESS_FORMAT,
+            )
         ]
     if info.status in _FAILED:
         error = f"egress {_FAILED[info.status]}: {info.error}".rstrip(": ")
-        return [
-            {"type": "recording", "recording_id": recording_id, "state": "failed", "error": error}
-        ]
+        failed = RecordingState.FAILED
+        return [RecordingReport(recording_id=recording_id, state=failed, error=error)]
     return []

@@ -13,14 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from google.protobuf.duration_pb2 import Duration
 from livekit import api
 
 from ...config import Settings
-from ...domain import Session
+from ...domain import Session, SipLegState
 from ..base import MediaReport
+from ..reports import SipReport
 from .rooms import is_gone
 
 __all__ = ["dial_request", "follow_leg", "trunk_for"]
@@ -60,16 +60,14 @@ async def follow_leg(
 ) -> None:
     """Dial, and report the leg's progress until it ends."""
 
-    async def sip(state: str, **extra: Any) -> None:
-        await report(
-            MediaReport(
-                0, {"type": "sip", "participant_id": participant_id, "state": state, **extra}
-            )
-        )
+    async def sip(state: SipLegState, status: int | None = None, error: str | None = None) -> None:
+        leg = SipReport(participant_id=participant_id, state=state, sip_status=status, error=error)
+        await report(MediaReport(0, leg))
 
     trunk_id = trunk_for(settings, session.vendor)
     if trunk_id is None:
-        await sip("failed", error=f"No outbound SIP trunk is configured for {session.vendor!r}.")
+        no_trunk = f"No outbound SIP trunk is configured for {session.vendor!r}."
+        await sip(SipLegState.FAILED, error=no_trunk)
         return
     who = api.RoomParticipantIdentity(room=session.room, identity=participant_id)
     ringing = asyncio.get_running_loop().create_task(_report_ringing(lk, who, sip))
@@ -79,19 +77,19 @@ async def follow_leg(
         failed = api.SipCallError.from_server_error(error)
         status, reason = failed.sip_status_code, failed.sip_status
         if status:
-            await sip("failed", sip_status=status, error=f"{status} {reason or ''}".strip())
+            await sip(SipLegState.FAILED, status, f"{status} {reason or ''}".strip())
         else:
-            await sip("failed", error=f"LiveKit could not dial: {error.code}")
+            await sip(SipLegState.FAILED, error=f"LiveKit could not dial: {error.code}")
         return
     finally:
         ringing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await ringing
-    await sip("answered")
+    await sip(SipLegState.ANSWERED)
     # No webhook says a SIP call's status changed: poll until the leg is gone.
     while await _still_in_room(lk, who):  # noqa: ASYNC110
         await asyncio.sleep(POLL_S)
-    await sip("ended")
+    await sip(SipLegState.ENDED)
 
 
 async def _report_ringing(
@@ -102,7 +100,7 @@ async def _report_ringing(
         with contextlib.suppress(api.TwirpError):
             info = await lk.room.get_participant(who)
             if info.attributes.get("sip.callStatus") == "ringing":
-                await sip("ringing")
+                await sip(SipLegState.RINGING)
                 return
         await asyncio.sleep(POLL_S)
 

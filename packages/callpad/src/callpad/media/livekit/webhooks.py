@@ -25,7 +25,6 @@ import base64
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import jwt
 from google.protobuf.json_format import Parse, ParseError
@@ -35,6 +34,13 @@ from livekit.protocol.webhook import WebhookEvent
 
 from ...config import Settings
 from ...domain import ROOM_PREFIX
+from ..reports import (
+    Report,
+    RoomAudioReport,
+    RoomFinishedReport,
+    RoomJoinedReport,
+    RoomLeftReport,
+)
 from .egress import egress_reports
 
 __all__ = ["RoomReports", "WebhookRejected", "reports_of", "verify_webhook"]
@@ -75,11 +81,11 @@ class RoomReports:
     """What one event says about one session (by its room)."""
 
     session_id: str | None
-    reports: list[dict[str, Any]]
+    reports: list[Report]
 
 
-def _at_ms(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat()
+def _at_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
 
 
 def reports_of(event: WebhookEvent) -> RoomReports:
@@ -89,18 +95,16 @@ def reports_of(event: WebhookEvent) -> RoomReports:
     session_id = room[len(ROOM_PREFIX) :] if room.startswith(ROOM_PREFIX) else None
     at = _at_ms(event.created_at * 1000)
     who = event.participant
-    reports: list[dict[str, Any]] = []
+    reports: list[Report] = []
     if event.event == "participant_joined":
         joined = _at_ms(who.joined_at_ms) if who.joined_at_ms else at
-        reports.append(
-            {"type": "room_joined", "participant_id": who.identity, "sid": who.sid, "at": joined}
-        )
+        reports.append(RoomJoinedReport(participant_id=who.identity, sid=who.sid, at=joined))
     elif event.event in ("participant_left", "participant_connection_aborted"):
-        reports.append({"type": "room_left", "participant_id": who.identity, "sid": who.sid})
+        reports.append(RoomLeftReport(participant_id=who.identity, sid=who.sid))
     elif event.event == "track_published" and event.track.type == TrackType.AUDIO:
-        reports.append({"type": "room_audio", "participant_id": who.identity, "at": at})
+        reports.append(RoomAudioReport(participant_id=who.identity, at=at))
     elif event.event == "room_finished":
-        reports.append({"type": "room_finished"})
+        reports.append(RoomFinishedReport())
     elif event.event in ("egress_started", "egress_updated", "egress_ended"):
         room = event.egress_info.room_name
         session_id = room[len(ROOM_PREFIX) :] if room.startswith(ROOM_PREFIX) else None
