@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     livekit_max_participants: int = 20
     livekit_end_sessions_with_room: bool = True
     livekit_recorder: Literal["builtin", "egress"] = "builtin"
+    # A recording still `starting` this long after it was asked for fails (and is stopped):
+    # an Egress stuck in STARTING (livekit/egress#384), a recorder whose process died.
+    livekit_recording_start_timeout_s: float = Field(default=60, gt=0)
     livekit_egress_filepath: str = "recordings/{session_id}/{recording_id}.ogg"
     livekit_sip_trunks: dict[str, str] = Field(
         default_factory=dict,

@@ -205,6 +205,26 @@ def test_a_recording_starts_goes_active_and_stops() -> None:
         t.stop_recording(s, "par_1", "rec_1", at(5))
 
 
+def test_a_recording_still_starting_at_its_deadline_fails_and_is_stopped() -> None:
+    starting = t.start_recording(active_call(), "par_1", "rec_1", at(2))
+    s = t.recording_start_timed_out(starting, "rec_1", 60, at(62))
+    (recording,) = s.recordings
+    assert (recording.state, recording.stopped_at) == (RecordingState.FAILED, at(62))
+    assert recording.error == "the recording did not start within 60 s"
+    assert [(c.action, c.recording_id) for c in media_commands(starting, s)] == [
+        ("stop_recording", "rec_1")
+    ]
+    assert C.START_RECORDING in caps(s, "par_1")  # it may be tried again
+
+
+def test_a_recording_that_started_in_time_outlives_its_deadline() -> None:
+    s = t.start_recording(active_call(), "par_1", "rec_1", at(2))
+    active = t.recording_update(s, "rec_1", RecordingState.ACTIVE, at(3))
+    assert t.recording_start_timed_out(active, "rec_1", 60, at(62)) is active
+    stopped = t.stop_recording(active, "par_1", "rec_1", at(4))
+    assert t.recording_start_timed_out(stopped, "rec_1", 60, at(62)) is stopped
+
+
 def test_stopping_a_recording_the_session_does_not_have_is_not_found() -> None:
     s = t.start_recording(active_call(), "par_1", "rec_1", at(2))
     with pytest.raises(NotFound) as raised:

@@ -182,3 +182,47 @@ async def run_egress_call(
     assert audio.status_code == 200, audio.text
     assert audio.headers["content-type"] == "audio/ogg"
     assert audio.content.startswith(b"OggS")
+
+
+async def test_an_egress_stuck_in_starting_fails_its_recording_and_is_stopped(
+    livekit_server: LiveKitServer,
+    egress: tuple[EgressStandIn, str],
+    fresh_database: Path,
+    tmp_path: Path,
+) -> None:
+    """livekit/egress#384: an egress can stay STARTING for good. Its recording fails once
+    its start deadline passes (a durable job), with the reason, and the egress is stopped,
+    so nothing records on after Callpad has given up on it."""
+    stand_in, api_url = egress
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        async with running_callpad(
+            livekit_server,
+            fresh_database,
+            sock,
+            tmp_path,
+            livekit_api_url=api_url,
+            livekit_recorder="egress",
+            livekit_recording_start_timeout_s=1.5,
+        ) as callpad:
+            started = await callpad.start_call(CUSTOMER, {"type": "vendor_user", "user_id": AGENT})
+            session = (await callpad.accept(AGENT, started["session"]))["session"]
+            path = f"/vendors/acme/sessions/{session['id']}"
+            posted = await callpad.http.post(AGENT, path + "/recordings")
+            recording = posted.json()["recordings"][-1]
+            assert recording["state"] == "starting"
+            await eventually(lambda: stand_in.started)
+            assert stand_in.live["EG_1"].status == proto.EgressStatus.EGRESS_STARTING
+
+            async def failed() -> dict[str, Any] | None:
+                view = (await callpad.http.get(AGENT, path)).json()
+                latest: dict[str, Any] = view["recordings"][-1]
+                return latest if latest["state"] == "failed" else None
+
+            timed_out = await eventually(failed)
+            assert timed_out["error"] == "the recording did not start within 1.5 s"
+            await eventually(lambda: stand_in.stopped == ["EG_1"])
+            # The session goes on; its end stops nothing more.
+            ended = await callpad.http.post(AGENT, path + "/end")
+            assert ended.status_code == 200, ended.text
+            assert stand_in.stopped == ["EG_1"]

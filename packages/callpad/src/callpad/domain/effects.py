@@ -103,7 +103,9 @@ def media_commands(before: Session | None, after: Session) -> list[MediaCommand]
         elif (
             old_recording is not None
             and old_recording.is_live
-            and r.state is RecordingState.STOPPED
+            # A failed recording is stopped too: an egress stuck in STARTING must not
+            # go on once Callpad has given up on it (stopping one that is gone is a no-op).
+            and r.state in (RecordingState.STOPPED, RecordingState.FAILED)
         ):
             commands.append(MediaCommand("stop_recording", recording_id=r.id))
     ended = after.state is SessionState.ENDED

@@ -385,6 +385,18 @@ def recording_update(
     return _commit(session, _with_recording(session, updated), now)
 
 
+def recording_start_timed_out(
+    session: Session, recording_id: str, timeout_s: float, now: datetime
+) -> Session:
+    """The recorder (or Egress) never got going: a recording still `starting` when its
+    start deadline comes fails, and whatever was started for it is stopped."""
+    recording = next((r for r in session.recordings if r.id == recording_id), None)
+    if recording is None or recording.state is not RecordingState.STARTING:
+        return session
+    error = f"the recording did not start within {timeout_s:g} s"
+    return recording_update(session, recording_id, RecordingState.FAILED, now, error)
+
+
 def recording_saved(
     session: Session, recording_id: str, file: RecordingFile, now: datetime
 ) -> Session:

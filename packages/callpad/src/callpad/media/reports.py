@@ -21,6 +21,7 @@ __all__ = [
     "ConnectedReport",
     "RecordingReport",
     "RecordingSavedReport",
+    "RecordingStartDeadlineReport",
     "Report",
     "RoomAudioReport",
     "RoomFinishedReport",
@@ -62,6 +63,16 @@ class RecordingSavedReport:
     size_bytes: int
     format: str
     type: Literal["recording_saved"] = "recording_saved"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingStartDeadlineReport:
+    """A recording's start deadline: it fails if it is still `starting` (`timeout_s` after
+    it was asked for)."""
+
+    recording_id: str
+    timeout_s: float
+    type: Literal["recording_start_deadline"] = "recording_start_deadline"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,6 +124,7 @@ Report = (
     SipReport
     | RecordingReport
     | RecordingSavedReport
+    | RecordingStartDeadlineReport
     | ConnectedReport
     | RoomJoinedReport
     | RoomLeftReport

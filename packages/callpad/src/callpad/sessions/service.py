@@ -42,6 +42,7 @@ from ..media.reports import (
     ConnectedReport,
     RecordingReport,
     RecordingSavedReport,
+    RecordingStartDeadlineReport,
     Report,
     RoomAudioReport,
     RoomFinishedReport,
@@ -566,6 +567,10 @@ async def apply_media_report(
             case RecordingReport():
                 return t.recording_update(
                     session, report.recording_id, report.state, now, report.error
+                )
+            case RecordingStartDeadlineReport():
+                return t.recording_start_timed_out(
+                    session, report.recording_id, report.timeout_s, now
                 )
             case RecordingSavedReport():
                 file = RecordingFile(

@@ -18,7 +18,13 @@ from ...config import DEV_LIVEKIT_SECRET, Settings
 from ...domain import MediaCommand, RecordingState, Session, SipLegState
 from ..base import MediaReport, MediaUnavailable, ReportSink
 from ..recordings import recording_path
-from ..reports import RecordingReport, RecordingSavedReport, Report, SipReport
+from ..reports import (
+    RecordingReport,
+    RecordingSavedReport,
+    RecordingStartDeadlineReport,
+    Report,
+    SipReport,
+)
 from . import egress, rooms
 from .permissions import recorder_grant, recorder_identity
 from .sip import follow_leg
@@ -146,12 +152,21 @@ class LiveKitMedia:
                 await egress.start_egress(lk, self.settings, session, command.recording_id)
             else:
                 self._start_recorder(session, command.recording_id)
+            return [self._start_deadline(command.recording_id)]
         elif action == "stop_recording" and command.recording_id:
             if self.settings.livekit_recorder == "egress":
                 await egress.stop_egress(lk, session, command.recording_id)
             else:
                 await self._stop_recording(session, command.recording_id)
         return []
+
+    def _start_deadline(self, recording_id: str) -> MediaReport:
+        """A durable job (any process runs it) that fails the recording if it has not
+        started by then: nothing else would, when Egress or the recorder's process stalls."""
+        timeout_s = self.settings.livekit_recording_start_timeout_s
+        return MediaReport(
+            timeout_s, RecordingStartDeadlineReport(recording_id=recording_id, timeout_s=timeout_s)
+        )
 
     def _dial(self, session: Session, participant_id: str, phone: str) -> None:
         async def report(body: MediaReport) -> None:
