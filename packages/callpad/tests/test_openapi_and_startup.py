@@ -12,7 +12,7 @@ import pytest
 from callpad.app import create_app
 from callpad.config import Settings
 from callpad.db.engine import Database
-from callpad.db.migrate import SchemaNotCurrent, upgrade
+from callpad.db.migrate import SCHEMA_HEAD, SchemaNotCurrent, head_revision, upgrade
 from callpad.testing import fast_settings, running_app
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -98,6 +98,11 @@ def test_every_session_change_documents_its_headers() -> None:
             assert "if-match" in headers, (method, path)
         if method == "post":
             assert "idempotency-key" in headers, (method, path)
+
+
+def test_the_schema_the_server_needs_is_the_head_of_the_migrations() -> None:
+    # The server checks the schema without loading Alembic, against this constant.
+    assert head_revision() == SCHEMA_HEAD
 
 
 async def test_the_app_refuses_an_unmigrated_database(tmp_path: Path) -> None:

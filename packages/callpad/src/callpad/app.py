@@ -23,7 +23,6 @@ from .db.migrate import assert_schema_current
 from .dispatch.endpoints import router as dispatch_router
 from .inputs import NUL_MESSAGE
 from .media.base import MediaBackend
-from .media.livekit import LiveKitMedia
 from .media.offline import OfflineMedia
 from .presence.endpoints import router as presence_router
 from .problems import (
@@ -129,6 +128,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _media_backend(settings: Settings) -> MediaBackend:
     if settings.media is MediaMode.OFFLINE:
         return OfflineMedia(answer_delay_s=settings.offline_answer_delay_s)
+    # Imported only in this mode: livekit-api, its HTTP client and the recorder's native
+    # SDK are a large part of a server's start-up.
+    from .media.livekit.backend import LiveKitMedia
+
     return LiveKitMedia(settings)
 
 

@@ -208,8 +208,7 @@ async def _run_server(settings: Settings, sock: socket.socket, bound: str) -> No
 
 def _check_livekit(settings: Settings) -> None:
     """Refuse to serve with LiveKit media when the LiveKit server does not answer."""
-    from .media.livekit import LiveKitMedia, LiveKitUnavailable
-    from .media.livekit.backend import missing_recorder_packages
+    from .media.livekit.backend import LiveKitMedia, LiveKitUnavailable, missing_recorder_packages
 
     if missing := missing_recorder_packages(settings):
         raise CliError(missing)

@@ -8,7 +8,6 @@ from pydantic import BaseModel, Field
 from ..clock import utcnow
 from ..context import write_transaction
 from ..dependencies import Ctx
-from ..media.livekit.webhooks import WebhookRejected, verify_webhook
 from ..problems import Problem, ProblemCode, problem_responses
 from .service import apply_livekit_webhook
 
@@ -40,6 +39,10 @@ async def receive_livekit_webhook(request: Request, ctx: Ctx) -> WebhookReceipt:
     """A webhook from LiveKit, signed with the API secret (401 `webhook_rejected` when it
     is unsigned, forged or expired). Each event is applied once; redeliveries answer
     `applied: false`."""
+    # Imported on the first webhook: livekit-api and its protobufs cost every server
+    # process start-up time, and only deployments on LiveKit receive webhooks.
+    from ..media.livekit.webhooks import WebhookRejected, verify_webhook
+
     try:
         event = verify_webhook(
             ctx.settings, await request.body(), request.headers.get("authorization")

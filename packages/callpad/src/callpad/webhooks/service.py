@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from livekit.protocol.webhook import WebhookEvent
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..context import AppContext
 from ..domain import MediaCommand
 from ..media.jobs import schedule_commands
-from ..media.livekit.webhooks import reports_of
 from ..media.reports import RoomJoinedReport
 from ..sessions import repository as session_repo
 from ..sessions import service as sessions
 from .repository import remember_webhook
+
+if TYPE_CHECKING:
+    from livekit.protocol.webhook import WebhookEvent
 
 __all__ = ["apply_livekit_webhook"]
 
@@ -25,6 +27,8 @@ async def apply_livekit_webhook(
     """Apply the event's reports to its session; False for a redelivery (nothing changes)."""
     if not await remember_webhook(conn, f"livekit:{event.id}", now):
         return False
+    from ..media.livekit.webhooks import reports_of  # loaded with the first webhook
+
     found = reports_of(event)
     if found.session_id is None:
         return True

@@ -9,24 +9,88 @@ the tracks it took away: clients publish their microphone again (docs/media.md).
 
 from __future__ import annotations
 
-from livekit import api
+import time
+import warnings
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
-from ...config import Settings
+import jwt
+from jwt.warnings import InsecureKeyLengthWarning
+
+from ...config import DEV_LIVEKIT_SECRET, Settings
 from ...domain import Participant, ParticipantKind, Session
 
-__all__ = ["recorder_grant", "recorder_identity", "room_permission"]
+if TYPE_CHECKING:
+    from livekit.protocol.models import ParticipantPermission
+
+__all__ = [
+    "RoomPermission",
+    "party_permission",
+    "recorder_grant",
+    "recorder_identity",
+    "room_permission",
+    "room_token",
+]
+
+# livekit-api's default token lifetime, which the recorder's token has always had.
+RECORDER_TOKEN_TTL = timedelta(hours=6)
 
 
-def room_permission(session: Session, participant: Participant) -> api.ParticipantPermission:
+@dataclass(frozen=True, slots=True)
+class RoomPermission:
+    can_publish: bool
+    can_subscribe: bool
+    can_publish_data: bool
+
+
+def party_permission(session: Session, participant: Participant) -> RoomPermission:
     """The permission `participant` has in the session's room right now. A held phone leg
     keeps publishing (LiveKit's SIP service would not publish again after a hold): the
     other parties are unsubscribed from it instead (`rooms.sync_permissions`)."""
     held = session.is_held(participant)
-    return api.ParticipantPermission(
+    return RoomPermission(
         can_publish=not held or participant.kind is ParticipantKind.PHONE,
         can_subscribe=not held,
         can_publish_data=True,
     )
+
+
+def room_permission(session: Session, participant: Participant) -> ParticipantPermission:
+    """`party_permission` as LiveKit's API takes it."""
+    # Imported here: only the LiveKit backend updates rooms, and the protobuf modules cost
+    # start-up time in every other mode.
+    from livekit.protocol.models import ParticipantPermission
+
+    permission = party_permission(session, participant)
+    return ParticipantPermission(
+        can_publish=permission.can_publish,
+        can_subscribe=permission.can_subscribe,
+        can_publish_data=permission.can_publish_data,
+    )
+
+
+def room_token(
+    settings: Settings, *, identity: str, name: str, ttl: timedelta, video: dict[str, Any]
+) -> str:
+    """A LiveKit access token, with the claims livekit-api's `AccessToken.to_jwt` writes
+    (HS256; `iss` the API key, `sub` the identity, the `video` grant in camelCase). Signed
+    here with PyJWT: importing livekit-api (and its HTTP client) only to sign a token
+    cost every server process a large part of its start-up."""
+    now = int(time.time())
+    claims = {
+        "name": name,
+        "video": video,
+        "sub": identity,
+        "iss": settings.livekit_api_key,
+        "nbf": now,
+        "exp": now + int(ttl.total_seconds()),
+    }
+    with warnings.catch_warnings():
+        if settings.livekit_api_secret == DEV_LIVEKIT_SECRET:
+            # `livekit-server --dev` uses a 6-byte secret; it is only ever a dev default.
+            warnings.simplefilter("ignore", InsecureKeyLengthWarning)
+        return jwt.encode(claims, settings.livekit_api_secret, algorithm="HS256")
 
 
 def recorder_identity(recording_id: str) -> str:
@@ -35,19 +99,18 @@ def recorder_identity(recording_id: str) -> str:
 
 def recorder_grant(settings: Settings, room: str, recording_id: str) -> str:
     """The recorder's token: hidden from the other parties, listening only."""
-    return (
-        api.AccessToken(settings.livekit_api_key, settings.livekit_api_secret)
-        .with_identity(recorder_identity(recording_id))
-        .with_name("Callpad recorder")
-        .with_grants(
-            api.VideoGrants(
-                room_join=True,
-                room=room,
-                can_publish=False,
-                can_subscribe=True,
-                can_publish_data=False,
-                hidden=True,
-            )
-        )
-        .to_jwt()
+    video = {
+        "roomJoin": True,
+        "room": room,
+        "canPublish": False,
+        "canSubscribe": True,
+        "canPublishData": False,
+        "hidden": True,
+    }
+    return room_token(
+        settings,
+        identity=recorder_identity(recording_id),
+        name="Callpad recorder",
+        ttl=RECORDER_TOKEN_TTL,
+        video=video,
     )
