@@ -36,8 +36,9 @@ import websockets
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from callpad.testing import Api, fast_settings, migrate  # noqa: E402
+from callpad.testing import fast_settings, migrate  # noqa: E402
 
+from testsupport.api import Api  # noqa: E402
 from testsupport.processes import CallpadProcess  # noqa: E402
 
 GOAL_P99_MS = 50.0

@@ -40,8 +40,10 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import websockets
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # testsupport, at the root
+
 if TYPE_CHECKING:
-    from callpad.testing import Api
+    from testsupport.api import Api
 
 HOST = "127.0.0.1"
 GOAL_P99_MS = 50.0
@@ -238,7 +240,9 @@ def spread(values: list[float]) -> str:
 
 async def bench(args: argparse.Namespace) -> bool:
     from callpad.config import Settings
-    from callpad.testing import Api, migrate
+    from callpad.testing import migrate
+
+    from testsupport.api import Api
 
     workdir = Path(tempfile.mkdtemp(prefix="hub-attack-"))
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)

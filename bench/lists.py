@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
@@ -38,7 +39,11 @@ from callpad.db.tables import LIVE_SESSION, members, sessions, vendors
 from callpad.domain import Direction, Invitee, ParticipantKind, Role, Session
 from callpad.domain import transitions as t
 from callpad.sessions.codec import to_document
-from callpad.testing import fast_settings, migrate, running_app
+from callpad.testing import fast_settings, migrate
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # testsupport, at the root
+
+from testsupport.api import running_app
 
 SIZES = (1_000, 10_000, 100_000)
 LIVE = 20

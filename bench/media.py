@@ -34,11 +34,12 @@ from pathlib import Path
 
 import httpx
 from callpad.config import Settings
-from callpad.testing import Api, migrate
+from callpad.testing import migrate
 from livekit import api
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from testsupport.api import Api
 from testsupport.processes import CallpadProcess
 from testsupport.servers import LiveKitServer, run_livekit
 from testsupport.voice import ToneParty

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from callpad.testing import eventually
 from farvex import HostClient, Invite, SessionClient, VoiceSession
 from farvex.testing import CallpadServer
+
+from testsupport.api import eventually
 
 CUSTOMER, AGENT, OWNER, SECOND_AGENT = 7, 42, 1, 43
 ANSWERING_PHONE = "+12025550100"  # the offline media answers it after the answer delay

@@ -16,18 +16,17 @@ from typing import Any, TypeVar
 
 import pytest
 from callpad.config import Settings
-from callpad.testing import (
-    Api,
+from callpad.testing import fast_settings, migrate
+from fastapi import FastAPI
+
+from testsupport.api import Api, running_app
+from testsupport.postgres import (
     PostgresUnavailable,
     create_postgres_database,
     database_name,
     drop_postgres_database,
-    fast_settings,
-    migrate,
     postgres_database,
-    running_app,
 )
-from fastapi import FastAPI
 
 T = TypeVar("T")
 

@@ -8,8 +8,9 @@ from typing import Any
 import jwt
 import pytest
 from callpad.config import Settings
-from callpad.testing import Api
 from fastapi import FastAPI
+
+from testsupport.api import Api
 
 CUSTOMER, AGENT, ACME_OWNER, GLOBEX_AGENT, STRANGER = 7, 42, 1, 50, 99
 

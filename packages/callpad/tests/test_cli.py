@@ -338,7 +338,9 @@ async def test_offline_media_is_not_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The offline backend is the default, not a problem: its startup note is INFO."""
-    from callpad.testing import fast_settings, running_app
+    from callpad.testing import fast_settings
+
+    from testsupport.api import running_app
 
     with caplog.at_level(logging.INFO, logger="callpad"):
         async with running_app(fast_settings(f"sqlite:///{tmp_path / 'c.db'}")):

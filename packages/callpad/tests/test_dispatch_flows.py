@@ -12,8 +12,9 @@ import pytest
 import sqlalchemy as sa
 from callpad.context import AppContext
 from callpad.db.tables import outbox
-from callpad.testing import Api, eventually
 from fastapi import FastAPI
+
+from testsupport.api import Api, eventually
 
 CUSTOMER, OWNER = 7, 1
 AGENTS = [42, 43, 44]

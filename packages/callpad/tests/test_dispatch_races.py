@@ -26,9 +26,10 @@ import sqlalchemy as sa
 from callpad.config import to_async_url
 from callpad.db.engine import Database
 from callpad.db.tables import outbox
-from callpad.testing import Api, eventually, fast_settings
+from callpad.testing import fast_settings
 
 from testsupport import processes
+from testsupport.api import Api, eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(1800)]
 

@@ -10,7 +10,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from types import ModuleType
 
-from callpad.testing import Api, fast_settings, running_app
+from callpad.testing import fast_settings
+
+from testsupport.api import Api, running_app
 
 ROOT = Path(__file__).resolve().parents[3]
 

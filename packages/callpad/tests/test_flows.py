@@ -6,7 +6,8 @@ from typing import Any
 
 import jwt
 import pytest
-from callpad.testing import Api, eventually
+
+from testsupport.api import Api, eventually
 
 CUSTOMER, AGENT, OWNER, OTHER_AGENT = 7, 42, 1, 43
 PHONE_ANSWERS, PHONE_NEVER_ANSWERS = "+12025550100", "+12025550104"

@@ -12,8 +12,9 @@ import jwt
 import pytest
 from callpad.app import create_app
 from callpad.config import Settings
-from callpad.testing import Api
 from fastapi import FastAPI
+
+from testsupport.api import Api
 
 from .test_bad_input import assert_problem, stored_counts
 

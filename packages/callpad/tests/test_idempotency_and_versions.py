@@ -9,8 +9,9 @@ import pytest
 import sqlalchemy as sa
 from callpad.context import AppContext
 from callpad.db.tables import sessions
-from callpad.testing import Api
 from fastapi import FastAPI
+
+from testsupport.api import Api
 
 CUSTOMER, AGENT = 7, 42
 START = "/vendors/acme/sessions"

@@ -12,9 +12,11 @@ from typing import Any
 
 import jwt
 import pytest
-from callpad.testing import Api, fast_settings, running_app
+from callpad.testing import fast_settings
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+
+from testsupport.api import Api, running_app
 
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -20,14 +20,10 @@ import sqlalchemy as sa
 from callpad.config import to_async_url
 from callpad.db.engine import Database
 from callpad.db.tables import invites, outbox, sessions
-from callpad.testing import (
-    Api,
-    eventually,
-    fast_settings,
-    migrate,
-)
+from callpad.testing import fast_settings, migrate
 
 from testsupport import processes
+from testsupport.api import Api, eventually
 from testsupport.processes import CallpadProcess
 
 pytestmark = pytest.mark.slow

@@ -13,7 +13,9 @@ from callpad.app import create_app
 from callpad.config import Settings
 from callpad.db.engine import Database
 from callpad.db.migrate import SCHEMA_HEAD, SchemaNotCurrent, head_revision, upgrade
-from callpad.testing import fast_settings, running_app
+from callpad.testing import fast_settings
+
+from testsupport.api import running_app
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -162,7 +164,7 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
 
 
 async def test_readyz_says_there_is_no_audio(tmp_path: Path) -> None:
-    from callpad.testing import Api
+    from testsupport.api import Api
 
     settings = fast_settings(f"sqlite:///{tmp_path / 'r.db'}")
     async with running_app(settings) as app, Api.in_process(app, settings) as api:

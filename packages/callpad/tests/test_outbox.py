@@ -10,8 +10,9 @@ from callpad.clock import utcnow
 from callpad.context import AppContext
 from callpad.db.tables import outbox
 from callpad.sessions import service
-from callpad.testing import Api
 from fastapi import FastAPI
+
+from testsupport.api import Api
 
 CUSTOMER, AGENT, OWNER = 7, 42, 1
 START = "/vendors/acme/sessions"

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from callpad.testing import Api
+
+from testsupport.api import Api
 
 OWNER, AGENT = 1, 42
 CUSTOMERS = range(100, 107)

@@ -17,8 +17,9 @@ import pytest
 import sqlalchemy as sa
 from callpad.context import AppContext
 from callpad.db.tables import invites, outbox, sessions
-from callpad.testing import Api
 from fastapi import FastAPI
+
+from testsupport.api import Api
 
 CUSTOMER, AGENT, OWNER, OTHER_AGENT = 7, 42, 1, 43
 ROUNDS = 20  # many rounds, within a few seconds per test

@@ -7,8 +7,9 @@ import logging
 
 import httpx
 import pytest
-from callpad.testing import Api
 from fastapi import FastAPI
+
+from testsupport.api import Api
 
 AGENT = 42
 

@@ -23,11 +23,12 @@ from callpad.domain import (
 )
 from callpad.domain import transitions as t
 from callpad.sessions.schemas import SessionView
-from callpad.testing import WALK_ACTIONS, walk_step
 from farvex import Auth, VoiceSession, create_session_client
 from farvex._capabilities import ACTIONS, capability_for
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from testsupport.walk import WALK_ACTIONS, walk_step
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 AUTH = Auth(get_access_token=lambda: "unused")

@@ -16,9 +16,10 @@ from callpad.domain import (
     capabilities,
     check,
 )
-from callpad.testing import WALK_ACTIONS, walk_step
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from testsupport.walk import WALK_ACTIONS, walk_step
 
 from .test_rules import AGENT_42, AGENT_43, PHONE, inbound
 

@@ -18,9 +18,10 @@ import pytest
 import uvicorn
 from callpad.app import create_app
 from callpad.config import Settings
-from callpad.testing import Api, fast_settings
+from callpad.testing import fast_settings
 from livekit import api
 
+from testsupport.api import Api
 from testsupport.servers import LiveKitServer, run_livekit
 from testsupport.voice import ToneParty
 

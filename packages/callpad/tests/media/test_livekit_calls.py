@@ -8,9 +8,9 @@ import asyncio
 import time
 from typing import Any
 
-from callpad.testing import eventually
 from livekit import rtc
 
+from testsupport.api import eventually
 from testsupport.voice import ToneParty
 
 from .conftest import (

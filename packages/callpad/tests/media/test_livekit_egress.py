@@ -16,12 +16,12 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from callpad.testing import eventually
 from google.protobuf.json_format import MessageToJson
 from livekit import api
 from livekit.protocol import egress as proto
 from livekit.protocol.webhook import WebhookEvent
 
+from testsupport.api import eventually
 from testsupport.servers import LiveKitServer
 
 from .conftest import AGENT, CUSTOMER, Callpad, running_callpad

@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from callpad.testing import eventually
 
+from testsupport.api import eventually
 from testsupport.voice import tone_level
 
 from .conftest import AGENT, AGENT_2, AGENT_HZ, CUSTOMER, CUSTOMER_HZ, Callpad

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from callpad.testing import Api, fast_settings, migrate, running_app
+from callpad.testing import fast_settings, migrate
 from livekit import api, rtc
 
+from testsupport.api import Api, running_app
 from testsupport.servers import LiveKitServer
 
 CUSTOMER, AGENT = 7, 42

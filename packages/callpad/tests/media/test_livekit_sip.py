@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from callpad.testing import eventually
 from livekit import api
 from livekit.rtc import _ffi_client as rtc_ffi
 
+from testsupport.api import eventually
 from testsupport.servers import LiveKitServer, run_livekit, run_livekit_sip, run_sipp
 
 from .conftest import AGENT, AGENT_HZ, Callpad, running_callpad

@@ -8,8 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from callpad.testing import Api, fast_settings, running_app
+from callpad.testing import fast_settings
 
+from testsupport.api import Api, running_app
 from testsupport.servers import free_port
 
 from .conftest import AGENT, CUSTOMER

@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from callpad.testing import Api, eventually, fast_settings, running_app
+from callpad.testing import fast_settings
 from livekit import api
 
+from testsupport.api import Api, eventually, running_app
 from testsupport.servers import LiveKitServer
 
 from .conftest import AGENT, AGENT_HZ, CUSTOMER, CUSTOMER_HZ, Callpad, running_callpad

@@ -24,7 +24,7 @@ from callpad.db.tables import outbox
 from callpad.realtime.hub import Hub
 from callpad.realtime.outbox import OutboxEvent, write_events
 from callpad.realtime.server import HubWebSocketProtocol
-from callpad.testing import Api, eventually, fast_settings, migrate
+from callpad.testing import fast_settings, migrate
 from centrifuge import (
     Client,
     ClientEventHandler,
@@ -37,6 +37,7 @@ from centrifuge import (
 )
 from fastapi import FastAPI
 
+from testsupport.api import Api, eventually
 from testsupport.proxy import TcpProxy
 from testsupport.servers import CentrifugoServer
 

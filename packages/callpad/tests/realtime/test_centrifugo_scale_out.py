@@ -19,8 +19,9 @@ from callpad.config import to_async_url
 from callpad.db.engine import Database
 from callpad.db.tables import outbox
 from callpad.realtime.channels import agent_channel, user_channel
-from callpad.testing import Api, fast_settings
+from callpad.testing import fast_settings
 
+from testsupport.api import Api
 from testsupport.processes import CallpadProcess, serving
 from testsupport.servers import CentrifugoServer, run_centrifugo_nodes
 

@@ -11,8 +11,9 @@ from callpad.context import AppContext, write_transaction
 from callpad.realtime.channels import agent_channel
 from callpad.realtime.outbox import OutboxEvent, write_events
 from callpad.realtime.relay import OutboxRelay
-from callpad.testing import Api, eventually
 from fastapi import FastAPI
+
+from testsupport.api import Api, eventually
 
 CUSTOMER, AGENT = 7, 42
 CHANNEL = "user:#7"
