@@ -70,11 +70,11 @@ async def test_a_customer_calls_an_agent_who_hosts_the_call(
     session_id = started.session.id
     assert customer.sessions.can(session_id, "cancel")
     invite = await agent.invites.next()
-    assert (invite.session.id, invite.session.name) == (session_id, "Billing")
-    assert agent.sessions.can(invite.session, "accept")
+    assert (invite.session_id, invite.session_name) == (session_id, "Billing")
+    assert agent.invites.can(invite, "accept")
     await assert_stores_match(server, *clients)
 
-    accepted = await agent.sessions.accept(invite.session.id, participant_id=invite.participant.id)
+    accepted = await agent.sessions.accept(invite.session_id, participant_id=invite.participant.id)
     assert accepted.join is not None and accepted.join.participant_id == invite.participant.id
     assert accepted.session.state == "active"
     assert agent.sessions.active is not None and agent.sessions.active.id == session_id

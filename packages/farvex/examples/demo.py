@@ -90,7 +90,7 @@ async def main() -> None:
         invite = await agent.invites.next()
         line(
             "script",
-            f"agent sees the invite; may accept: {agent.sessions.can(invite.session, 'accept')}",
+            f"agent sees the invite; may accept: {agent.invites.can(invite, 'accept')}",
         )
         await asyncio.sleep(0.5)
         accepted = await agent.invites.accept(invite)

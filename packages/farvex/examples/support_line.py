@@ -47,7 +47,7 @@ async def customer_calls(customer: SessionClient) -> str:
 async def agent_answers(agent: HostClient, name: str) -> str | None:
     """An agent's desktop: take the next ringing call; losing the race is normal."""
     invite = await agent.invites.next()
-    print(f"{name}: ringing for {invite.session.name!r}")
+    print(f"{name}: ringing for {invite.session_name!r}")
     try:
         answered = await agent.invites.accept(invite)
     except ConflictError as lost:  # a colleague answered first

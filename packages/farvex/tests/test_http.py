@@ -68,7 +68,6 @@ def invite_json(created_at: datetime, expires_at: datetime) -> dict[str, Any]:
     """The agent's invite into `domain_session()`, created and expiring as given."""
     session = domain_session()
     view = InviteView.of(session, session.participant("par_1")).model_dump(mode="json")
-    view["session"]["created_at"] = created_at.isoformat()
     return view | {
         "id": "inv_1",
         "created_at": created_at.isoformat(),

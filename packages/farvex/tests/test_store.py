@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -81,7 +82,7 @@ async def test_remove_drops_the_session_and_its_invites(agent: SessionClient) ->
     ringing = call()
     publish(agent, upsert(ringing), invite(ringing))
     assert [i.id for i in agent.invites.list()] == ["inv_1"]
-    assert agent.invites.get("inv_1").session.id == "ses_1"
+    assert agent.invites.get("inv_1").session_id == "ses_1"
     publish(agent, {"topic": "session.remove", "data": {"session_id": "ses_1", "version": 1}})
     assert {x.id: x for x in agent.sessions.list()} == {}
     assert {x.id: x for x in agent.invites.list()} == {}
@@ -237,3 +238,44 @@ async def test_active_and_duration_follow_the_call(agent: SessionClient) -> None
     duration = agent.sessions.duration("ses_1")
     # Answered three seconds ago: the duration counts from the answer, not from now.
     assert duration is not None and duration >= timedelta(seconds=3)
+
+
+def team_call() -> Session:
+    """`call()`, with agent 42 rung by a dispatch of a team (not a direct invite)."""
+    s = call()
+    rung = tuple(
+        dataclasses.replace(p, dispatch_id="dsp_1") if p.id == "par_1" else p
+        for p in s.participants
+    )
+    return dataclasses.replace(s, participants=rung)
+
+
+async def test_a_team_ring_is_an_invite_without_the_session(agent: SessionClient) -> None:
+    """An agent a team call rings holds the invite only: the session reaches them once they
+    accept. A session view that arrives meanwhile (a re-sync) neither enters the store nor
+    drops the invite; the small `session.invite.remove` does."""
+    ringing = team_call()
+    publish(agent, invite(ringing))
+    held = agent.invites.get("inv_1")
+    assert held is not None and held.dispatch_id == "dsp_1" and held.session_version == 1
+    assert agent.invites.can(held, "accept") and agent.sessions.list() == []
+    publish(agent, upsert(ringing))
+    assert agent.sessions.list() == [] and [i.id for i in agent.invites.list()] == ["inv_1"]
+    removed: list[InviteRemoved] = []
+    agent.on("invite.removed", removed.append)
+    remove = {"invite_id": "inv_1", "session_id": "ses_1", "participant_id": "par_1"}
+    publish(
+        agent,
+        {
+            "topic": "session.invite.remove",
+            "data": remove | {"state": "withdrawn", "state_reason": "answered_elsewhere"},
+        },
+    )
+    assert agent.invites.list() == []
+    await agent._emitter.drain()
+    assert [(r.state, r.reason, r.session) for r in removed] == [
+        ("withdrawn", "answered_elsewhere", None)
+    ]
+    answered = t.accept(ringing, "par_1", datetime.now(UTC))
+    publish(agent, upsert(answered))  # had it answered, the session is theirs
+    assert [s.id for s in agent.sessions.list()] == ["ses_1"]

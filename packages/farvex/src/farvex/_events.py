@@ -111,7 +111,8 @@ class InviteRemoved:
     locally at its `expires_at`; `reason` says why, when known (`answered_elsewhere`,
     `timeout`, `cancelled`, ...: the participant's `state_reason`). `session` is the
     newest view of the session known when the invite was removed (it may have left the
-    store by the time the handler runs)."""
+    store by the time the handler runs), or None when the app never held it (an agent
+    rung by a team call receives the session only once they accept)."""
 
     invite_id: str
     session_id: str

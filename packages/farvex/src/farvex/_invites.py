@@ -5,7 +5,8 @@ from __future__ import annotations
 import builtins
 from typing import TYPE_CHECKING
 
-from ._models import Invite, SessionWithJoin, VoiceSession
+from ._capabilities import Action, capability_for
+from ._models import Capability, Invite, SessionWithJoin, VoiceSession
 
 if TYPE_CHECKING:
     from ._client import SessionClient
@@ -36,6 +37,15 @@ class Invites:
     def list(self) -> builtins.list[Invite]:
         """Pending invites, oldest first."""
         return sorted(self._store.invites.values(), key=lambda i: (i.created_at, i.id))
+
+    def can(self, invite: Invite | str, action: Action | Capability) -> bool:
+        """May the user take `action` (`"accept"`, `"reject"`) on the invite now? Checked
+        against the capabilities the server sent with the invite's participant (kept
+        current by the session's changes when the app receives them)."""
+        found = self._store.invites.get(invite) if isinstance(invite, str) else invite
+        if found is None:
+            return False
+        return capability_for(action) in found.participant.capabilities
 
     async def next(self) -> Invite:
         """The next incoming invite: the oldest pending one no earlier `next()` returned,

@@ -378,18 +378,27 @@ class Inviter(_View):
 
 
 class Invite(_View):
-    """A pending app invite for the current user: accept or reject it by
-    `session.id` and `participant.id`."""
+    """A pending app invite for the current user: accept or reject it by `session_id` and
+    `participant_id`.
+
+    It names its session rather than embedding it (a team call rings hundreds of agents
+    at once): `session_name`, the `caller`, the `team` of a dispatch and the invited
+    `participant` (with its capabilities) are what an app shows to decide. The session
+    itself reaches the app once the invite is accepted (or, for a direct invite, on the
+    user's channel as for any participant)."""
 
     id: str
     session_id: str
+    session_version: int
+    session_name: str
     participant_id: str
     vendor: str
+    caller: Inviter
     inviter: Inviter
     dispatch_id: str | None = None
+    team: str | None = None
     created_at: datetime
     expires_at: datetime
-    session: VoiceSession
     participant: Participant
 
 

@@ -5,7 +5,9 @@ Rules, whatever the source (a realtime publication, an HTTP answer, a re-sync):
 - A session view applies only when its `version` is newer than the one held (or than
   the version it was removed at): replays and stale answers change nothing.
 - The store holds the sessions the user may see live: not ended, and either the user has
-  a live participant in it or the client reads the vendor feed (owners and admins).
+  a live participant in it (other than a team call still ringing them: the server sends
+  those agents invite events only, until they accept) or the client reads the vendor
+  feed (owners and admins).
 - `session.remove` drops the session and its invites.
 - An invite is pending while its participant is `invited`; it is dropped at its
   `expires_at` even when no removal arrives (a dropped connection, a late server).
@@ -73,7 +75,20 @@ class Store:
             return False
         if self.reads_vendor_feed:
             return True
-        return any(p.user_id == self.user_id and p.is_live for p in session.participants)
+        return any(
+            p.user_id == self.user_id
+            and p.is_live
+            and not (p.state is ParticipantState.INVITED and p.dispatch_id is not None)
+            for p in session.participants
+        )
+
+    def _rung_by_dispatch(self, session: VoiceSession) -> bool:
+        return not session.is_ended and any(
+            p.user_id == self.user_id
+            and p.state is ParticipantState.INVITED
+            and p.dispatch_id is not None
+            for p in session.participants
+        )
 
     def upsert_session(self, session: VoiceSession) -> bool:
         """Apply a session view if it is newer; True when it changed the store."""
@@ -87,7 +102,9 @@ class Store:
             self._removed_at.pop(session.id, None)
         else:
             self._sessions.pop(session.id, None)
-            self._removed_at[session.id] = session.version
+            if not self._rung_by_dispatch(session):
+                # Not a removal while a team call rings the user: their invite stays.
+                self._removed_at[session.id] = session.version
         emit = self._emitter.emit
         if current is not None or self.visible(session):
             emit("session.updated", SessionUpdated(session, current))
@@ -126,17 +143,18 @@ class Store:
     def upsert_invite(self, invite: Invite) -> None:
         if invite.expires_at <= self._clock():
             return
-        self.upsert_session(invite.session)
         session = self._sessions.get(invite.session_id)
-        if session is None and invite.session.version <= self._removed_at.get(
+        if session is None and invite.session_version <= self._removed_at.get(
             invite.session_id, -1
         ):
             return  # the session went away after this invite was sent
-        if session is not None and session.version >= invite.session.version:
+        if session is not None and session.version >= invite.session_version:
             participant = session.participant(invite.participant_id)
             if participant is None or participant.state is not ParticipantState.INVITED:
                 return
-            invite = invite.model_copy(update={"session": session, "participant": participant})
+            invite = invite.model_copy(
+                update={"session_version": session.version, "participant": participant}
+            )
         self._touch(invite.id)
         known = invite.id in self._invites
         self._invites[invite.id] = invite
@@ -170,15 +188,15 @@ class Store:
                 state,
                 invite,
                 reason=reason,
-                session=session or invite.session,
+                session=session,
             ),
         )
         return True
 
     def _follow_invites(self, session: VoiceSession) -> None:
-        """Keep each invite's embedded session current; drop those no longer pending."""
+        """Keep each invite's participant current; drop those no longer pending."""
         for invite in [i for i in self._invites.values() if i.session_id == session.id]:
-            if session.version <= invite.session.version:
+            if session.version <= invite.session_version:
                 continue
             participant = session.participant(invite.participant_id)
             if participant is None:
@@ -190,7 +208,7 @@ class Store:
                 self._drop_invite(invite.id, "withdrawn", None, session)
             else:
                 self._invites[invite.id] = invite.model_copy(
-                    update={"session": session, "participant": participant}
+                    update={"session_version": session.version, "participant": participant}
                 )
 
     def expire_invites(self) -> None:

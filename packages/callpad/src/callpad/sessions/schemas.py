@@ -357,39 +357,56 @@ class Inviter(BaseModel):
 
 
 class InviteView(BaseModel):
-    """A pending app invite, for its recipient."""
+    """A pending app invite, for its recipient: what an app needs to ring and decide.
+
+    It names the session rather than embedding it: a team call rings hundreds of agents,
+    and each would otherwise receive every other agent's participant. An agent who
+    accepts receives the session (in the answer and on their channel) from then on."""
 
     id: str
     session_id: str
+    session_version: int = Field(
+        description="The session's `version` when this invite was described: an app that "
+        "holds a newer view of the session trusts that instead."
+    )
+    session_name: str
     participant_id: str
     vendor: str
-    inviter: Inviter
+    caller: Inviter = Field(description="Who started the session (its initiator).")
+    inviter: Inviter = Field(description="Who rang this participant.")
     dispatch_id: str | None
+    team: str | None = Field(description="The team whose dispatch rings this invite, if any.")
     created_at: datetime
     expires_at: datetime
-    session: SessionView
-    participant: ParticipantView
+    participant: ParticipantView = Field(
+        description="The invited participant, with its `capabilities` (`accept`, `reject`)."
+    )
 
     @classmethod
-    def of(cls, session: Session, p: Participant, view: SessionView | None = None) -> InviteView:
-        """The invite of `p`; `view` is the session's view when the caller has it already
-        (a dispatch rings hundreds of agents in one change: the session renders once)."""
+    def of(cls, session: Session, p: Participant) -> InviteView:
+        """The invite of `p`."""
         inviter = session.participant(p.invited_by) if p.invited_by else None
+        dispatch = session.dispatch(p.dispatch_id) if p.dispatch_id else None
+        route = session.route
         assert p.expires_at is not None
-        view = view or SessionView.of(session)
         return cls.model_construct(
             id=invite_id(p.id),
             session_id=session.id,
+            session_version=session.version,
+            session_name=session.name,
             participant_id=p.id,
             vendor=session.vendor,
-            inviter=Inviter(
+            caller=Inviter.model_construct(
+                participant_id=route.initiator_participant_id, user_id=route.initiator_user_id
+            ),
+            inviter=Inviter.model_construct(
                 participant_id=p.invited_by, user_id=inviter.user_id if inviter else None
             ),
             dispatch_id=p.dispatch_id,
+            team=dispatch.team if dispatch else None,
             created_at=p.invited_at,
             expires_at=p.expires_at,
-            session=view,
-            participant=next(x for x in view.participants if x.id == p.id),
+            participant=ParticipantView.of(session, p),
         )
 
 

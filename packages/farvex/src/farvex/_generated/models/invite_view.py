@@ -10,7 +10,6 @@ from attrs import field as _attrs_field
 if TYPE_CHECKING:
     from ..models.inviter import Inviter
     from ..models.participant_view import ParticipantView
-    from ..models.session_view import SessionView
 
 
 T = TypeVar("T", bound="InviteView")
@@ -18,21 +17,30 @@ T = TypeVar("T", bound="InviteView")
 
 @_attrs_define
 class InviteView:
-    """A pending app invite, for its recipient.
+    """A pending app invite, for its recipient: what an app needs to ring and decide.
 
-    Attributes:
-        created_at (datetime.datetime):
-        dispatch_id (None | str):
-        expires_at (datetime.datetime):
-        id (str):
-        inviter (Inviter):
-        participant (ParticipantView):
-        participant_id (str):
-        session (SessionView):
-        session_id (str):
-        vendor (str):
+    It names the session rather than embedding it: a team call rings hundreds of agents,
+    and each would otherwise receive every other agent's participant. An agent who
+    accepts receives the session (in the answer and on their channel) from then on.
+
+        Attributes:
+            caller (Inviter):
+            created_at (datetime.datetime):
+            dispatch_id (None | str):
+            expires_at (datetime.datetime):
+            id (str):
+            inviter (Inviter):
+            participant (ParticipantView):
+            participant_id (str):
+            session_id (str):
+            session_name (str):
+            session_version (int): The session's `version` when this invite was described: an app that holds a newer view of
+                the session trusts that instead.
+            team (None | str): The team whose dispatch rings this invite, if any.
+            vendor (str):
     """
 
+    caller: Inviter
     created_at: datetime.datetime
     dispatch_id: None | str
     expires_at: datetime.datetime
@@ -40,12 +48,16 @@ class InviteView:
     inviter: Inviter
     participant: ParticipantView
     participant_id: str
-    session: SessionView
     session_id: str
+    session_name: str
+    session_version: int
+    team: None | str
     vendor: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        caller = self.caller.to_dict()
+
         created_at = self.created_at.isoformat()
 
         dispatch_id: None | str
@@ -61,9 +73,14 @@ class InviteView:
 
         participant_id = self.participant_id
 
-        session = self.session.to_dict()
-
         session_id = self.session_id
+
+        session_name = self.session_name
+
+        session_version = self.session_version
+
+        team: None | str
+        team = self.team
 
         vendor = self.vendor
 
@@ -71,6 +88,7 @@ class InviteView:
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
+                "caller": caller,
                 "created_at": created_at,
                 "dispatch_id": dispatch_id,
                 "expires_at": expires_at,
@@ -78,8 +96,10 @@ class InviteView:
                 "inviter": inviter,
                 "participant": participant,
                 "participant_id": participant_id,
-                "session": session,
                 "session_id": session_id,
+                "session_name": session_name,
+                "session_version": session_version,
+                "team": team,
                 "vendor": vendor,
             }
         )
@@ -90,9 +110,10 @@ class InviteView:
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         from ..models.inviter import Inviter
         from ..models.participant_view import ParticipantView
-        from ..models.session_view import SessionView
 
         d = dict(src_dict)
+        caller = Inviter.from_dict(d.pop("caller"))
+
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 
         def _parse_dispatch_id(data: object) -> None | str:
@@ -112,13 +133,23 @@ class InviteView:
 
         participant_id = d.pop("participant_id")
 
-        session = SessionView.from_dict(d.pop("session"))
-
         session_id = d.pop("session_id")
+
+        session_name = d.pop("session_name")
+
+        session_version = d.pop("session_version")
+
+        def _parse_team(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        team = _parse_team(d.pop("team"))
 
         vendor = d.pop("vendor")
 
         invite_view = cls(
+            caller=caller,
             created_at=created_at,
             dispatch_id=dispatch_id,
             expires_at=expires_at,
@@ -126,8 +157,10 @@ class InviteView:
             inviter=inviter,
             participant=participant,
             participant_id=participant_id,
-            session=session,
             session_id=session_id,
+            session_name=session_name,
+            session_version=session_version,
+            team=team,
             vendor=vendor,
         )
 
