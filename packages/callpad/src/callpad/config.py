@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     # Sessions
     default_ring_timeout_s: float = 30.0
     timer_poll_interval_s: float = 0.25
+    # Embedded hub: a member whose every realtime connection has been gone this long is
+    # set offline. 0: connections never change presence.
+    presence_offline_grace_s: float = Field(default=60.0, ge=0)
     idempotency_ttl_s: int = 24 * 3600
     retention_s: int = 3600
 

@@ -9,6 +9,7 @@ __all__ = [
     "INVITES_EXPIRED",
     "MEDIA_JOBS",
     "OUTBOX_EVENTS",
+    "PRESENCE_SET_OFFLINE",
     "QUEUED_DISPATCHES_SERVED",
     "SESSIONS_STARTED",
     "SESSION_CHANGES",
@@ -21,6 +22,10 @@ INVITES_EXPIRED = Counter("callpad_invites_expired", "Rings withdrawn at their r
 MEDIA_JOBS = Counter("callpad_media_jobs", "Media jobs run, by kind.", ["kind"])
 DISPATCHES_EXPIRED = Counter(
     "callpad_dispatches_expired", "Team dispatches expired at their dispatch or queue timeout."
+)
+PRESENCE_SET_OFFLINE = Counter(
+    "callpad_presence_set_offline",
+    "Members set offline because their every realtime connection was gone for the grace.",
 )
 QUEUED_DISPATCHES_SERVED = Counter(
     "callpad_queued_dispatches_served", "Queued team calls rung again when an agent was free."

@@ -1,5 +1,5 @@
 """Background work each server process runs: ring and dispatch timeouts, the dispatch
-queue, and media jobs.
+queue, media jobs, and presence from realtime connections.
 
 Nothing here holds state of its own. Deadlines and jobs live in the database, so a
 restarted server picks up where the last one stopped, and two processes on one
@@ -24,7 +24,14 @@ from .idempotency import delete_expired_keys
 from .media.base import MediaReport
 from .media.jobs import claim_job, delete_finished_jobs, due_job_ids, schedule_reports
 from .media.reports import report_from_json
-from .metrics import DISPATCHES_EXPIRED, INVITES_EXPIRED, MEDIA_JOBS, QUEUED_DISPATCHES_SERVED
+from .metrics import (
+    DISPATCHES_EXPIRED,
+    INVITES_EXPIRED,
+    MEDIA_JOBS,
+    PRESENCE_SET_OFFLINE,
+    QUEUED_DISPATCHES_SERVED,
+)
+from .presence.service import offline_after_grace, record_realtime_users
 from .realtime.outbox import delete_published_events
 from .sessions import repository as session_repo
 from .sessions import service
@@ -36,6 +43,7 @@ __all__ = ["Workers"]
 class Workers:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
+        self._connected: set[int] = set()  # users on this process's hub at the last tick
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -65,6 +73,15 @@ class Workers:
                 ),
                 group.create_task(poll_loop(self.purge_expired_rows, interval_s=60, name="purge")),
             ]
+            grace = self.ctx.settings.presence_offline_grace_s
+            if grace > 0 and self.ctx.settings.realtime_mode == "embedded":
+                # A few heartbeats per grace period: a reconnect is noticed well within it.
+                heartbeat = max(0.05, min(10.0, grace / 4))
+                tasks.append(
+                    group.create_task(
+                        poll_loop(self.track_presence, interval_s=heartbeat, name="presence")
+                    )
+                )
             try:
                 yield
             finally:
@@ -132,6 +149,24 @@ class Workers:
                         ):
                             changed += 1
         return changed
+
+    async def track_presence(self) -> int:
+        """Record the users connected to this process's hub (and those who left it since
+        the last tick: they were connected until about now), then set offline the members
+        no process has seen connected for the grace period. Several processes may sweep at
+        once: each member is set offline, and announced, by one of them."""
+        hub = self.ctx.hub
+        if hub is None:
+            return 0  # the hub is not up yet
+        connected = {int(u) for u in hub.connected_users() if u.isdecimal()}
+        seen, self._connected = connected | self._connected, connected
+        grace = timedelta(seconds=self.ctx.settings.presence_offline_grace_s)
+        now = utcnow()
+        async with write_transaction(self.ctx) as conn:
+            await record_realtime_users(conn, seen, now)
+            changed = await offline_after_grace(conn, grace, now)
+        PRESENCE_SET_OFFLINE.inc(len(changed))
+        return 0
 
     async def run_due_media_jobs(self) -> int:
         """Hand due commands to the media backend and apply due reports, each exactly once."""

@@ -133,6 +133,15 @@ presence = sa.Table(
     sa.Column("wrap_up_until", Timestamp()),
 )
 
+# When each user was last seen with a realtime connection to any server process's
+# embedded hub: the fact processes share to tell that an agent's every connection is gone.
+realtime_users = sa.Table(
+    "realtime_users",
+    metadata,
+    sa.Column("user_id", sa.BigInteger, primary_key=True),
+    sa.Column("last_seen_at", Timestamp(), nullable=False),
+)
+
 # The condition of the live-sessions index; a query uses that index only when it states
 # this condition word for word (a bound parameter would not do).
 LIVE_SESSION = "state != 'ended'"

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..db.tables import presence
+from ..db.tables import presence, realtime_users, vendors
 from ..domain import CallEnding
 
-__all__ = ["PresenceRow", "list_presence", "record_call_endings", "set_status"]
+__all__ = [
+    "GoneMember",
+    "PresenceRow",
+    "list_presence",
+    "record_call_endings",
+    "record_connected",
+    "set_gone_members_offline",
+    "set_status",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,3 +81,71 @@ async def list_presence(conn: AsyncConnection, vendor_id: int) -> list[PresenceR
         .order_by(presence.c.user_id)
     )
     return [PresenceRow(*row) for row in rows]
+
+
+async def record_connected(conn: AsyncConnection, user_ids: Collection[int], now: datetime) -> None:
+    """The users were connected to this process's hub at `now` (or until `now`)."""
+    if not user_ids:
+        return
+    insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
+    statement = insert(realtime_users).values(
+        [{"user_id": u, "last_seen_at": now} for u in sorted(user_ids)]
+    )
+    # Only forward: a process whose clock or tick is behind never moves a user back.
+    await conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[realtime_users.c.user_id],
+            set_={"last_seen_at": statement.excluded.last_seen_at},
+            where=realtime_users.c.last_seen_at < statement.excluded.last_seen_at,
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class GoneMember:
+    vendor_id: int
+    vendor: str
+    row: PresenceRow
+
+
+async def set_gone_members_offline(
+    conn: AsyncConnection, gone_before: datetime, now: datetime
+) -> list[GoneMember]:
+    """Set offline every member not offline who was seen connected to a hub, but not since
+    `gone_before`, and whose presence was set before then; the members it changed. A
+    member who never connected (presence driven through the API alone) is left alone.
+
+    One conditional UPDATE: when several processes sweep at once, each row changes (and
+    is returned) in exactly one of them."""
+    gone = sa.exists().where(
+        realtime_users.c.user_id == presence.c.user_id,
+        realtime_users.c.last_seen_at < gone_before,
+    )
+    changed = await conn.execute(
+        presence.update()
+        .where(
+            presence.c.status != "offline",
+            presence.c.updated_at < gone_before,
+            gone,
+        )
+        .values(status="offline", updated_at=now)
+        .returning(presence.c.vendor_id, presence.c.user_id, presence.c.wrap_up_until)
+    )
+    rows = changed.all()
+    if not rows:
+        return []
+    slugs = dict(
+        (
+            await conn.execute(
+                sa.select(vendors.c.id, vendors.c.slug).where(
+                    vendors.c.id.in_({r.vendor_id for r in rows})
+                )
+            )
+        ).all()
+    )
+    return [
+        GoneMember(
+            r.vendor_id, slugs[r.vendor_id], PresenceRow(r.user_id, "offline", now, r.wrap_up_until)
+        )
+        for r in sorted(rows, key=lambda r: (r.vendor_id, r.user_id))
+    ]

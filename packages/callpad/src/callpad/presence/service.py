@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Collection
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -13,7 +14,7 @@ from ..vendors import VendorRow, member_roles, require_member
 from . import repository as repo
 from .schemas import PresenceView
 
-__all__ = ["list_presence", "set_my_presence"]
+__all__ = ["list_presence", "offline_after_grace", "record_realtime_users", "set_my_presence"]
 
 
 async def set_my_presence(
@@ -24,19 +25,46 @@ async def set_my_presence(
     dispatch queue at once (in this process; the others poll)."""
     await require_member(conn, vendor, user_id)
     row = await repo.set_status(conn, vendor.id, user_id, status, now)
+    view = await _publish(conn, vendor.id, vendor.slug, row, now)
+    if status == "available":
+        after_commit(conn).dispatch_queue_changed = True
+    return view
+
+
+async def record_realtime_users(
+    conn: AsyncConnection, user_ids: Collection[int], now: datetime
+) -> None:
+    """This process's hub had these users connected at `now` (see `offline_after_grace`)."""
+    await repo.record_connected(conn, user_ids, now)
+
+
+async def offline_after_grace(
+    conn: AsyncConnection, grace: timedelta, now: datetime
+) -> list[PresenceView]:
+    """Set offline every member whose every realtime connection has been gone for `grace`
+    (seen connected by no process since `now - grace`, and whose presence was not set
+    since then), publishing each change as any presence change. A member who reconnected
+    within the grace keeps their presence; one who never connected (presence driven
+    through the API alone) is left alone."""
+    gone = await repo.set_gone_members_offline(conn, now - grace, now)
+    return [await _publish(conn, g.vendor_id, g.vendor, g.row, now) for g in gone]
+
+
+async def _publish(
+    conn: AsyncConnection, vendor_id: int, vendor: str, row: repo.PresenceRow, now: datetime
+) -> PresenceView:
+    """`presence.upsert` to every member (on their vendor-scoped channels) and the feed."""
     view = PresenceView(
-        vendor=vendor.slug,
-        user_id=user_id,
+        vendor=vendor,
+        user_id=row.user_id,
         status=row.status,
         updated_at=row.updated_at,
         wrap_up_until=row.wrap_up_until,
     )
-    members = sorted(await member_roles(conn, vendor.id))
-    channels = (*(agent_channel(vendor.slug, m) for m in members), vendor_feed(vendor.slug))
+    members = sorted(await member_roles(conn, vendor_id))
+    channels = (*(agent_channel(vendor, m) for m in members), vendor_feed(vendor))
     event = OutboxEvent("presence.upsert", view.model_dump(mode="json"), channels)
     await write_events(conn, [event], now)
-    if status == "available":
-        after_commit(conn).dispatch_queue_changed = True
     return view
 
 

@@ -1,0 +1,53 @@
+"""With the unmodified centrifuge-python client: an agent whose connection closes is set
+offline once the grace has passed, not before, and their colleagues hear it live."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from callpad.realtime.channels import agent_channel
+from callpad.testing import eventually
+
+from .conftest import AGENT, OWNER, centrifuge_client, live_server
+
+GRACE_S = 1.5
+
+
+async def test_an_agent_who_disconnects_is_offline_after_the_grace(tmp_path: Path) -> None:
+    async with live_server(tmp_path, presence_offline_grace_s=GRACE_S) as server:
+        await server.api.create_vendor("acme", {OWNER: "owner", AGENT: "agent"})
+        put = await server.api.put(AGENT, "/vendors/acme/presence/me", json={"status": "available"})
+        assert put.status_code == 200, put.text
+
+        async def status() -> str:
+            got = await server.api.get(OWNER, "/vendors/acme/presence")
+            return next(p["status"] for p in got.json()["presence"] if p["user_id"] == AGENT)
+
+        async def offline() -> bool:
+            return await status() == "offline"
+
+        owner_grant = await server.grant(OWNER, "acme")
+        agent_grant = await server.grant(AGENT, "acme")
+        async with centrifuge_client(owner_grant["url"], owner_grant["token"]) as (_, owner_seen):
+            async with centrifuge_client(agent_grant["url"], agent_grant["token"]) as (agent, _):
+                await agent.ready()
+                # Connected for several grace periods: the agent stays available.
+                await asyncio.sleep(3 * GRACE_S)
+                assert await status() == "available"
+            # centrifuge_client disconnected the agent's only connection.
+            gone_at = asyncio.get_running_loop().time()
+            await asyncio.sleep(GRACE_S / 2)
+            assert await status() == "available", "not before the grace has passed"
+            await eventually(offline)
+            assert asyncio.get_running_loop().time() - gone_at >= GRACE_S
+
+            channel = agent_channel("acme", OWNER)
+            await eventually(
+                lambda: any(
+                    p["topic"] == "presence.upsert"
+                    and p["data"]["user_id"] == AGENT
+                    and p["data"]["status"] == "offline"
+                    for p in owner_seen.publications.get(channel, [])
+                )
+            )
