@@ -18,8 +18,9 @@ from callpad.context import AppContext, write_transaction
 from callpad.db.tables import outbox
 from callpad.presence.service import offline_after_grace, record_realtime_users
 from callpad.realtime.channels import agent_channel, vendor_feed
-from callpad.testing import Api
 from fastapi import FastAPI
+
+from testsupport.api import Api
 
 OWNER, GONE, BACK, API_ONLY = 1, 42, 43, 44
 GRACE = timedelta(seconds=60)

@@ -7,7 +7,8 @@ import asyncio
 from pathlib import Path
 
 from callpad.realtime.channels import agent_channel
-from callpad.testing import eventually
+
+from testsupport.api import eventually
 
 from .conftest import AGENT, OWNER, centrifuge_client, live_server
 
