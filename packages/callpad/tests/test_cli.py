@@ -143,6 +143,10 @@ def test_openapi_into_a_missing_folder(workdir: Path, capsys: pytest.CaptureFixt
         (["admin", "create-vendor", "ok", "--name", "X", "--ring-timeout=0"], ["--ring-timeout"]),
         (["admin", "create-vendor", "ok", "--name", "X", "--ring-timeout=100000"], ["600"]),
         (["admin", "create-vendor", "ok", "--name", "X", "--ring-timeout=1e300"], ["600"]),
+        (["admin", "update-vendor", "ok", "--ring-timeout=0"], ["--ring-timeout"]),
+        (["admin", "update-vendor", "ok", "--name", ""], ["--name"]),
+        (["admin", "update-vendor", "ok"], ["nothing to change"]),
+        (["admin", "update-vendor", "nobody", "--name", "X"], ["nobody"]),
         (["admin", "set-member", "acme", "-1", "agent"], ["USER", "-1"]),
         (["admin", "set-member", "acme", str(2**63), "agent"], ["USER", str(2**63 - 1)]),
         (["admin", "remove-member", "acme", "0"], ["USER"]),
@@ -172,6 +176,26 @@ def test_valid_commands_still_work(migrated: Path, capsys: pytest.CaptureFixture
     assert (code, out.strip()) == (0, f"user {2**63 - 1} is agent of acme"), err
     code, out, err = run(capsys, "token", "--user", "7", "--ttl", "1")
     assert code == 0 and out.count(".") == 2, err
+
+
+def test_a_vendor_chooses_whether_its_sessions_end_with_their_room(
+    migrated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "admin", "create-vendor", "acme", "--name", "Acme")
+    assert code == 0, err
+    assert json.loads(out)["end_sessions_with_room"] is None  # the deployment's default
+    code, out, err = run(capsys, "admin", "update-vendor", "acme", "--end-sessions-with-room", "no")
+    assert code == 0, err
+    assert json.loads(out)["end_sessions_with_room"] is False
+    assert json.loads(out)["name"] == "Acme"  # what was not named stays
+    code, out, err = run(
+        capsys, "admin", "update-vendor", "acme", "--end-sessions-with-room", "default"
+    )
+    assert (code, json.loads(out)["end_sessions_with_room"]) == (0, None), err
+    code, out, err = run(
+        capsys, "admin", "create-vendor", "beta", "--name", "B", "--end-sessions-with-room", "yes"
+    )
+    assert (code, json.loads(out)["end_sessions_with_room"]) == (0, True), err
 
 
 # -- usage ------------------------------------------------------------------------------

@@ -112,7 +112,25 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--ring-timeout", type=float, default=None, help="seconds an invite rings (max 600)"
     )
+    create.add_argument(
+        "--end-sessions-with-room",
+        choices=["yes", "no", "default"],
+        default="default",
+        help="whether a session ends when its media room finishes "
+        "(default: CALLPAD_LIVEKIT_END_SESSIONS_WITH_ROOM)",
+    )
     create.set_defaults(run=_create_vendor)
+    update = admin.add_parser("update-vendor", help="change a vendor's settings")
+    update.add_argument("slug")
+    update.add_argument("--name", help="the display name")
+    update.add_argument("--ring-timeout", type=float, help="seconds an invite rings (max 600)")
+    update.add_argument(
+        "--end-sessions-with-room",
+        choices=["yes", "no", "default"],
+        help="whether a session ends when its media room finishes "
+        "(default: back to CALLPAD_LIVEKIT_END_SESSIONS_WITH_ROOM)",
+    )
+    update.set_defaults(run=_update_vendor)
     member = admin.add_parser("set-member", help="add a member or change their role")
     member.add_argument("vendor")
     member.add_argument("user", type=int)
@@ -337,15 +355,47 @@ def _create_vendor(args: argparse.Namespace) -> None:
 
     body = _checked(
         VendorCreate,
-        {"slug": args.slug, "name": args.name, "ring_timeout_s": args.ring_timeout},
+        {
+            "slug": args.slug,
+            "name": args.name,
+            "ring_timeout_s": args.ring_timeout,
+            "end_sessions_with_room": _ROOM_END[args.end_sessions_with_room],
+        },
         options={"slug": "SLUG", "name": "--name", "ring_timeout_s": "--ring-timeout"},
     )
     settings = _settings()
     ring_timeout = body.ring_timeout_s or settings.default_ring_timeout_s
     view = _run_write(
-        lambda conn, now: service.create_vendor(conn, body.slug, body.name, ring_timeout, now),
+        lambda conn, now: service.create_vendor(
+            conn, body.slug, body.name, ring_timeout, now, body.end_sessions_with_room
+        ),
         settings,
     )
+    print(json.dumps(view.model_dump(mode="json")))
+
+
+_ROOM_END = {"yes": True, "no": False, "default": None}
+
+
+def _update_vendor(args: argparse.Namespace) -> None:
+    from .admin import service
+    from .admin.schemas import VendorUpdate
+
+    given: dict[str, Any] = {}
+    if args.name is not None:
+        given["name"] = args.name
+    if args.ring_timeout is not None:
+        given["ring_timeout_s"] = args.ring_timeout
+    if args.end_sessions_with_room is not None:
+        given["end_sessions_with_room"] = _ROOM_END[args.end_sessions_with_room]
+    if not given:
+        raise CliError(
+            "update-vendor: nothing to change (--name, --ring-timeout or --end-sessions-with-room)"
+        )
+    body = _checked(
+        VendorUpdate, given, options={"name": "--name", "ring_timeout_s": "--ring-timeout"}
+    )
+    view = _run_write(lambda conn, _now: service.update_vendor(conn, args.slug, body))
     print(json.dumps(view.model_dump(mode="json")))
 
 

@@ -229,3 +229,64 @@ async def test_a_shuffled_duplicated_replay_ends_where_in_order_delivery_does(
     assert in_order["first_audio_at"] is not None
     del in_order["version"], replayed["version"]
     assert replayed == in_order
+
+
+async def test_room_finished_ends_a_session_when_its_vendor_says_so(
+    livekit_with_webhooks: LiveKitServer,
+    webhook_sink: list[Delivery],
+    fresh_database: Path,
+    tmp_path: Path,
+) -> None:
+    """The real `room_finished` LiveKit sends when an answered call's room goes, delivered
+    to Callpad: the session ends only if its vendor chose so, or left it to a deployment
+    default that does (here the deployment's default is not to)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        async with running_callpad(
+            livekit_with_webhooks,
+            fresh_database,
+            sock,
+            tmp_path,
+            livekit_end_sessions_with_room=False,
+        ) as callpad:
+            http = callpad.http
+
+            async def room_finishes_under_a_call() -> dict[str, Any]:
+                started = await callpad.start_call(
+                    CUSTOMER, {"type": "vendor_user", "user_id": AGENT}
+                )
+                session = (await callpad.accept(AGENT, started["session"]))["session"]
+                await callpad.lk.room.delete_room(api.DeleteRoomRequest(room=session["room"]))
+
+                def room_finished() -> Delivery | None:
+                    return next(
+                        (
+                            d
+                            for d in webhook_sink
+                            if json.loads(d[0])["event"] == "room_finished"
+                            and json.loads(d[0])["room"]["name"] == session["room"]
+                        ),
+                        None,
+                    )
+
+                body, authorization = await eventually(room_finished)
+                answer = await http.client.post(
+                    "/api/v1/webhooks/livekit",
+                    content=body,
+                    headers={"Authorization": authorization},
+                )
+                assert answer.json()["applied"] is True, answer.text
+                return await session_view(callpad, session["id"])
+
+            async def choose(end: bool | None) -> None:
+                body = {"end_sessions_with_room": end}
+                chosen = await http.request("PATCH", None, "/admin/vendors/acme", json=body)
+                assert chosen.json()["end_sessions_with_room"] is end, chosen.text
+
+            left_to_default = await room_finishes_under_a_call()
+            assert left_to_default["state"] == "active"
+            await choose(True)
+            ended = await room_finishes_under_a_call()
+            assert (ended["state"], ended["end_reason"]) == ("ended", "completed")
+            await choose(False)
+            assert (await room_finishes_under_a_call())["state"] == "active"

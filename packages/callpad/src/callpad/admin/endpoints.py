@@ -24,6 +24,7 @@ from .schemas import (
     MemberPut,
     MemberView,
     VendorCreate,
+    VendorUpdate,
     VendorView,
 )
 
@@ -50,9 +51,37 @@ async def create_vendor(body: VendorCreate, request: Request, ctx: Ctx, _admin: 
     ring_timeout = body.ring_timeout_s or ctx.settings.default_ring_timeout_s
 
     async def run(conn: AsyncConnection, now: datetime) -> VendorView:
-        return await service.create_vendor(conn, body.slug, body.name, ring_timeout, now)
+        return await service.create_vendor(
+            conn, body.slug, body.name, ring_timeout, now, body.end_sessions_with_room
+        )
 
     return await run_mutation(ctx, request, "admin", run, _as_is, status_code=201)
+
+
+@router.get(
+    "/admin/vendors/{vendor}",
+    tags=["admin"],
+    operation_id="get_vendor",
+    response_model=VendorView,
+    responses=problem_responses(404),
+)
+async def get_vendor(vendor: str, ctx: Ctx, _admin: Admin) -> VendorView:
+    """A vendor and its settings (operator admin key)."""
+    async with ctx.db.read() as conn:
+        return await service.vendor_view(conn, vendor)
+
+
+@router.patch(
+    "/admin/vendors/{vendor}",
+    tags=["admin"],
+    operation_id="update_vendor",
+    response_model=VendorView,
+    responses=problem_responses(404, 413),
+)
+async def update_vendor(vendor: str, body: VendorUpdate, ctx: Ctx, _admin: Admin) -> VendorView:
+    """Change a vendor's settings (operator admin key): the fields sent, nothing else."""
+    async with write_transaction(ctx) as conn:
+        return await service.update_vendor(conn, vendor, body)
 
 
 @router.put(

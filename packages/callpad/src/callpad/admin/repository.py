@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -15,16 +16,48 @@ __all__ = [
     "insert_contact",
     "insert_vendor",
     "list_contacts",
+    "update_vendor",
     "upsert_member",
+    "vendor_settings",
 ]
 
 
 async def insert_vendor(
-    conn: AsyncConnection, slug: str, name: str, ring_timeout_s: float, now: datetime
+    conn: AsyncConnection,
+    slug: str,
+    name: str,
+    ring_timeout_s: float,
+    end_sessions_with_room: bool | None,
+    now: datetime,
 ) -> None:
     await conn.execute(
-        vendors.insert().values(slug=slug, name=name, ring_timeout_s=ring_timeout_s, created_at=now)
+        vendors.insert().values(
+            slug=slug,
+            name=name,
+            ring_timeout_s=ring_timeout_s,
+            end_sessions_with_room=end_sessions_with_room,
+            created_at=now,
+        )
     )
+
+
+_SETTINGS = (
+    vendors.c.slug,
+    vendors.c.name,
+    vendors.c.ring_timeout_s,
+    vendors.c.end_sessions_with_room,
+    vendors.c.created_at,
+)
+
+
+async def vendor_settings(conn: AsyncConnection, vendor_id: int) -> dict[str, Any]:
+    """The vendor's own row: slug, name, settings, created_at."""
+    row = (await conn.execute(sa.select(*_SETTINGS).where(vendors.c.id == vendor_id))).one()
+    return dict(row._mapping)
+
+
+async def update_vendor(conn: AsyncConnection, vendor_id: int, values: dict[str, Any]) -> None:
+    await conn.execute(vendors.update().where(vendors.c.id == vendor_id).values(**values))
 
 
 async def upsert_member(

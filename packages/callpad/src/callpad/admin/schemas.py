@@ -16,20 +16,38 @@ __all__ = [
     "MemberPut",
     "MemberView",
     "VendorCreate",
+    "VendorUpdate",
     "VendorView",
 ]
+
+_END_SESSIONS_WITH_ROOM = (
+    "Whether a session ends when its media room finishes (LiveKit's `room_finished`: the "
+    "room emptied out, or was deleted): `completed` once answered, `failed` while ringing. "
+    "Null: the deployment's default (`CALLPAD_LIVEKIT_END_SESSIONS_WITH_ROOM`)."
+)
 
 
 class VendorCreate(RequestModel):
     slug: Slug
     name: VendorName
     ring_timeout_s: RingTimeout | None = None
+    end_sessions_with_room: bool | None = Field(default=None, description=_END_SESSIONS_WITH_ROOM)
+
+
+class VendorUpdate(RequestModel):
+    """The settings to change; a field left out stays as it is, and
+    `end_sessions_with_room: null` goes back to the deployment's default."""
+
+    name: VendorName | None = None
+    ring_timeout_s: RingTimeout | None = None
+    end_sessions_with_room: bool | None = Field(default=None, description=_END_SESSIONS_WITH_ROOM)
 
 
 class VendorView(BaseModel):
     slug: str
     name: str
     ring_timeout_s: float
+    end_sessions_with_room: bool | None = Field(description=_END_SESSIONS_WITH_ROOM)
     created_at: datetime
 
 

@@ -25,7 +25,7 @@ from ..vendors import (
     require_vendor,
 )
 from . import repository as repo
-from .schemas import ContactCreate, ContactList, ContactView, VendorView
+from .schemas import ContactCreate, ContactList, ContactView, VendorUpdate, VendorView
 
 __all__ = [
     "create_contact",
@@ -33,20 +33,53 @@ __all__ = [
     "list_contacts",
     "remove_member",
     "set_member",
+    "update_vendor",
+    "vendor_view",
 ]
 
 
 async def create_vendor(
-    conn: AsyncConnection, slug: str, name: str, ring_timeout_s: float, now: datetime
+    conn: AsyncConnection,
+    slug: str,
+    name: str,
+    ring_timeout_s: float,
+    now: datetime,
+    end_sessions_with_room: bool | None = None,
 ) -> VendorView:
     if await get_vendor(conn, slug) is not None:
         raise Problem(409, ProblemCode.VENDOR_EXISTS, f"Vendor {slug!r} already exists.")
     try:
         async with conn.begin_nested():
-            await repo.insert_vendor(conn, slug, name, ring_timeout_s, now)
+            await repo.insert_vendor(conn, slug, name, ring_timeout_s, end_sessions_with_room, now)
     except IntegrityError as exc:  # a concurrent create with the same slug
         raise Problem(409, ProblemCode.VENDOR_EXISTS, f"Vendor {slug!r} already exists.") from exc
-    return VendorView(slug=slug, name=name, ring_timeout_s=ring_timeout_s, created_at=now)
+    return VendorView(
+        slug=slug,
+        name=name,
+        ring_timeout_s=ring_timeout_s,
+        end_sessions_with_room=end_sessions_with_room,
+        created_at=now,
+    )
+
+
+async def vendor_view(conn: AsyncConnection, slug: str) -> VendorView:
+    """The vendor and its settings (operator)."""
+    vendor = await require_vendor(conn, slug)
+    row = await repo.vendor_settings(conn, vendor.id)
+    return VendorView.model_validate(row)
+
+
+async def update_vendor(conn: AsyncConnection, slug: str, body: VendorUpdate) -> VendorView:
+    """Change the settings `body` names (operator); the vendor's sessions read them when
+    they need them, so a change applies to live sessions too."""
+    vendor = await require_vendor(conn, slug)
+    values = body.model_dump(include=body.model_fields_set)
+    if values.get("name", "") is None or values.get("ring_timeout_s", 0) is None:
+        named = "name" if values.get("name", "") is None else "ring_timeout_s"
+        raise Problem(422, ProblemCode.VALIDATION_FAILED, f"{named} cannot be null.")
+    if values:
+        await repo.update_vendor(conn, vendor.id, values)
+    return await vendor_view(conn, slug)
 
 
 async def set_member(

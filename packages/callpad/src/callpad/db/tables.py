@@ -64,6 +64,9 @@ vendors = sa.Table(
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("ring_timeout_s", sa.Float, nullable=False),
     sa.Column("created_at", Timestamp(), nullable=False),
+    # Whether LiveKit's room_finished ends the vendor's sessions; null: the deployment's
+    # default (CALLPAD_LIVEKIT_END_SESSIONS_WITH_ROOM).
+    sa.Column("end_sessions_with_room", sa.Boolean, nullable=True),
 )
 
 members = sa.Table(

@@ -63,6 +63,7 @@ from ..vendors import (
     get_vendor_with_roles,
     member_roles,
     require_vendor,
+    session_ends_with_room,
 )
 from . import repository as repo
 from .events import session_events
@@ -551,6 +552,10 @@ async def apply_media_report(
     ctx: AppContext, conn: AsyncConnection, session_id: str, report: Report, now: datetime
 ) -> bool:
     """What the media layer observed (a phone leg, a recording, a room member), applied."""
+    end_with_room = ctx.settings.livekit_end_sessions_with_room  # vendors that did not choose
+    if isinstance(report, RoomFinishedReport):
+        chosen = await session_ends_with_room(conn, session_id)
+        end_with_room = end_with_room if chosen is None else chosen
 
     def change(session: Session, now: datetime) -> Session:
         match report:
@@ -587,8 +592,7 @@ async def apply_media_report(
                 known = session.participant(report.participant_id) is not None
                 return t.room_audio_started(session, report.at) if known else session
             case RoomFinishedReport():
-                end = ctx.settings.livekit_end_sessions_with_room
-                return t.room_closed(session, now, end=end)
+                return t.room_closed(session, now, end=end_with_room)
             case _:
                 assert_never(report)
 

@@ -11,6 +11,7 @@ from .repository import (
     member_role,
     member_roles,
     member_vendors,
+    session_ends_with_room,
 )
 from .roles import MANAGER_ROLES, MemberRole
 
@@ -28,4 +29,5 @@ __all__ = [
     "require_manager",
     "require_member",
     "require_vendor",
+    "session_ends_with_room",
 ]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..db.tables import contacts, members, vendors
+from ..db.tables import contacts, members, sessions, vendors
 from .roles import MemberRole
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "member_role",
     "member_roles",
     "member_vendors",
+    "session_ends_with_room",
 ]
 
 
@@ -131,3 +132,14 @@ async def get_contact(conn: AsyncConnection, vendor_id: int, contact_id: str) ->
         )
     ).first()
     return ContactRow(*row) if row else None
+
+
+async def session_ends_with_room(conn: AsyncConnection, session_id: str) -> bool | None:
+    """The choice of the session's vendor: does its session end when its media room
+    finishes? None: the vendor did not choose (or there is no such session)."""
+    chosen = await conn.execute(
+        sa.select(vendors.c.end_sessions_with_room)
+        .join(sessions, sessions.c.vendor_id == vendors.c.id)
+        .where(sessions.c.id == session_id)
+    )
+    return chosen.scalar_one_or_none()

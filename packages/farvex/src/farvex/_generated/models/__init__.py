@@ -56,6 +56,7 @@ from .team_put import TeamPut
 from .team_target import TeamTarget
 from .team_view import TeamView
 from .vendor_create import VendorCreate
+from .vendor_update import VendorUpdate
 from .vendor_user_target import VendorUserTarget
 from .vendor_view import VendorView
 from .voice_join_grant import VoiceJoinGrant
@@ -119,6 +120,7 @@ __all__ = (
     "TeamTarget",
     "TeamView",
     "VendorCreate",
+    "VendorUpdate",
     "VendorUserTarget",
     "VendorView",
     "VoiceJoinGrant",

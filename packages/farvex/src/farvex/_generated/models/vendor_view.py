@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -15,12 +15,16 @@ class VendorView:
     """
     Attributes:
         created_at (datetime.datetime):
+        end_sessions_with_room (bool | None): Whether a session ends when its media room finishes (LiveKit's
+            `room_finished`: the room emptied out, or was deleted): `completed` once answered, `failed` while ringing. Null:
+            the deployment's default (`CALLPAD_LIVEKIT_END_SESSIONS_WITH_ROOM`).
         name (str):
         ring_timeout_s (float):
         slug (str):
     """
 
     created_at: datetime.datetime
+    end_sessions_with_room: bool | None
     name: str
     ring_timeout_s: float
     slug: str
@@ -28,6 +32,9 @@ class VendorView:
 
     def to_dict(self) -> dict[str, Any]:
         created_at = self.created_at.isoformat()
+
+        end_sessions_with_room: bool | None
+        end_sessions_with_room = self.end_sessions_with_room
 
         name = self.name
 
@@ -40,6 +47,7 @@ class VendorView:
         field_dict.update(
             {
                 "created_at": created_at,
+                "end_sessions_with_room": end_sessions_with_room,
                 "name": name,
                 "ring_timeout_s": ring_timeout_s,
                 "slug": slug,
@@ -53,6 +61,15 @@ class VendorView:
         d = dict(src_dict)
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 
+        def _parse_end_sessions_with_room(data: object) -> bool | None:
+            if data is None:
+                return data
+            return cast(bool | None, data)
+
+        end_sessions_with_room = _parse_end_sessions_with_room(
+            d.pop("end_sessions_with_room")
+        )
+
         name = d.pop("name")
 
         ring_timeout_s = d.pop("ring_timeout_s")
@@ -61,6 +78,7 @@ class VendorView:
 
         vendor_view = cls(
             created_at=created_at,
+            end_sessions_with_room=end_sessions_with_room,
             name=name,
             ring_timeout_s=ring_timeout_s,
             slug=slug,
