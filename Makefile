@@ -50,8 +50,8 @@ lint: install
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 
-typecheck: install  ## mypy strict over the code, the SDK's examples and the SDK docs' snippets
-	$(RUN) mypy packages/callpad/src packages/farvex/src
+typecheck: install  ## mypy strict over the code, its tests, the SDK's examples and the SDK docs' snippets
+	$(RUN) mypy packages/callpad/src packages/farvex/src packages/callpad/tests packages/farvex/tests tests testsupport
 	$(RUN) mypy --strict packages/farvex/examples
 	$(RUN) python scripts/check_snippets.py docs/sdk.md README.md
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import httpx
 from callpad.app import create_app
@@ -16,6 +16,8 @@ from callpad.testing import migrate
 from fastapi import FastAPI
 
 __all__ = ["Api", "eventually", "running_app"]
+
+T = TypeVar("T")
 
 
 @asynccontextmanager
@@ -28,9 +30,13 @@ async def running_app(settings: Settings, *, migrated: bool = False) -> AsyncIte
         yield app
 
 
-async def eventually(
-    check: Callable[[], Any] | Callable[[], Awaitable[Any]], *, within_s: float = 15.0
-) -> Any:
+# `...`: a check may be a lambda binding loop variables as defaults (`lambda seen=seen: ...`);
+# it is always called with no arguments.
+@overload
+async def eventually(check: Callable[..., Awaitable[T | None]], *, within_s: float = 15.0) -> T: ...
+@overload
+async def eventually(check: Callable[..., T | None], *, within_s: float = 15.0) -> T: ...
+async def eventually(check: Callable[[], Any], *, within_s: float = 15.0) -> Any:
     """Poll `check()` (sync or async) until it is truthy, and return that; fails only on a
     hang, never on speed (for outcomes that follow media, timers or realtime)."""
     deadline = asyncio.get_running_loop().time() + within_s

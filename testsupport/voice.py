@@ -51,7 +51,8 @@ def _block_level(samples: np.ndarray, freq: float, rate: int) -> float:
 
 @functools.lru_cache(maxsize=64)
 def _probe(n: int, freq: float, rate: int) -> np.ndarray:
-    return np.exp(-2j * np.pi * freq * np.arange(n) / rate)
+    probe: np.ndarray = np.exp(-2j * np.pi * freq * np.arange(n) / rate)
+    return probe
 
 
 class ToneParty:

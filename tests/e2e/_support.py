@@ -13,6 +13,13 @@ CUSTOMER, AGENT, OWNER, SECOND_AGENT = 7, 42, 1, 43
 ANSWERING_PHONE = "+12025550100"  # the offline media answers it after the answer delay
 
 
+def stored(client: SessionClient, session_id: str) -> VoiceSession:
+    """The session as the client's store holds it; fails the test if it holds none."""
+    session = client.sessions.get(session_id)
+    assert session is not None, f"user {client.user_id}'s store has no session {session_id}"
+    return session
+
+
 async def server_view(
     server: CallpadServer, client: SessionClient
 ) -> tuple[dict[str, VoiceSession], dict[str, Invite]]:

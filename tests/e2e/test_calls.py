@@ -18,14 +18,9 @@ from farvex import (
 )
 from farvex.testing import CallpadServer, running_server
 
-from ._support import (
-    AGENT,
-    ANSWERING_PHONE,
-    CUSTOMER,
-    OWNER,
-    assert_stores_match,
-    eventually,
-)
+from testsupport.api import eventually
+
+from ._support import AGENT, ANSWERING_PHONE, CUSTOMER, OWNER, assert_stores_match, stored
 from .conftest import Realtime
 
 
@@ -90,20 +85,20 @@ async def test_a_customer_calls_an_agent_who_hosts_the_call(
         lambda: next(
             (
                 p
-                for p in customer.sessions.get(session_id).participants
+                for p in stored(customer, session_id).participants
                 if p.phone == ANSWERING_PHONE and p.state is ParticipantState.ACCEPTED
             ),
             None,
         )
     )
-    assert agent.sessions.get(session_id).telephony_legs[0].participant_id == phone.id
+    assert stored(agent, session_id).telephony_legs[0].participant_id == phone.id
     await eventually(lambda: all(c.status is ConnectionStatus.CONNECTED for c in clients))
     await assert_stores_match(server, *clients)
 
     await agent.sessions.start_recording(session_id)
     await eventually(
         lambda: (
-            (r := agent.sessions.get(session_id).live_recording) is not None
+            (r := stored(agent, session_id).live_recording) is not None
             and r.state is RecordingState.ACTIVE
         )
     )
@@ -115,10 +110,10 @@ async def test_a_customer_calls_an_agent_who_hosts_the_call(
 
     held = await agent.sessions.hold(session_id)
     assert held.state == "on_hold"
-    await eventually(lambda: customer.sessions.get(session_id).state == "on_hold")
+    await eventually(lambda: stored(customer, session_id).state == "on_hold")
     await assert_stores_match(server, *clients)
     await agent.sessions.unhold(session_id)
-    await eventually(lambda: owner.sessions.get(session_id).state == "active")
+    await eventually(lambda: stored(owner, session_id).state == "active")
     await assert_stores_match(server, *clients)
 
     ended = await agent.sessions.end(session_id)
@@ -221,11 +216,11 @@ async def test_stores_resync_over_http_when_realtime_cannot_recover(
                 "PATCH", AGENT, f"/vendors/acme/sessions/{session_id}", json={"name": "Renamed"}
             )
             assert renamed.status_code == 200, renamed.text
-            assert customer.sessions.get(session_id).state == "active"  # not seen yet
+            assert stored(customer, session_id).state == "active"  # not seen yet
 
         await eventually(lambda: all(c.status is ConnectionStatus.CONNECTED for c in clients))
         await assert_stores_match(server, *clients)
-        assert customer.sessions.get(session_id).name == "Renamed"
+        assert stored(customer, session_id).name == "Renamed"
         assert all(c._realtime.resyncs >= 1 for c in clients)  # the HTTP path was taken
 
         # And again, ending the call while away: the re-sync drops it.
@@ -250,10 +245,12 @@ async def test_clients_connect_as_context_managers_and_refuse_strangers(
     assert (refused.value.status, refused.value.code) == (403, "forbidden")
     assert stranger.status is ConnectionStatus.DISCONNECTED
 
+    statuses = []  # inside the block, then after it
     async with await callpad_server.session_client(CUSTOMER) as customer:
-        assert customer.status is ConnectionStatus.CONNECTED
+        statuses.append(customer.status)
         started = await customer.sessions.start(
             vendor="acme", target={"type": "vendor_user", "user_id": AGENT}
         )
         assert customer.sessions.get(started.session.id) == started.session
-    assert customer.status is ConnectionStatus.DISCONNECTED
+    statuses.append(customer.status)
+    assert statuses == [ConnectionStatus.CONNECTED, ConnectionStatus.DISCONNECTED]

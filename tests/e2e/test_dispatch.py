@@ -9,7 +9,9 @@ from typing import Any
 from farvex import DispatchChanged, DispatchState, HostClient, InviteRemoved, PresenceChanged
 from farvex.testing import CallpadServer
 
-from ._support import CUSTOMER, OWNER, assert_stores_match, eventually
+from testsupport.api import eventually
+
+from ._support import CUSTOMER, OWNER, assert_stores_match
 from .conftest import Realtime
 
 AGENTS = (42, 43, 44)
@@ -37,7 +39,7 @@ async def test_one_agent_answers_and_the_others_invites_are_dropped(
     dispatch_events: list[tuple[str, DispatchState | str]] = []
     for name in ("dispatch.started", "dispatch.resolved", "dispatch.cancelled"):
         customer.on(
-            name,  # type: ignore[arg-type]
+            name,
             lambda e, name=name: dispatch_events.append((name, e.dispatch.state)),
         )
     removed: dict[int, list[tuple[str, str | None]]] = {a.user_id: [] for a in agents}

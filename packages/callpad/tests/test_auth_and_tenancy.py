@@ -42,7 +42,7 @@ def token(settings: Settings, claims: dict[str, Any], secret: str | None = None)
         lambda s: "Bearer " + token(s, {"sub": "7"}),
         lambda s: "Bearer " + token(s, {"sub": "alice", "exp": time.time() + 60}),
         lambda s: (
-            "Bearer " + jwt.encode({"sub": "7", "exp": time.time() + 60}, None, algorithm="none")
+            "Bearer " + jwt.encode({"sub": "7", "exp": time.time() + 60}, "", algorithm="none")
         ),
     ],
     ids=["missing", "not-bearer", "malformed", "forged", "no-exp", "non-numeric-sub", "alg-none"],

@@ -60,8 +60,12 @@ def ringing(session: dict[str, Any]) -> list[int]:
 
 
 def pid_of(session: dict[str, Any], user: int) -> str:
-    return next(
-        p["id"] for p in session["participants"] if p["user_id"] == user and p["state"] == "invited"
+    return str(
+        next(
+            p["id"]
+            for p in session["participants"]
+            if p["user_id"] == user and p["state"] == "invited"
+        )
     )
 
 

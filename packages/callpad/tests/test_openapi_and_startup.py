@@ -74,7 +74,7 @@ def test_operation_ids_are_stable_and_errors_are_problems() -> None:
                 assert content["application/problem+json"]["schema"] == {
                     "$ref": "#/components/schemas/ProblemDetails"
                 }
-    schemas = document["components"]["schemas"]  # type: ignore[index]
+    schemas = document["components"]["schemas"]
     assert "HTTPValidationError" not in schemas
     assert "capability_missing" in schemas["ProblemCode"]["enum"]
 

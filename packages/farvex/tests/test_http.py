@@ -370,8 +370,9 @@ async def test_targets_as_models_and_as_dicts_send_the_same_body() -> None:
         "ses_1", target={"type": "phone", "phone": "+12025550100"}
     )
     assert bodies == [{"target": {"type": "phone", "phone": "+12025550100"}}] * 2
+    fax: Any = {"type": "fax", "number": "1"}  # what an untyped caller could send
     with pytest.raises(InvalidRequestError, match="target") as raised:
-        await client.sessions.add_participant("ses_1", target={"type": "fax", "number": "1"})  # type: ignore[typeddict-item]
+        await client.sessions.add_participant("ses_1", target=fax)
     assert "_TargetBox" not in str(raised.value)
     assert len(bodies) == 2, "nothing was sent"
     await client.dispose()

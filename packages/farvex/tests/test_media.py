@@ -47,8 +47,9 @@ async def test_start_and_accept_join_the_room_and_leave_it_when_the_call_ends(
     accepted = await agent.invites.accept(invite)
     agent_room = agent.sessions.room(session_id)
     assert agent_room is not None and agent_room.isconnected()
-    assert accepted.join is not None
-    await eventually(lambda: accepted.join.participant_id in customer_room.remote_participants)
+    join = accepted.join
+    assert join is not None
+    await eventually(lambda: join.participant_id in customer_room.remote_participants)
 
     await agent.sessions.end(session_id)
     await wait_for(customer, lambda c: c.sessions.room(session_id) is None)

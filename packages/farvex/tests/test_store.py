@@ -72,8 +72,8 @@ async def test_an_upsert_applies_only_when_newer(agent: SessionClient) -> None:
     ringing = call()
     active = t.accept(ringing, "par_1", datetime.now(UTC))
     publish(agent, upsert(ringing), upsert(active), upsert(ringing))
-    assert agent.sessions.get("ses_1").version == active.version
-    assert agent.sessions.get("ses_1").state == "active"
+    held = agent.sessions.get("ses_1")
+    assert held is not None and (held.version, held.state) == (active.version, "active")
     publish(agent, upsert(active))
     assert agent.sessions.list() == [agent.sessions.get("ses_1")]
 
@@ -82,7 +82,8 @@ async def test_remove_drops_the_session_and_its_invites(agent: SessionClient) ->
     ringing = call()
     publish(agent, upsert(ringing), invite(ringing))
     assert [i.id for i in agent.invites.list()] == ["inv_1"]
-    assert agent.invites.get("inv_1").session_id == "ses_1"
+    held = agent.invites.get("inv_1")
+    assert held is not None and held.session_id == "ses_1"
     publish(agent, {"topic": "session.remove", "data": {"session_id": "ses_1", "version": 1}})
     assert {x.id: x for x in agent.sessions.list()} == {}
     assert {x.id: x for x in agent.invites.list()} == {}
@@ -134,7 +135,7 @@ async def test_events_are_derived_from_consecutive_versions(agent: SessionClient
         "recording.started",
         "recording.stopped",
     ):
-        agent.on(name, lambda event, name=name: seen.append((name, event)))  # type: ignore[misc]
+        agent.on(name, lambda event, name=name: seen.append((name, event)))
     now = datetime.now(UTC)
     s1 = call(now=now)
     s2 = t.accept(s1, "par_1", now)
@@ -211,7 +212,9 @@ async def test_watch_yields_each_changed_value_and_ends_on_dispose(agent: Sessio
     states: list[str | None] = []
 
     async def follow() -> None:
-        async for state in agent.watch(lambda c: (s := c.sessions.get("ses_1")) and s.state):
+        async for state in agent.watch(
+            lambda c: s.state if (s := c.sessions.get("ses_1")) else None
+        ):
             states.append(state)
 
     task = asyncio.create_task(follow())

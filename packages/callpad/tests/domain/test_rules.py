@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -382,7 +383,7 @@ def test_room_reports_give_the_same_session_in_any_order_and_any_number() -> Non
     import itertools
 
     answered = t.accept(inbound(AGENT_42), "par_1", at(1))
-    reports = [
+    reports: list[Callable[[Session], Session]] = [
         lambda s: t.room_joined(s, "par_0", "PA_a", at(2)),
         lambda s: t.room_joined(s, "par_1", "PA_b", at(3)),
         lambda s: t.room_audio_started(s, at(4)),

@@ -154,7 +154,8 @@ async def run_egress_call(
 
     async def recording_state() -> dict[str, Any]:
         view: dict[str, Any] = (await callpad.http.get(AGENT, path)).json()
-        return view["recordings"][-1]
+        recordings: list[dict[str, Any]] = view["recordings"]
+        return recordings[-1]
 
     assert (await recording_state())["state"] == "active"
 

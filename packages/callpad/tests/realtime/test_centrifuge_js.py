@@ -17,17 +17,11 @@ import pytest
 from callpad.realtime.channels import agent_channel, user_channel, vendor_feed
 from callpad.realtime.outbox import OutboxEvent
 
+from testsupport.api import eventually
+from testsupport.proxy import TcpProxy
 from testsupport.servers import CentrifugoServer
 
-from .conftest import (
-    AGENT,
-    CUSTOMER,
-    CentrifugoMode,
-    LiveServer,
-    TcpProxy,
-    centrifugo_mode_server,
-    eventually,
-)
+from .conftest import AGENT, CUSTOMER, CentrifugoMode, LiveServer, centrifugo_mode_server
 
 CENTRIFUGE_JS = "centrifuge@5.7.4"
 WS = "ws@8.23.0"  # Node 20 has no global WebSocket

@@ -10,6 +10,9 @@ from callpad.realtime.channels import agent_channel, user_channel, vendor_feed
 from callpad.realtime.outbox import OutboxEvent
 from centrifuge import ClientState, SubscriptionState
 
+from testsupport.api import eventually
+from testsupport.proxy import TcpProxy
+
 from .conftest import (
     AGENT,
     CUSTOMER,
@@ -17,9 +20,7 @@ from .conftest import (
     STRANGER,
     LiveServer,
     SubscriptionRecorder,
-    TcpProxy,
     centrifuge_client,
-    eventually,
 )
 
 

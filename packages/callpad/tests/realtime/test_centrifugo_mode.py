@@ -14,8 +14,9 @@ import sqlalchemy as sa
 from callpad.db.tables import outbox
 from callpad.realtime.channels import agent_channel, user_channel, vendor_feed
 from callpad.realtime.outbox import OutboxEvent
-from centrifuge import ClientState, SubscriptionState, UnauthorizedError
+from centrifuge import ClientState, ReplyError, SubscriptionState, UnauthorizedError
 
+from testsupport.api import eventually
 from testsupport.servers import CentrifugoServer
 
 from .conftest import (
@@ -26,7 +27,6 @@ from .conftest import (
     SubscriptionRecorder,
     centrifuge_client,
     centrifugo_mode_server,
-    eventually,
 )
 
 pytestmark = pytest.mark.slow
@@ -217,7 +217,8 @@ async def test_tokens_expire_and_clients_refresh_them_through_the_grant_endpoint
         channel = user_channel(CUSTOMER)
         async with centrifuge_client(stale["url"], expired, get_token=get_token) as (client, seen):
             await client.ready()
-            assert seen.errors[0].error.code == 109  # token expired
+            expiry = seen.errors[0].error
+            assert isinstance(expiry, ReplyError) and expiry.code == 109  # token expired
             assert fetched  # the fresh grant it connected with
             # Then it refreshes before each 2-second token runs out, without reconnecting.
             await eventually(lambda: len(fetched) >= 3, within_s=15)

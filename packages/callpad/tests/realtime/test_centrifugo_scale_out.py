@@ -21,11 +21,11 @@ from callpad.db.tables import outbox
 from callpad.realtime.channels import agent_channel, user_channel
 from callpad.testing import fast_settings
 
-from testsupport.api import Api
+from testsupport.api import Api, eventually
 from testsupport.processes import CallpadProcess, serving
 from testsupport.servers import CentrifugoServer, run_centrifugo_nodes
 
-from .conftest import AGENT, CUSTOMER, Recorder, centrifuge_client, eventually
+from .conftest import AGENT, CUSTOMER, Recorder, centrifuge_client
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 

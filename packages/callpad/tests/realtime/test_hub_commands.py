@@ -14,7 +14,9 @@ from callpad.realtime.channels import agent_channel, user_channel
 from callpad.realtime.outbox import OutboxEvent
 from callpad.realtime.tokens import mint_connection_token
 
-from .conftest import AGENT, CUSTOMER, STRANGER, LiveServer, eventually
+from testsupport.api import eventually
+
+from .conftest import AGENT, CUSTOMER, STRANGER, LiveServer
 
 
 async def send(ws: Any, *commands: dict[str, Any] | str) -> None:
@@ -92,7 +94,7 @@ async def test_refresh_with_a_token_of_another_user_or_a_bad_one_closes_with_350
     await eventually(lambda: not server.hub.is_connected(CUSTOMER))
 
 
-MALFORMED = {
+MALFORMED: dict[str, list[dict[str, Any] | str]] = {
     "not json": ["{nope"],
     "a JSON array": ["[1, 2]"],
     "a method without an id": [{"subscribe": {"channel": "user:#7"}}],

@@ -17,7 +17,9 @@ from callpad.realtime.hub import Hub, HubConfig
 from callpad.realtime.hub.connection import Connection
 from callpad.realtime.tokens import mint_connection_token
 
-from .conftest import CUSTOMER, LiveServer, eventually
+from testsupport.api import eventually
+
+from .conftest import CUSTOMER, LiveServer
 from .test_hub_commands import closed_with, connected, replies, send
 
 LIMITS = HubConfig(secret="")

@@ -20,8 +20,11 @@ from callpad.realtime.channels import user_channel
 from callpad.realtime.outbox import OutboxEvent
 from callpad.realtime.tokens import mint_connection_token
 from centrifuge import ClientState
+from websockets.typing import Subprotocol
 
-from .conftest import CUSTOMER, LiveServer, centrifuge_client, eventually, live_server
+from testsupport.api import eventually
+
+from .conftest import CUSTOMER, LiveServer, centrifuge_client, live_server
 
 
 async def _raw_commands(ws: Any, *commands: dict[str, Any]) -> None:
@@ -68,7 +71,9 @@ async def test_several_commands_in_one_frame_and_an_empty_subprotocol_header(
 
 async def test_the_protobuf_subprotocol_is_refused(server: LiveServer) -> None:
     with pytest.raises(websockets.InvalidStatus):
-        async with websockets.connect(server.ws_url, subprotocols=["centrifuge-protobuf"]):
+        async with websockets.connect(
+            server.ws_url, subprotocols=[Subprotocol("centrifuge-protobuf")]
+        ):
             pass  # pragma: no cover
 
 
@@ -149,7 +154,7 @@ async def test_a_client_that_answers_pings_stays_connected(tmp_path: Path) -> No
                 # A second, raw connection counts the pings that pass meanwhile.
                 await _raw_commands(ws, {"id": 1, "connect": {"token": grant["token"]}})
                 while pings < 5:
-                    for line in (await ws.recv()).split("\n"):
+                    for line in (await ws.recv(decode=True)).split("\n"):
                         if line == "{}":
                             pings += 1
                             await ws.send("{}")

@@ -14,6 +14,16 @@ CHANNEL = "user:#7"
 TTL_S = 60.0
 
 
+class Reader:
+    """A subscriber that keeps what it is sent."""
+
+    def __init__(self) -> None:
+        self.frames: list[str] = []
+
+    def send(self, frame: str) -> None:
+        self.frames.append(frame)
+
+
 def published(streams: Streams, count: int, now: float = 0.0) -> Stream:
     for i in range(1, count + 1):
         streams.publish(CHANNEL, f'{{"n":{i}}}', f"outbox-{i}", now)
@@ -153,13 +163,13 @@ def test_history_leaves_on_time_though_the_channel_is_never_published_to_again()
 def test_a_stream_with_subscribers_keeps_its_position_after_its_history_expires() -> None:
     streams = Streams(size=1000, ttl_s=TTL_S)
     stream = published(streams, 2)
-    reader = object()
-    stream.subscribers.add(reader)  # type: ignore[arg-type]
+    reader = Reader()
+    stream.subscribers.add(reader)
     streams.expire(now=TTL_S)
     assert streams.get(CHANNEL) is stream
     assert not stream.history
     assert (stream.offset, stream.since(2)) == (2, [])  # a reader at the top still recovers
-    stream.subscribers.discard(reader)  # type: ignore[arg-type]
+    stream.subscribers.discard(reader)
     streams.release(stream)
     assert streams.get(CHANNEL) is None
 
@@ -196,8 +206,7 @@ def test_without_history_a_publication_is_only_delivered() -> None:
     assert publication is not None and publication.offset == stream.offset == 1
     assert not stream.history and not stream.keys
     assert len(streams) == 0  # nobody reads it: nothing is kept
-    reader = object()
     read = streams.open(CHANNEL, now=1.0)
-    read.subscribers.add(reader)  # type: ignore[arg-type]
+    read.subscribers.add(Reader())
     streams.publish(CHANNEL, "2", None, now=1.0)
     assert streams.get(CHANNEL) is read  # kept for its reader, without history

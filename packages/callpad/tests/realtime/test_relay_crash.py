@@ -23,7 +23,9 @@ from callpad.realtime.outbox import OutboxEvent, write_events
 from callpad.realtime.tokens import mint_connection_token
 from callpad.testing import migrate
 
-from .conftest import bound_socket, centrifuge_client, eventually
+from testsupport.api import eventually
+
+from .conftest import bound_socket, centrifuge_client
 
 pytestmark = pytest.mark.slow
 

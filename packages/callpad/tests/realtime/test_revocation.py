@@ -16,15 +16,9 @@ from callpad.realtime.outbox import OutboxEvent
 from callpad.realtime.revocations import REVOKE_TOPIC, revocation
 from centrifuge import Client, UnauthorizedError
 
-from .conftest import (
-    OWNER,
-    CentrifugoMode,
-    LiveServer,
-    Recorder,
-    centrifuge_client,
-    eventually,
-    live_server,
-)
+from testsupport.api import eventually
+
+from .conftest import OWNER, CentrifugoMode, LiveServer, Recorder, centrifuge_client, live_server
 from .test_hub_commands import replies, send
 
 FEED, OWN = vendor_feed("acme"), agent_channel("acme", OWNER)

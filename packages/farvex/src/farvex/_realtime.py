@@ -39,7 +39,7 @@ logger = logging.getLogger("farvex")
 _RESYNC_DELAYS_S = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
 
 
-class Realtime(ClientEventHandler):  # type: ignore[misc]
+class Realtime(ClientEventHandler):
     """One realtime connection of one client. Owns its re-sync task."""
 
     def __init__(

@@ -68,7 +68,10 @@ T = TypeVar("T")
 
 
 async def eventually(
-    check: Callable[[], T | Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.02
+    check: Callable[[], T | Awaitable[T | None] | None],
+    *,
+    timeout: float = 10.0,
+    interval: float = 0.02,
 ) -> T:
     """Poll `check()` (sync or async) until it returns something truthy, and return that.
     Raises AssertionError after `timeout` seconds: for outcomes that follow realtime,
@@ -76,7 +79,7 @@ async def eventually(
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         result = check()
-        value: T = await result if inspect.isawaitable(result) else result
+        value: T | None = await result if inspect.isawaitable(result) else result
         if value:
             return value
         if asyncio.get_running_loop().time() > deadline:
@@ -84,7 +87,7 @@ async def eventually(
         await asyncio.sleep(interval)
 
 
-async def wait_for(client: C, predicate: Callable[[C], T], *, timeout: float = 10.0) -> T:
+async def wait_for(client: C, predicate: Callable[[C], T | None], *, timeout: float = 10.0) -> T:
     """Wait until `predicate(client)` is truthy and return it, re-checked whenever the
     client's store changes. Raises AssertionError after `timeout` seconds.
 
