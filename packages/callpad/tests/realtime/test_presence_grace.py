@@ -23,7 +23,7 @@ async def test_an_agent_who_disconnects_is_offline_after_the_grace(tmp_path: Pat
 
         async def status() -> str:
             got = await server.api.get(OWNER, "/vendors/acme/presence")
-            return next(p["status"] for p in got.json()["presence"] if p["user_id"] == AGENT)
+            return str(next(p["status"] for p in got.json()["presence"] if p["user_id"] == AGENT))
 
         async def offline() -> bool:
             return await status() == "offline"
