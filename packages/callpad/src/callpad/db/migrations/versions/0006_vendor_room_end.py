@@ -1,7 +1,7 @@
 """vendors.end_sessions_with_room: whether LiveKit's room_finished ends a vendor's sessions
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-30
 
 Null (every existing vendor) means the deployment's default,
@@ -11,8 +11,8 @@ CALLPAD_LIVEKIT_END_SESSIONS_WITH_ROOM.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
