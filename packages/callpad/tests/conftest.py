@@ -30,6 +30,9 @@ from testsupport.postgres import (
 
 T = TypeVar("T")
 
+# Who the suites' calls are between: a customer, and vendor "acme"'s owner and two agents.
+CUSTOMER, OWNER, AGENT, OTHER_AGENT = 7, 1, 42, 43
+
 
 def run_aside(work: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine to the end on its own loop in another thread (session fixtures are
@@ -105,3 +108,32 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 async def api(app: FastAPI, settings: Settings) -> AsyncIterator[Api]:
     async with Api.in_process(app, settings) as client:
         yield client
+
+
+@pytest.fixture
+async def acme(api: Api) -> dict[str, Any]:
+    """The vendor "acme": OWNER owns it, AGENT and OTHER_AGENT take its calls."""
+    return await api.create_vendor("acme", {OWNER: "owner", AGENT: "agent", OTHER_AGENT: "agent"})
+
+
+def participant(session: dict[str, Any], user_id: int) -> dict[str, Any]:
+    """The user's one participant in a session's view."""
+    found = [p for p in session["participants"] if p["user_id"] == user_id]
+    assert len(found) == 1, session
+    one: dict[str, Any] = found[0]
+    return one
+
+
+async def ring(
+    api: Api, vendor: str = "acme", caller: int = CUSTOMER, callee: int = AGENT
+) -> tuple[str, str]:
+    """`caller` rings `callee` in the vendor's app: the session id and the callee's
+    participant id."""
+    started = await api.post(
+        caller,
+        f"/vendors/{vendor}/sessions",
+        json={"target": {"type": "vendor_user", "user_id": callee}},
+    )
+    assert started.status_code == 201, started.text
+    session = started.json()["session"]
+    return session["id"], participant(session, callee)["id"]

@@ -12,12 +12,7 @@ from fastapi import FastAPI
 
 from testsupport.api import Api
 
-CUSTOMER, AGENT = 7, 42
-
-
-@pytest.fixture
-async def acme(api: Api) -> dict[str, Any]:
-    return await api.create_vendor("acme", {AGENT: "agent"})
+from .conftest import AGENT, CUSTOMER, participant
 
 
 async def stored_counts(app: FastAPI) -> tuple[int, int]:
@@ -122,7 +117,7 @@ async def test_an_action_on_an_ended_session_is_a_conflict(
     )
     session = started.json()["session"]
     sid = session["id"]
-    agent_pid = next(p["id"] for p in session["participants"] if p["user_id"] == AGENT)
+    agent_pid = participant(session, AGENT)["id"]
     await api.post(CUSTOMER, f"{START}/{sid}/cancel")
     before = await stored_counts(app)
     late = await api.post(AGENT, f"{START}/{sid}/participants/{agent_pid}/accept")
@@ -150,8 +145,6 @@ async def test_unknown_participant_and_recording(api: Api, acme: Any) -> None:
     sid = started.json()["session"]["id"]
     response = await api.post(AGENT, f"{START}/{sid}/participants/par_nope/accept")
     assert_problem(response, 404, "participant_not_found")
-    customer_pid = next(
-        p["id"] for p in started.json()["session"]["participants"] if p["user_id"] == CUSTOMER
-    )
+    customer_pid = participant(started.json()["session"], CUSTOMER)["id"]
     response = await api.post(AGENT, f"{START}/{sid}/participants/{customer_pid}/accept")
     assert_problem(response, 403, "forbidden")

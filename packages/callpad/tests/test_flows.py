@@ -5,21 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import jwt
-import pytest
 
 from testsupport.api import Api, eventually
 
-CUSTOMER, AGENT, OWNER, OTHER_AGENT = 7, 42, 1, 43
+from .conftest import AGENT, CUSTOMER, participant
+
 PHONE_ANSWERS, PHONE_NEVER_ANSWERS = "+12025550100", "+12025550104"
-
-
-@pytest.fixture
-async def acme(api: Api) -> dict[str, Any]:
-    return await api.create_vendor("acme", {OWNER: "owner", AGENT: "agent", OTHER_AGENT: "agent"})
-
-
-def participant(session: dict[str, Any], user_id: int) -> dict[str, Any]:
-    return next(p for p in session["participants"] if p["user_id"] == user_id)
 
 
 async def call_agent(api: Api) -> dict[str, Any]:

@@ -16,17 +16,12 @@ from fastapi import FastAPI
 
 from testsupport.api import Api
 
+from .conftest import AGENT, CUSTOMER, OWNER
 from .test_bad_input import assert_problem, stored_counts
 
-CUSTOMER, AGENT, OWNER = 7, 42, 1
 TOO_BIG = 2**63  # one past the largest BIGINT
 LARGEST = 2**63 - 1
 START = "/vendors/acme/sessions"
-
-
-@pytest.fixture
-async def acme(api: Api) -> dict[str, Any]:
-    return await api.create_vendor("acme", {AGENT: "agent", OWNER: "owner"})
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from callpad.context import AppContext
 from callpad.db.tables import sessions
@@ -13,14 +12,10 @@ from fastapi import FastAPI
 
 from testsupport.api import Api
 
-CUSTOMER, AGENT = 7, 42
+from .conftest import AGENT, CUSTOMER, participant
+
 START = "/vendors/acme/sessions"
 CALL_AGENT = {"target": {"type": "vendor_user", "user_id": AGENT}}
-
-
-@pytest.fixture
-async def acme(api: Api) -> dict[str, Any]:
-    return await api.create_vendor("acme", {AGENT: "agent"})
 
 
 async def session_count(app: FastAPI) -> int:
@@ -76,7 +71,7 @@ async def test_a_failed_request_is_not_remembered(api: Api, app: FastAPI, acme: 
     key = {"Idempotency-Key": "accept-1"}
     started = (await api.post(CUSTOMER, START, json=CALL_AGENT)).json()["session"]
     sid = started["id"]
-    pid = next(p["id"] for p in started["participants"] if p["user_id"] == AGENT)
+    pid = participant(started, AGENT)["id"]
     accept = f"{START}/{sid}/participants/{pid}/accept"
     wrong_user = await api.post(CUSTOMER, accept, headers=key)
     assert wrong_user.status_code == 403

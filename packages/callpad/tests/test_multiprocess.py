@@ -26,9 +26,10 @@ from testsupport import processes
 from testsupport.api import Api, eventually
 from testsupport.processes import CallpadProcess
 
+from .conftest import AGENT, CUSTOMER, ring
+
 pytestmark = pytest.mark.slow
 
-CUSTOMER, AGENT = 7, 42
 ROUNDS = 25
 POLL_S = 0.02
 RING_TIMEOUT_S = 3.0
@@ -44,18 +45,6 @@ def serving(database_url: str, workdir: Path, count: int) -> Any:
 async def client_for(server: CallpadProcess, database_url: str) -> AsyncIterator[Api]:
     async with httpx.AsyncClient(base_url=server.url, trust_env=False, timeout=30) as client:
         yield Api(client, fast_settings(database_url))
-
-
-async def ring(api: Api, vendor: str) -> tuple[str, str]:
-    started = await api.post(
-        CUSTOMER,
-        f"/vendors/{vendor}/sessions",
-        json={"target": {"type": "vendor_user", "user_id": AGENT}},
-    )
-    assert started.status_code == 201, started.text
-    session = started.json()["session"]
-    agent = next(p for p in session["participants"] if p["user_id"] == AGENT)
-    return session["id"], agent["id"]
 
 
 class Store:

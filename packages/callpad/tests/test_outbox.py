@@ -14,13 +14,9 @@ from fastapi import FastAPI
 
 from testsupport.api import Api
 
-CUSTOMER, AGENT, OWNER = 7, 42, 1
+from .conftest import AGENT, CUSTOMER, OWNER
+
 START = "/vendors/acme/sessions"
-
-
-@pytest.fixture
-async def acme(api: Api) -> dict[str, Any]:
-    return await api.create_vendor("acme", {OWNER: "owner", AGENT: "agent"})
 
 
 async def events_after(app: FastAPI, after_id: int) -> list[dict[str, Any]]:

@@ -13,7 +13,6 @@ from collections import Counter
 from typing import Any
 
 import httpx
-import pytest
 import sqlalchemy as sa
 from callpad.context import AppContext
 from callpad.db.tables import invites, outbox, sessions
@@ -21,33 +20,10 @@ from fastapi import FastAPI
 
 from testsupport.api import Api
 
-CUSTOMER, AGENT, OWNER, OTHER_AGENT = 7, 42, 1, 43
+from .conftest import AGENT, CUSTOMER, OTHER_AGENT, OWNER, participant, ring
+
 ROUNDS = 20  # many rounds, within a few seconds per test
 PROBLEM_JSON = "application/problem+json"
-
-
-@pytest.fixture
-async def acme(api: Api) -> dict[str, Any]:
-    return await api.create_vendor("acme", {OWNER: "owner", AGENT: "agent", OTHER_AGENT: "agent"})
-
-
-def participant(session: dict[str, Any], user_id: int) -> dict[str, Any]:
-    found = [p for p in session["participants"] if p["user_id"] == user_id]
-    assert len(found) == 1, session
-    one: dict[str, Any] = found[0]
-    return one
-
-
-async def ring(api: Api, vendor: str, caller: int, callee: int) -> tuple[str, str]:
-    """`caller` rings `callee`: the session id and the callee's participant id."""
-    started = await api.post(
-        caller,
-        f"/vendors/{vendor}/sessions",
-        json={"target": {"type": "vendor_user", "user_id": callee}},
-    )
-    assert started.status_code == 201, started.text
-    session = started.json()["session"]
-    return session["id"], participant(session, callee)["id"]
 
 
 async def accept(api: Api, vendor: str, user_id: int, sid: str, pid: str) -> httpx.Response:
