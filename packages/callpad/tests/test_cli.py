@@ -327,6 +327,25 @@ def test_serve_banner_prints_a_token_command_that_works(migrated: Path) -> None:
 
 
 @SERVES
+@pytest.mark.parametrize("mode", ["embedded", "centrifugo"])
+def test_serve_banner_says_where_realtime_grants_send_clients(migrated: Path, mode: str) -> None:
+    port, centrifugo = free_port(), "ws://centrifugo.example:8000/connection/websocket"
+    env = {"CALLPAD_REALTIME_MODE": mode, "CALLPAD_REALTIME_CENTRIFUGO_URL": centrifugo}
+    process = callpad("serve", "--port", str(port), cwd=migrated, env=env)
+    assert process.stdout is not None
+    banner = [process.stdout.readline() for _ in range(6)]
+    process.send_signal(signal.SIGTERM)
+    code, _out, err = finished(process)
+    assert code == 0, err
+    realtime = next(line for line in banner if line.strip().startswith("realtime:"))
+    expected = {
+        "embedded": f"the embedded hub; grants send clients to ws://127.0.0.1:{port}/connection/websocket",
+        "centrifugo": f"Centrifugo; grants send clients to {centrifugo}",
+    }
+    assert realtime.split(":", 1)[1].strip() == expected[mode]
+
+
+@SERVES
 def test_serve_warns_when_the_public_url_names_another_port(migrated: Path) -> None:
     port = free_port()
     process = callpad(

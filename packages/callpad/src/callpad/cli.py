@@ -297,6 +297,11 @@ def _with_public_url(settings: Settings, bound: str) -> Settings:
 
 
 def _banner(settings: Settings, bound: str) -> str:
+    from .realtime.endpoints import hub_url
+
+    # Where grants send clients: this server's hub, or Centrifugo (its URL, not ours).
+    hub = "Centrifugo" if settings.realtime_mode == "centrifugo" else "the embedded hub"
+    realtime = f"{hub}; grants send clients to {hub_url(settings)}"
     media = settings.media.value
     if settings.media == "offline":
         media += " (no audio: phone legs and recordings are simulated)"
@@ -306,7 +311,7 @@ def _banner(settings: Settings, bound: str) -> str:
         f"Callpad on {bound} (API {bound}/api/v1, docs {bound}/api/v1/docs)\n"
         f"  database: {_shown_url(settings.resolved_database_url())}\n"
         f"  media: {media}\n"
-        f"  realtime grants point clients at {settings.public_url}\n"
+        f"  realtime: {realtime}\n"
         f"  a dev token for user 7:  {_command()} token --user 7\n"
         "  (the dev secret is in use unless CALLPAD_AUTH_SECRET is set: set it in production)"
     )

@@ -1,5 +1,5 @@
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import httpx
@@ -30,7 +30,11 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ProblemDetails | None:
+) -> Any | ProblemDetails | None:
+    if response.status_code == 200:
+        response_200 = cast(Any, None)
+        return response_200
+
     if response.status_code == 401:
         response_401 = ProblemDetails.from_dict(response.json())
 
@@ -64,7 +68,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ProblemDetails]:
+) -> Response[Any | ProblemDetails]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -79,7 +83,7 @@ def sync_detailed(
     recording_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[ProblemDetails]:
+) -> Response[Any | ProblemDetails]:
     """Get Recording Audio
 
      Download a finished recording (its participants, and the vendor's owners and
@@ -95,7 +99,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ProblemDetails]
+        Response[Any | ProblemDetails]
     """
 
     kwargs = _get_kwargs(
@@ -117,7 +121,7 @@ def sync(
     recording_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> ProblemDetails | None:
+) -> Any | ProblemDetails | None:
     """Get Recording Audio
 
      Download a finished recording (its participants, and the vendor's owners and
@@ -133,7 +137,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ProblemDetails
+        Any | ProblemDetails
     """
 
     return sync_detailed(
@@ -150,7 +154,7 @@ async def asyncio_detailed(
     recording_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[ProblemDetails]:
+) -> Response[Any | ProblemDetails]:
     """Get Recording Audio
 
      Download a finished recording (its participants, and the vendor's owners and
@@ -166,7 +170,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ProblemDetails]
+        Response[Any | ProblemDetails]
     """
 
     kwargs = _get_kwargs(
@@ -186,7 +190,7 @@ async def asyncio(
     recording_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> ProblemDetails | None:
+) -> Any | ProblemDetails | None:
     """Get Recording Audio
 
      Download a finished recording (its participants, and the vendor's owners and
@@ -202,7 +206,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ProblemDetails
+        Any | ProblemDetails
     """
 
     return (
