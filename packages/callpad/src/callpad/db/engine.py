@@ -1,18 +1,44 @@
-"""The database handle: one async engine, write transactions that serialise per session."""
+"""The database handle: async engines, write transactions that serialise per session.
+
+On SQLite, write transactions run their statements inline, on the event loop's thread,
+instead of handing each one to aiosqlite's thread. A write statement on SQLite is a few
+microseconds of work on pages already in memory (WAL, no fsync at commit), while each hop
+to a thread and back costs far more CPU than that: waking the thread, passing the GIL
+twice, waking the loop. This process's writers already run one at a time (see
+`Database`), so nothing waits on a thread they would free. Read transactions run inline
+too: the server's reads are bounded index lookups (lists are paginated). What could block
+the loop does not run inline: waiting for a lock (`BEGIN IMMEDIATE`, or a read's first
+look at the database while another process recovers it, fails at once and then waits on a
+worker thread) and WAL checkpoints (on a worker thread every `CHECKPOINT_EVERY_COMMITS`
+commits).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
-from sqlalchemy import event
+from sqlalchemy import event, pool
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.util import await_
 
-__all__ = ["Database", "json_dumps", "json_loads"]
+__all__ = ["CHECKPOINT_EVERY_COMMITS", "Database", "json_dumps", "json_loads"]
+
+logger = logging.getLogger(__name__)
+
+# SQLite's own automatic checkpoint would run inside a commit, on the loop's thread, and
+# fsync there; it is turned off on inline connections and run on a worker thread this
+# often instead (SQLite's default is every 1,000 WAL pages; a session change writes a few).
+CHECKPOINT_EVERY_COMMITS = 300
 
 
 # JSON columns (session documents, outbox events, media jobs) go through orjson: every
@@ -36,7 +62,13 @@ class Database:
     repositories).
     """
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        checkpoint_every_commits: int = CHECKPOINT_EVERY_COMMITS,
+    ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         options: dict[str, Any] = {
@@ -49,14 +81,24 @@ class Database:
         else:
             options["pool_size"] = 20
             options["max_overflow"] = 10
+        # Migrations and tools; transactions too, except on an SQLite file (below).
         self.engine: AsyncEngine = create_async_engine(url, **options)
+        self._transactions = self.engine
         # SQLite has one writer at a time. Queueing this process's writers here, in order,
         # hands the lock over at once; left to SQLite's busy handler, waiters poll it with
         # growing sleeps while it stands free, and throughput collapses under concurrency.
         self._sqlite_writer: asyncio.Lock | None = None
+        self._inline = False
+        self._checkpoint_every = checkpoint_every_commits
+        self._commits_since_checkpoint = 0
         if self.is_sqlite:
             _configure_sqlite(self.engine)
             self._sqlite_writer = asyncio.Lock()
+            parsed = make_url(url)
+            if SQLiteDialect_pysqlite._is_url_file_db(parsed):
+                self._inline = True
+                self._transactions = create_async_engine(_inline_url(parsed), **options)
+                _configure_sqlite(self._transactions, inline=True)
 
     @asynccontextmanager
     async def write(
@@ -65,24 +107,150 @@ class Database:
         """A write transaction. `on_commit` runs once it has committed, before this
         process's next SQLite writer starts (it must not await)."""
         writer = self._sqlite_writer or contextlib.nullcontext()
-        async with writer, self.engine.connect() as conn:
+        async with writer, self._transactions.connect() as conn:
             async with conn.begin():
                 yield conn
             if on_commit is not None:
                 on_commit()
+            if self._inline:
+                await self._count_commit(conn)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as conn:
+        async with self._transactions.connect() as conn:
             conn = await conn.execution_options(callpad_read_only=True)
             async with conn.begin():
                 yield conn
 
     async def dispose(self) -> None:
+        await self._transactions.dispose()
         await self.engine.dispose()
 
+    async def _count_commit(self, conn: AsyncConnection) -> None:
+        """Checkpoint the WAL on a worker thread every `checkpoint_every_commits` commits,
+        still holding the writer queue: the next writer then finds the WAL fully copied
+        and starts it over, so it stays bounded under continuous writes, as SQLite's own
+        checkpoint inside the commit would keep it (but with the loop free meanwhile)."""
+        self._commits_since_checkpoint += 1
+        if self._commits_since_checkpoint < self._checkpoint_every:
+            return
+        self._commits_since_checkpoint = 0
+        raw = await conn.get_raw_connection()
+        try:
+            await asyncio.to_thread(_checkpoint_wal, raw.driver_connection)
+        except sqlite3.Error:
+            # The change has committed; the next checkpoint copies what this one did not.
+            logger.warning("WAL checkpoint failed", exc_info=True)
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+
+def _checkpoint_wal(dbapi_connection: Any) -> None:
+    # PASSIVE: copies what no reader still needs into the database and never waits.
+    dbapi_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+
+
+class InlineSQLiteDialect(SQLiteDialect_pysqlite):
+    """The standard library's sqlite3 under SQLAlchemy's asyncio API, with no thread: each
+    statement runs to completion where it is awaited (see the module's docstring)."""
+
+    driver = "callpad_inline"
+    is_async = True
+    supports_statement_cache = True
+
+    @classmethod
+    def get_pool_class(cls, url: URL) -> type[pool.Pool]:
+        return pool.AsyncAdaptedQueuePool
+
+    def create_connect_args(self, url: URL) -> Any:
+        args, kwargs = super().create_connect_args(url)
+        # A wait for another process's lock runs on a worker thread (`_begin_inline`).
+        kwargs["check_same_thread"] = False
+        kwargs["factory"] = _InlineConnection
+        return args, kwargs
+
+    def get_driver_connection(self, connection: Any) -> Any:
+        return connection
+
+    # SQLAlchemy's AsyncConnection insists that a statement yield to the event loop once;
+    # these yield an awaitable that is already done, which costs two greenlet switches
+    # and no trip through the loop.
+    def do_execute(self, cursor: Any, statement: Any, parameters: Any, context: Any = None) -> None:
+        await_(_DONE)
+        super().do_execute(cursor, statement, parameters, context)  # type: ignore[no-untyped-call]
+
+    def do_executemany(
+        self, cursor: Any, statement: Any, parameters: Any, context: Any = None
+    ) -> None:
+        await_(_DONE)
+        super().do_executemany(cursor, statement, parameters, context)  # type: ignore[no-untyped-call]
+
+    def do_execute_no_params(self, cursor: Any, statement: Any, context: Any = None) -> None:
+        await_(_DONE)
+        super().do_execute_no_params(cursor, statement, context)  # type: ignore[no-untyped-call]
+
+
+class _InlineCursor(sqlite3.Cursor):
+    async def _async_soft_close(self) -> None:
+        """Called by SQLAlchemy's asyncio layer after a statement; an aiosqlite cursor
+        fetches its rows here. This one reads them where they are asked for, on the
+        same thread, so there is nothing to do."""
+
+
+class _InlineConnection(sqlite3.Connection):
+    def cursor(self, factory: Any = _InlineCursor) -> Any:
+        return super().cursor(factory)
+
+
+class _Done:
+    """An awaitable that is complete from the start."""
+
+    def __await__(self) -> Generator[None, None, None]:
+        return iter(())  # type: ignore[return-value]
+
+
+_DONE = _Done()
+
+
+registry.register("sqlite.callpad_inline", __name__, "InlineSQLiteDialect")
+
+
+def _inline_url(url: URL) -> URL:
+    return url.set(drivername="sqlite+callpad_inline")
+
+
+# A write transaction takes the write lock at once; a read transaction takes its snapshot
+# at once (a read of the header), so that no later statement of either can meet a lock.
+_BEGIN_WRITE = ("BEGIN IMMEDIATE",)
+_BEGIN_READ = ("BEGIN", "PRAGMA schema_version")
+
+
+def _begin_inline(dbapi_connection: sqlite3.Connection, statements: tuple[str, ...]) -> None:
+    """Begin a transaction. Inline connections have no busy timeout, so this fails at once
+    when another process holds what it needs; then it is retried on a worker thread with
+    SQLite's busy handler (30 s), and the loop goes on serving meanwhile."""
+    try:
+        _run_all(dbapi_connection, statements)
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            raise
+        if dbapi_connection.in_transaction:
+            statements = statements[1:]  # BEGIN went through; what followed did not
+        await_(asyncio.to_thread(_begin_waiting, dbapi_connection, statements))
+
+
+def _run_all(dbapi_connection: sqlite3.Connection, statements: tuple[str, ...]) -> None:
+    for statement in statements:
+        dbapi_connection.execute(statement).close()
+
+
+def _begin_waiting(dbapi_connection: sqlite3.Connection, statements: tuple[str, ...]) -> None:
+    dbapi_connection.execute("PRAGMA busy_timeout=30000")
+    try:
+        _run_all(dbapi_connection, statements)
+    finally:
+        dbapi_connection.execute("PRAGMA busy_timeout=0")
+
+
+def _configure_sqlite(engine: AsyncEngine, *, inline: bool = False) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin.
@@ -91,10 +259,21 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        if inline:
+            # Never wait on the loop's thread (see `_begin_inline`), and never
+            # checkpoint inside a commit there (see `CHECKPOINT_EVERY_COMMITS`).
+            cursor.execute("PRAGMA busy_timeout=0")
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
+        else:
+            cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         read_only = conn.get_execution_options().get("callpad_read_only", False)
+        if inline:
+            _begin_inline(
+                conn.connection.dbapi_connection, _BEGIN_READ if read_only else _BEGIN_WRITE
+            )
+            return
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
