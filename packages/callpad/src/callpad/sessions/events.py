@@ -43,7 +43,11 @@ def session_events(before: Session | None, after: Session) -> list[OutboxEvent]:
     was_live = session_audience(before) if before else set()
     is_live = session_audience(after)
     feed = vendor_feed(after.vendor)
-    view_data = SessionView.of(after).model_dump(mode="json")
+    view = SessionView.of(after)
+    view_data = view.model_dump(mode="json")
+    # By id, once: a team call opens or closes hundreds of rings in one change.
+    people = {p.id: p for p in after.participants}
+    views = {v.id: v for v in view.participants}
     events = [
         OutboxEvent(
             "session.upsert", view_data, (*sorted(channel(u) for u in was_live | is_live), feed)
@@ -52,10 +56,11 @@ def session_events(before: Session | None, after: Session) -> list[OutboxEvent]:
     for change in invite_changes(before, after):
         if change.user_id is None:
             continue  # phone legs have no app to notify
-        participant = after.participant(change.participant_id)
-        assert participant is not None
+        participant = people[change.participant_id]
         if change.opened:
-            data = InviteView.of(after, participant).model_dump(mode="json")
+            inviter = people.get(participant.invited_by) if participant.invited_by else None
+            invite = InviteView.of(after, participant, view=views[participant.id], inviter=inviter)
+            data = invite.model_dump(mode="json")
             events.append(OutboxEvent("session.invite.upsert", data, (channel(change.user_id),)))
         else:
             data = {
