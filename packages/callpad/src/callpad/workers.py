@@ -31,8 +31,11 @@ from .metrics import (
     PRESENCE_SET_OFFLINE,
     QUEUED_DISPATCHES_SERVED,
 )
+from .presence import repository as presence_repo
 from .presence.service import offline_after_grace, record_realtime_users
+from .realtime.channels import agent_channel
 from .realtime.outbox import delete_published_events
+from .realtime.publishers import CentrifugoPublisher
 from .sessions import repository as session_repo
 from .sessions import service
 from .webhooks.repository import delete_old_webhooks
@@ -74,7 +77,7 @@ class Workers:
                 group.create_task(poll_loop(self.purge_expired_rows, interval_s=60, name="purge")),
             ]
             grace = self.ctx.settings.presence_offline_grace_s
-            if grace > 0 and self.ctx.settings.realtime_mode == "embedded":
+            if grace > 0:
                 # A few heartbeats per grace period: a reconnect is noticed well within it.
                 heartbeat = max(0.05, min(10.0, grace / 4))
                 tasks.append(
@@ -152,13 +155,13 @@ class Workers:
 
     async def track_presence(self) -> int:
         """Record the users connected to this process's hub (and those who left it since
-        the last tick: they were connected until about now), then set offline the members
-        no process has seen connected for the grace period. Several processes may sweep at
-        once: each member is set offline, and announced, by one of them."""
-        hub = self.ctx.hub
-        if hub is None:
-            return 0  # the hub is not up yet
-        connected = {int(u) for u in hub.connected_users() if u.isdecimal()}
+        the last tick: they were connected until about now), or in Centrifugo mode the
+        members Centrifugo's presence shows on their agent channel; then set offline the
+        members no process has seen connected for the grace period. Several processes may
+        sweep at once: each member is set offline, and announced, by one of them."""
+        connected = await self._connected_users()
+        if connected is None:
+            return 0  # realtime is not up yet
         seen, self._connected = connected | self._connected, connected
         grace = timedelta(seconds=self.ctx.settings.presence_offline_grace_s)
         now = utcnow()
@@ -167,6 +170,19 @@ class Workers:
             changed = await offline_after_grace(conn, grace, now)
         PRESENCE_SET_OFFLINE.inc(len(changed))
         return 0
+
+    async def _connected_users(self) -> set[int] | None:
+        hub = self.ctx.hub
+        if hub is not None:
+            return {int(u) for u in hub.connected_users() if u.isdecimal()}
+        relay = self.ctx.relay
+        if relay is None or not isinstance(relay.publisher, CentrifugoPublisher):
+            return None
+        async with self.ctx.db.read() as conn:
+            members = await presence_repo.members_not_offline(conn)
+        by_channel = {agent_channel(vendor, user): user for vendor, user in members}
+        connected = await relay.publisher.connected_channels(sorted(by_channel))
+        return {by_channel[c] for c in connected}
 
     async def run_due_media_jobs(self) -> int:
         """Hand due commands to the media backend and apply due reports, each exactly once."""

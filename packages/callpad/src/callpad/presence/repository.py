@@ -18,6 +18,7 @@ __all__ = [
     "GoneMember",
     "PresenceRow",
     "list_presence",
+    "members_not_offline",
     "record_call_endings",
     "record_connected",
     "set_gone_members_offline",
@@ -99,6 +100,16 @@ async def record_connected(conn: AsyncConnection, user_ids: Collection[int], now
             where=realtime_users.c.last_seen_at < statement.excluded.last_seen_at,
         )
     )
+
+
+async def members_not_offline(conn: AsyncConnection) -> list[tuple[str, int]]:
+    """(vendor slug, user id) of every member whose presence is not offline."""
+    rows = await conn.execute(
+        sa.select(vendors.c.slug, presence.c.user_id)
+        .join(vendors, vendors.c.id == presence.c.vendor_id)
+        .where(presence.c.status != "offline")
+    )
+    return [(str(slug), int(user_id)) for slug, user_id in rows]
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ async def set_my_presence(
 async def record_realtime_users(
     conn: AsyncConnection, user_ids: Collection[int], now: datetime
 ) -> None:
-    """This process's hub had these users connected at `now` (see `offline_after_grace`)."""
+    """These users were seen connected at `now` (this process's hub, or Centrifugo's presence)."""
     await repo.record_connected(conn, user_ids, now)
 
 
