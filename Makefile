@@ -7,7 +7,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install services run demo test check lint typecheck openapi-check openapi generate generate-check docs-check bench clean
+.PHONY: install services run demo test check lint typecheck complexity openapi-check openapi generate generate-check docs-check bench clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -41,7 +41,7 @@ test: install  ## the whole suite
 		rc=0; $(RUN) pytest -m sip $(PYTEST_ARGS) || rc=$$?; \
 	fi; [ $$rc -eq 0 ] || { [ $$rc -eq 5 ] && [ -n "$(PYTEST_ARGS)" ]; }
 
-check: lint typecheck openapi-check generate-check docs-check
+check: lint typecheck complexity openapi-check generate-check docs-check
 
 docs-check: install  ## runs the README's quick start, every command and curl, against a fresh server
 	$(RUN) python scripts/check_quick_start.py
@@ -54,6 +54,12 @@ typecheck: install  ## mypy strict over the code, its tests, the SDK's examples 
 	$(RUN) mypy packages/callpad/src packages/farvex/src packages/callpad/tests packages/farvex/tests tests testsupport
 	$(RUN) mypy --strict packages/farvex/examples
 	$(RUN) python scripts/check_snippets.py docs/sdk.md README.md
+
+complexity: install  ## fails on a function radon rates above C (cyclomatic complexity over 20)
+	@out=$$($(RUN) radon cc --min D --show-complexity --exclude "*/_generated/*,*/migrations/*" \
+		packages/callpad/src packages/farvex/src) || exit 1; \
+	if [ -n "$$out" ]; then echo "$$out"; echo "split these: no function above radon's C"; exit 1; fi; \
+	echo "radon: no function above C"
 
 openapi-check: install  ## fails when the server's OpenAPI document drifts from the committed one
 	$(RUN) callpad openapi --check openapi/callpad.json

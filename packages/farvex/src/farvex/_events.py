@@ -198,13 +198,29 @@ def derived_events(
     A session seen for the first time is a snapshot: its participants' history is unknown,
     so only its started dispatches and active recordings are announced.
     """
+    return [
+        *(_participant_events(previous, current) if previous is not None else []),
+        *_dispatch_events(previous, current),
+        *_recording_events(previous, current),
+    ]
+
+
+def _participant_events(
+    previous: VoiceSession, current: VoiceSession
+) -> list[tuple[EventName, Event]]:
     events: list[tuple[EventName, Event]] = []
-    if previous is not None:
-        for p in current.participants:
-            before = previous.participant(p.id)
-            name = _PARTICIPANT_EVENTS.get(p.state)  # None: a state this version does not know
-            if name is not None and (before is None or before.state != p.state):
-                events.append((name, ParticipantChanged(current, p, before)))
+    for p in current.participants:
+        before = previous.participant(p.id)
+        name = _PARTICIPANT_EVENTS.get(p.state)  # None: a state this version does not know
+        if name is not None and (before is None or before.state != p.state):
+            events.append((name, ParticipantChanged(current, p, before)))
+    return events
+
+
+def _dispatch_events(
+    previous: VoiceSession | None, current: VoiceSession
+) -> list[tuple[EventName, Event]]:
+    events: list[tuple[EventName, Event]] = []
     for d in current.dispatches:
         old_d = next((x for x in previous.dispatches if x.id == d.id), None) if previous else None
         if old_d is None and (d.is_open or previous is not None):
@@ -214,6 +230,13 @@ def derived_events(
         closed = _DISPATCH_CLOSED.get(d.state)  # None: open, or a state this version lacks
         if was_open and closed is not None:
             events.append((closed, DispatchChanged(current, d)))
+    return events
+
+
+def _recording_events(
+    previous: VoiceSession | None, current: VoiceSession
+) -> list[tuple[EventName, Event]]:
+    events: list[tuple[EventName, Event]] = []
     for r in current.recordings:
         old_r = next((x for x in previous.recordings if x.id == r.id), None) if previous else None
         was = old_r.state if old_r else None

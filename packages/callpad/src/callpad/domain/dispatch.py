@@ -124,12 +124,7 @@ def advance(
     """The dispatch's next step, given the available agents in ring order (`ring_order`).
     A no-op unless it is ringing and none of its agents is."""
     dispatch = session.dispatch(dispatch_id)
-    if (
-        dispatch is None
-        or dispatch.state is not DispatchState.RINGING
-        or session.state is SessionState.ENDED
-        or _ringing(session, dispatch)
-    ):
+    if dispatch is None or not _due(session, dispatch):
         return session
     policy = dispatch.policy
     in_session = {p.user_id for p in session.participants if p.is_live and p.user_id is not None}
@@ -142,14 +137,32 @@ def advance(
     if fresh:
         step = fresh[: policy.step_size] if policy.step_size else fresh
         return _ring(session, replace(dispatch, round=round_), step, ids, now)
-    if rung and round_ >= policy.max_rounds:
+    return _nobody_to_ring(session, dispatch, round_, bool(rung), now)
+
+
+def _due(session: Session, dispatch: Dispatch) -> bool:
+    """Whether the dispatch's next step is due: it rings, and none of its agents does."""
+    return (
+        dispatch.state is DispatchState.RINGING
+        and session.state is not SessionState.ENDED
+        and not _ringing(session, dispatch)
+    )
+
+
+def _nobody_to_ring(
+    session: Session, dispatch: Dispatch, round_: int, rang: bool, now: datetime
+) -> Session:
+    """No agent is left to ring: give up after the last round, else fail or queue as the
+    policy says."""
+    policy = dispatch.policy
+    if rang and round_ >= policy.max_rounds:
         return _give_up(session, dispatch, DispatchReason.NO_ANSWER, now)
     if policy.when_unavailable is WhenUnavailable.FAIL:
         return _give_up(session, dispatch, DispatchReason.NO_AGENTS_AVAILABLE, now)
     queued = replace(
         dispatch,
         state=DispatchState.QUEUED,
-        round=round_ + 1 if rung else round_,  # leaving the queue starts a fresh round
+        round=round_ + 1 if rang else round_,  # leaving the queue starts a fresh round
         queued_at=now,
         deadline=now + timedelta(seconds=policy.max_queue_wait_s),
     )

@@ -11,8 +11,10 @@ from datetime import datetime
 from typing import Literal
 
 from .model import (
+    Participant,
     ParticipantKind,
     ParticipantState,
+    Recording,
     RecordingState,
     Session,
     SessionState,
@@ -73,42 +75,56 @@ def invite_changes(before: Session | None, after: Session) -> list[InviteChange]
 
 def media_commands(before: Session | None, after: Session) -> list[MediaCommand]:
     """The media work that makes the room match `after`."""
-    commands: list[MediaCommand] = []
     previous = {p.id: p for p in (before.participants if before else ())}
-    for p in after.participants:
-        old = previous.get(p.id)
-        if p.kind is ParticipantKind.PHONE:
-            if old is None and p.state is ParticipantState.INVITED and p.phone:
-                commands.append(MediaCommand("dial", participant_id=p.id, phone=p.phone))
-            elif (
-                old is not None
-                and old.is_live
-                and not p.is_live
-                and not (p.sip_leg is not None and p.sip_leg.state is SipLegState.FAILED)
-            ):
-                # Idempotent on the media side: a leg that already hung up is left alone.
-                commands.append(MediaCommand("hang_up", participant_id=p.id))
-        elif (
-            old is not None
-            and old.state is ParticipantState.ACCEPTED
-            and p.state in (ParticipantState.REMOVED, ParticipantState.LEFT)
-            and after.state is not SessionState.ENDED  # closing the room disconnects everyone
-        ):
-            commands.append(MediaCommand("remove", participant_id=p.id))
+    commands = [
+        c
+        for p in after.participants
+        if (c := _participant_command(previous.get(p.id), p, after)) is not None
+    ]
     previous_recordings = {r.id: r for r in (before.recordings if before else ())}
-    for r in after.recordings:
-        old_recording = previous_recordings.get(r.id)
-        if old_recording is None and r.state is RecordingState.STARTING:
-            commands.append(MediaCommand("start_recording", recording_id=r.id))
-        elif (
-            old_recording is not None
-            and old_recording.is_live
-            # A failed recording is stopped too: an egress stuck in STARTING must not
-            # go on once Callpad has given up on it (stopping one that is gone is a no-op).
-            and r.state in (RecordingState.STOPPED, RecordingState.FAILED)
-        ):
-            commands.append(MediaCommand("stop_recording", recording_id=r.id))
+    commands += [
+        c
+        for r in after.recordings
+        if (c := _recording_command(previous_recordings.get(r.id), r)) is not None
+    ]
+    return commands + _room_commands(before, after)
+
+
+def _participant_command(
+    old: Participant | None, p: Participant, after: Session
+) -> MediaCommand | None:
+    if p.kind is ParticipantKind.PHONE:
+        if old is None and p.state is ParticipantState.INVITED and p.phone:
+            return MediaCommand("dial", participant_id=p.id, phone=p.phone)
+        leg_failed = p.sip_leg is not None and p.sip_leg.state is SipLegState.FAILED
+        if old is not None and old.is_live and not p.is_live and not leg_failed:
+            # Idempotent on the media side: a leg that already hung up is left alone.
+            return MediaCommand("hang_up", participant_id=p.id)
+        return None
+    if (
+        old is not None
+        and old.state is ParticipantState.ACCEPTED
+        and p.state in (ParticipantState.REMOVED, ParticipantState.LEFT)
+        and after.state is not SessionState.ENDED  # closing the room disconnects everyone
+    ):
+        return MediaCommand("remove", participant_id=p.id)
+    return None
+
+
+def _recording_command(old: Recording | None, r: Recording) -> MediaCommand | None:
+    if old is None:
+        starting = r.state is RecordingState.STARTING
+        return MediaCommand("start_recording", recording_id=r.id) if starting else None
+    # A failed recording is stopped too: an egress stuck in STARTING must not go on once
+    # Callpad has given up on it (stopping one that is gone is a no-op).
+    if old.is_live and r.state in (RecordingState.STOPPED, RecordingState.FAILED):
+        return MediaCommand("stop_recording", recording_id=r.id)
+    return None
+
+
+def _room_commands(before: Session | None, after: Session) -> list[MediaCommand]:
     ended = after.state is SessionState.ENDED
+    commands = []
     if before is not None and before.on_hold != after.on_hold and not ended:
         commands.append(MediaCommand("hold", held=after.on_hold))
     if ended and (before is None or before.state is not SessionState.ENDED):

@@ -561,21 +561,33 @@ def _settle(session: Session, now: datetime) -> Session:
     if session.answered_at is not None:
         if len(accepted) < 2:
             return _finish(session, EndReason.COMPLETED, now)
-        if not any(p.role is Role.HOST for p in accepted):
-            successor = min(
-                (p for p in accepted if p.role is Role.AGENT),
-                key=lambda p: (p.accepted_at or now, p.id),
-                default=None,
-            )
-            if successor is not None:
-                session = _with_participant(session, replace(successor, role=Role.HOST))
-        return session
+        return _hand_over_host(session, now)
     if not session.invited and not session.open_dispatches and len(accepted) < 2:
-        closed = [p for p in session.participants if p.id != session.route.initiator_participant_id]
-        failed = bool(closed) and all(p.state_reason is StateReason.FAILED for p in closed)
-        reason = d.end_reason(session) or (EndReason.FAILED if failed else EndReason.MISSED)
-        return _finish(session, reason, now)
+        return _finish(session, _unanswered_reason(session), now)
     return session
+
+
+def _hand_over_host(session: Session, now: datetime) -> Session:
+    """A call whose host left is hosted by its earliest-answering agent."""
+    accepted = session.accepted
+    if any(p.role is Role.HOST for p in accepted):
+        return session
+    successor = min(
+        (p for p in accepted if p.role is Role.AGENT),
+        key=lambda p: (p.accepted_at or now, p.id),
+        default=None,
+    )
+    if successor is None:
+        return session
+    return _with_participant(session, replace(successor, role=Role.HOST))
+
+
+def _unanswered_reason(session: Session) -> EndReason:
+    """Why a call nobody answered ends: its dispatch's reason, `failed` when every party
+    rung failed, else `missed`."""
+    closed = [p for p in session.participants if p.id != session.route.initiator_participant_id]
+    failed = bool(closed) and all(p.state_reason is StateReason.FAILED for p in closed)
+    return d.end_reason(session) or (EndReason.FAILED if failed else EndReason.MISSED)
 
 
 def _commit(before: Session, after: Session, now: datetime) -> Session:
