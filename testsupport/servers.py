@@ -19,7 +19,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -383,10 +383,13 @@ class SippPeer:
 
 
 @contextlib.contextmanager
-def run_sipp(scenario: str, workdir: Path) -> Iterator[SippPeer]:
+def run_sipp(
+    scenario: str, workdir: Path, keys: Mapping[str, str] | None = None
+) -> Iterator[SippPeer]:
     """Run `sipp` as the far end of phone legs: `answers` (sipp's own UAS: rings, answers,
-    waits for the BYE), `busy` (rings, 486) or `hangs_up` (answers, BYE two seconds later),
-    from testsupport/sipp."""
+    waits for the BYE), `busy` (rings, 486), `hangs_up` (answers, BYE two seconds later)
+    or `answers_rtp` (answers with its media on the test's socket `-key rtp_port`), from
+    testsupport/sipp. `keys` are the scenario's `[keyword]`s (`sipp -key`)."""
     binary = find_binary("sipp")
     require(binary is not None, "sipp is not installed (Debian's sip-tester)")
     assert binary is not None
@@ -397,6 +400,8 @@ def run_sipp(scenario: str, workdir: Path) -> Iterator[SippPeer]:
         else ["-sf", str(SIPP_SCENARIOS / f"{scenario}.xml")]
     )
     argv = [str(binary), *which, "-i", "127.0.0.1", "-p", str(port), "-nostdin", "-m", "1000"]
+    for keyword, value in (keys or {}).items():
+        argv += ["-key", keyword, value]
     workdir.mkdir(parents=True, exist_ok=True)
     with (workdir / f"sipp-{scenario}-{port}.log").open("wb") as out:
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=workdir)

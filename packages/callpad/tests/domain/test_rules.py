@@ -322,6 +322,43 @@ def test_a_phone_leg_answers_then_hangs_up() -> None:
     assert (leg.state, leg.state_reason) == (ParticipantState.LEFT, StateReason.HUNG_UP)
 
 
+def test_dtmf_goes_to_an_answered_phone_leg_from_the_vendors_side() -> None:
+    dialled = t.add_participant(active_call(), "par_1", "par_2", PHONE, at(2))
+    assert C.SEND_DTMF not in caps(dialled, "par_1")  # nothing answered yet
+    with pytest.raises(Conflict):
+        t.send_dtmf(dialled, "par_1", "par_2", "1")
+    s = t.sip_leg_update(dialled, "par_2", SipLegState.ANSWERED, at(3))
+    s = t.add_participant(s, "par_1", "par_3", AGENT_43, at(4))
+    s = t.accept(s, "par_3", at(5))
+    host, agent = s.participant("par_1"), s.participant("par_3")
+    assert host is not None and agent is not None
+    assert (host.role, agent.role) == (Role.HOST, Role.AGENT)
+    for sender in ("par_1", "par_3"):
+        assert C.SEND_DTMF in caps(s, sender)
+        command = t.send_dtmf(s, sender, "par_2", "12*#A")
+        assert (command.action, command.participant_id, command.digits) == (
+            "send_dtmf",
+            "par_2",
+            "12*#A",
+        )
+    # The customer may not; a user is not a phone; nobody is not there.
+    with pytest.raises(Forbidden):
+        t.send_dtmf(s, "par_0", "par_2", "1")
+    assert C.SEND_DTMF not in caps(s, "par_0")
+    with pytest.raises(Conflict):
+        t.send_dtmf(s, "par_1", "par_3", "1")
+    with pytest.raises(NotFound):
+        t.send_dtmf(s, "par_1", "par_9", "1")
+    # Not while on hold (the held leg hears nothing), nor once the leg hung up.
+    held = t.hold(s, "par_1", at(6))
+    assert C.SEND_DTMF not in caps(held, "par_1")
+    with pytest.raises(Conflict):
+        t.send_dtmf(held, "par_1", "par_2", "1")
+    hung_up = t.sip_leg_update(s, "par_2", SipLegState.ENDED, at(7))
+    with pytest.raises(Conflict):
+        t.send_dtmf(hung_up, "par_1", "par_2", "1")
+
+
 def test_check_tells_forbidden_from_conflict() -> None:
     s = active_call()
     customer = s.participant("par_0")

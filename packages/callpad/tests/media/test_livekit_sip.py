@@ -16,7 +16,9 @@ from livekit import api
 from livekit.rtc import _ffi_client as rtc_ffi
 
 from testsupport.api import eventually
+from testsupport.rtp import RtpPhone
 from testsupport.servers import LiveKitServer, run_livekit, run_livekit_sip, run_sipp
+from testsupport.voice import HEARD
 
 from .conftest import AGENT, AGENT_HZ, Callpad, running_callpad
 
@@ -130,6 +132,49 @@ async def test_the_far_end_answers_and_the_host_hangs_up(
             removed = await callpad.http.delete(AGENT, f"{path}/participants/{phone['id']}")
             assert removed.status_code == 200, removed.text
             await eventually(lambda: _gone(callpad, session["room"], phone["id"]))
+
+
+PHONE_HZ = 600.0  # the phone's own voice, at 8 kHz G.711
+
+
+async def test_audio_flows_both_ways_and_dtmf_reaches_the_phone(
+    livekit_with_sip: LiveKitServer, fresh_database: Path, tmp_path: Path
+) -> None:
+    """The far end answers with its media on the test's RTP socket: the phone hears the
+    agent's tone and the agent hears the phone's, through livekit-sip and the room, and
+    the digits the agent keys in through Callpad arrive as RFC 4733 telephone-events."""
+    async with RtpPhone.open(PHONE_HZ) as handset:
+        keys = {"rtp_port": str(handset.port)}
+        with run_sipp("answers_rtp", tmp_path / "sipp", keys) as far_end:
+            async with dialled(livekit_with_sip, far_end.address, fresh_database, tmp_path) as (
+                callpad,
+                started,
+                seen,
+            ):
+                session = started["session"]
+                agent = await callpad.join("agent", AGENT_HZ, started["join"])
+                view = await asyncio.wait_for(
+                    leg_states(callpad, session["id"], seen, {"answered", "failed"}), 30
+                )
+                assert seen[-1] == "answered", seen
+                phone = next(p for p in view["participants"] if p["kind"] == "phone")
+                me = next(p for p in view["participants"] if p["user_id"] == AGENT)
+                assert "send_dtmf" in me["capabilities"]
+
+                await eventually(lambda: handset.level(AGENT_HZ) > HEARD)  # agent -> phone
+                await eventually(lambda: agent.hears(PHONE_HZ))  # phone -> agent
+
+                path = f"/vendors/acme/sessions/{session['id']}"
+                sent = await callpad.http.post(
+                    AGENT, f"{path}/participants/{phone['id']}/dtmf", json={"digits": "19*#"}
+                )
+                assert sent.status_code == 202, sent.text
+                await eventually(lambda: handset.digits == "19*#")
+                assert handset.digits == "19*#"  # each digit once, in order
+
+                removed = await callpad.http.delete(AGENT, f"{path}/participants/{phone['id']}")
+                assert removed.status_code == 200, removed.text
+                await eventually(lambda: _gone(callpad, session["room"], phone["id"]))
 
 
 @pytest.fixture(autouse=True)

@@ -28,6 +28,7 @@ Action = Literal[
     "add_participant",
     "remove_participant",
     "rename",
+    "send_dtmf",
 ]
 ACTIONS: tuple[Action, ...] = get_args(Action)
 
@@ -44,6 +45,7 @@ _CAPABILITY_OF_ACTION: dict[str, Capability] = {
     "add_participant": Capability.ADD_PARTICIPANT,
     "remove_participant": Capability.REMOVE_PARTICIPANT,
     "rename": Capability.RENAME_SESSION,
+    "send_dtmf": Capability.SEND_DTMF,
 }
 
 

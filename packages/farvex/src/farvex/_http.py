@@ -61,6 +61,7 @@ from ._generated.api.sessions import (
     reject_invite,
     remove_participant,
     rename_session,
+    send_dtmf,
     start_recording,
     start_session,
     stop_recording,
@@ -68,6 +69,7 @@ from ._generated.api.sessions import (
 )
 from ._generated.models import (
     AddParticipantRequest,
+    DtmfRequest,
     ListMySessionsStatus,
     ListSessionsStatus,
     PresencePut,
@@ -76,6 +78,7 @@ from ._generated.models import (
 )
 from ._generated.types import UNSET, Unset
 from ._models import (
+    DtmfSent,
     Invite,
     Presence,
     RealtimeGrant,
@@ -567,6 +570,27 @@ class HttpApi:
             session_id,
             participant_id,
             if_match=_if_match(if_match),
+        )
+
+    async def send_dtmf(
+        self,
+        vendor: str,
+        session_id: str,
+        participant_id: str,
+        digits: str,
+        *,
+        idempotency_key: str | None,
+        options: RequestOptions,
+    ) -> DtmfSent:
+        return await self._send(
+            send_dtmf,
+            DtmfSent,
+            options,
+            vendor,
+            session_id,
+            participant_id,
+            body=DtmfRequest(digits=digits),
+            idempotency_key=_key(idempotency_key),
         )
 
     async def start_recording(

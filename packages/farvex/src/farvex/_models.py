@@ -26,6 +26,7 @@ __all__ = [
     "DispatchReason",
     "DispatchState",
     "DispatchStrategy",
+    "DtmfSent",
     "EndReason",
     "HostStartInput",
     "Invite",
@@ -125,6 +126,7 @@ class Capability(StrEnum):
     ADD_PARTICIPANT = "add_participant"
     REMOVE_PARTICIPANT = "remove_participant"
     RENAME_SESSION = "rename_session"
+    SEND_DTMF = "send_dtmf"
 
 
 class Direction(StrEnum):
@@ -370,6 +372,13 @@ class SessionWithJoin(_View):
 
     session: VoiceSession
     join: VoiceJoinGrant | None = None
+
+
+class DtmfSent(_View):
+    """What `send_dtmf` answers: the digits are on their way to the phone leg."""
+
+    participant_id: str
+    digits: str
 
 
 class Inviter(_View):

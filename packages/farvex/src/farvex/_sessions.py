@@ -17,6 +17,7 @@ from ._capabilities import Action, capability_for
 from ._errors import InvalidRequestError, NotFoundError
 from ._models import (
     Capability,
+    DtmfSent,
     Participant,
     ParticipantState,
     SessionWithJoin,
@@ -437,6 +438,30 @@ class HostSessions(Sessions):
             options=c._options.merged(timeout, max_retries),
         )
         return c._apply(removed)
+
+    async def send_dtmf(
+        self,
+        session_id: str,
+        *,
+        participant_id: str,
+        digits: str,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> DtmfSent:
+        """Press keys (`0-9*#A-D`, in order) on an answered phone leg: phone menus,
+        extensions, PINs. Hosts and agents, while the call is active. A retry sends them
+        once (an Idempotency-Key is made for you, or pass your own)."""
+        c = self._client
+        c._check_open()
+        return await c._api.send_dtmf(
+            c.vendor,
+            session_id,
+            participant_id,
+            digits,
+            idempotency_key=idempotency_key,
+            options=c._options.merged(timeout, max_retries),
+        )
 
     async def start_recording(
         self,

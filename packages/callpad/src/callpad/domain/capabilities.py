@@ -39,6 +39,11 @@ _HOST_CONTROLS = frozenset(
 )
 
 
+# The vendor's side of a call keys digits into phone menus (IVRs, extensions, PINs): hosts
+# and agents. Customers and guests do not drive a vendor's phone legs.
+_DTMF_ROLES = frozenset({Role.HOST, Role.AGENT})
+
+
 def role_allows(session: Session, participant: Participant) -> frozenset[Capability]:
     """The actions this participant's role may ever take in this session."""
     if participant.kind is not ParticipantKind.USER:
@@ -50,6 +55,8 @@ def role_allows(session: Session, participant: Participant) -> frozenset[Capabil
         allowed |= {Capability.ACCEPT_INVITE, Capability.REJECT_INVITE}
     if participant.role is Role.HOST:
         allowed |= _HOST_CONTROLS
+    if participant.role in _DTMF_ROLES:
+        allowed.add(Capability.SEND_DTMF)
     return frozenset(allowed)
 
 
@@ -83,9 +90,20 @@ def capabilities(session: Session, participant: Participant) -> frozenset[Capabi
                 if session.live_recording is not None
                 else Capability.START_RECORDING
             )
+            # Not on hold: a held phone leg hears nothing, digits included.
+            if state is SessionState.ACTIVE and any(
+                _answered_phone(p) for p in session.participants
+            ):
+                open_now.add(Capability.SEND_DTMF)
         if any(p.is_live and p.id != participant.id for p in session.participants):
             open_now.add(Capability.REMOVE_PARTICIPANT)
     return frozenset(open_now & allowed)
+
+
+def _answered_phone(participant: Participant) -> bool:
+    return (
+        participant.kind is ParticipantKind.PHONE and participant.state is ParticipantState.ACCEPTED
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ MediaAction = Literal[
     "stop_recording",
     "hold",
     "close_room",
+    "send_dtmf",
 ]
 
 
@@ -58,6 +59,7 @@ class MediaCommand:
     phone: str | None = None
     recording_id: str | None = None
     held: bool | None = None
+    digits: str | None = None  # send_dtmf: `0-9`, `*`, `#`, `A-D`
 
 
 def invite_changes(before: Session | None, after: Session) -> list[InviteChange]:

@@ -104,6 +104,7 @@ class Capability(StrEnum):
     ADD_PARTICIPANT = "add_participant"
     REMOVE_PARTICIPANT = "remove_participant"
     RENAME_SESSION = "rename_session"
+    SEND_DTMF = "send_dtmf"
 
 
 class Direction(StrEnum):

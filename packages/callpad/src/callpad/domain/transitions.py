@@ -16,6 +16,7 @@ from .capabilities import check
 from .edits import close as _close
 from .edits import invite as _invite
 from .edits import with_participant as _with_participant
+from .effects import MediaCommand
 from .errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound
 from .model import (
     Capability,
@@ -241,6 +242,28 @@ def remove_participant(
         else ParticipantState.WITHDRAWN
     )
     return _commit(session, _close(session, target, state, StateReason.REMOVED, now), now)
+
+
+def send_dtmf(
+    session: Session, participant_id: str, target_participant_id: str, digits: str
+) -> MediaCommand:
+    """Key `digits` into an answered phone leg (hosts and agents, while the call is
+    active). Nothing in the session changes: the digits are media work only."""
+    _actor(session, participant_id, Capability.SEND_DTMF)
+    target = session.participant(target_participant_id)
+    if target is None:
+        raise NotFound(ErrorCode.PARTICIPANT_NOT_FOUND, "No such participant in this session.")
+    if target.kind is not ParticipantKind.PHONE:
+        raise Conflict(
+            ErrorCode.INVALID_STATE, "DTMF goes to a phone participant only.", Capability.SEND_DTMF
+        )
+    if target.state is not ParticipantState.ACCEPTED:
+        raise Conflict(
+            ErrorCode.INVALID_STATE,
+            f"The phone participant is {target.state}, not answered.",
+            Capability.SEND_DTMF,
+        )
+    return MediaCommand("send_dtmf", participant_id=target.id, digits=digits)
 
 
 def start_recording(

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from ..clock import utcnow
 from ..dependencies import Ctx, CurrentUser
-from ..domain import Session
+from ..domain import MediaCommand, Session
 from ..mutations import (
     IDEMPOTENCY_KEY,
     IF_MATCH,
@@ -27,6 +27,8 @@ from . import service
 from .repository import PendingInvite
 from .schemas import (
     AddParticipantRequest,
+    DtmfRequest,
+    DtmfSent,
     InviteList,
     InviteView,
     RenameRequest,
@@ -406,6 +408,42 @@ async def remove_participant(
             ctx, conn, vendor, session_id, participant_id, user_id, now, if_match=if_match
         ),
         _view,
+    )
+
+
+@router.post(
+    SESSION + "/participants/{participant_id}/dtmf",
+    operation_id="send_dtmf",
+    response_model=DtmfSent,
+    status_code=202,
+    responses=MUTATION_PROBLEMS,
+    openapi_extra={"parameters": [IDEMPOTENCY_KEY]},
+)
+async def send_dtmf(
+    vendor: str,
+    session_id: str,
+    participant_id: str,
+    body: DtmfRequest,
+    request: Request,
+    ctx: Ctx,
+    user_id: CurrentUser,
+) -> Response:
+    """Press keys on an answered phone leg (DTMF: `0-9*#A-D`), for phone menus, extensions
+    and PINs (hosts and agents, while the call is active). 202: they are sent in order
+    through the media server; nothing in the session changes."""
+
+    def sent(command: MediaCommand, _now: datetime) -> DtmfSent:
+        return DtmfSent(participant_id=participant_id, digits=body.digits)
+
+    return await run_mutation(
+        ctx,
+        request,
+        user_principal(user_id),
+        lambda conn, now: service.send_dtmf(
+            ctx, conn, vendor, session_id, participant_id, user_id, body.digits, now
+        ),
+        sent,
+        status_code=202,
     )
 
 

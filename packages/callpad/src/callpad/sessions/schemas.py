@@ -37,6 +37,8 @@ __all__ = [
     "CustomerTarget",
     "DispatchAttemptView",
     "DispatchView",
+    "DtmfRequest",
+    "DtmfSent",
     "InviteView",
     "ParticipantView",
     "PhoneTarget",
@@ -104,6 +106,25 @@ class AddParticipantRequest(RequestModel):
 
 class RenameRequest(RequestModel):
     name: str = Field(max_length=200)
+
+
+DTMF_DIGITS = r"^[0-9*#A-D]{1,64}$"
+
+
+class DtmfRequest(RequestModel):
+    digits: str = Field(
+        pattern=DTMF_DIGITS,
+        description="The keys to press, in order: `0`-`9`, `*`, `#`, `A`-`D` (1 to 64).",
+        examples=["1234#"],
+    )
+
+
+class DtmfSent(BaseModel):
+    """The digits are on their way to the phone leg (sent once, even if the request is
+    retried with the same Idempotency-Key)."""
+
+    participant_id: str
+    digits: str
 
 
 class SipLegOperation(BaseModel):

@@ -25,6 +25,7 @@ from ..domain import (
     Direction,
     DispatchState,
     Invitee,
+    MediaCommand,
     ParticipantKind,
     RecordingFile,
     Role,
@@ -434,6 +435,28 @@ async def remove_participant(
         return t.remove_participant(session, actor, participant_id, now)
 
     return await _change(ctx, conn, vendor_slug, session_id, user_id, change, now, if_match)
+
+
+async def send_dtmf(
+    ctx: AppContext,
+    conn: AsyncConnection,
+    vendor_slug: str,
+    session_id: str,
+    participant_id: str,
+    user_id: int,
+    digits: str,
+    now: datetime,
+) -> MediaCommand:
+    """Key digits into an answered phone leg (hosts and agents): a durable media job, in
+    this transaction; the session itself does not change."""
+    _vendor, session, _roles = await _load_visible(
+        conn, vendor_slug, session_id, user_id, lock=False
+    )
+    actor = session.acting_participant(user_id)
+    command = t.send_dtmf(session, actor.id if actor else "", participant_id, digits)
+    if command.action in ctx.media.actions:  # offline media has no phone line to key into
+        await schedule_commands(conn, session.id, [command], now)
+    return command
 
 
 async def start_recording(

@@ -26,6 +26,7 @@ from ..reports import (
     SipReport,
 )
 from . import egress, rooms
+from .dtmf import send_digits
 from .permissions import recorder_grant, recorder_identity
 from .sip import follow_leg
 
@@ -69,7 +70,16 @@ class LiveKitMedia:
 
     name = "livekit"
     actions = frozenset(
-        {"dial", "hang_up", "remove", "hold", "close_room", "start_recording", "stop_recording"}
+        {
+            "dial",
+            "hang_up",
+            "remove",
+            "hold",
+            "close_room",
+            "start_recording",
+            "stop_recording",
+            "send_dtmf",
+        }
     )
 
     def __init__(self, settings: Settings) -> None:
@@ -143,6 +153,8 @@ class LiveKitMedia:
             await rooms.close_room(lk, session.room)
         elif action == "dial" and command.participant_id and command.phone:
             self._dial(session, command.participant_id, command.phone)
+        elif action == "send_dtmf" and command.participant_id and command.digits:
+            await send_digits(self.settings, session.room, command.participant_id, command.digits)
         elif action in ("remove", "hang_up") and command.participant_id:
             await rooms.remove_from_room(lk, session.room, command.participant_id)
         elif action == "hold":

@@ -13,6 +13,8 @@ from .dispatch_reason import DispatchReason
 from .dispatch_state import DispatchState
 from .dispatch_strategy import DispatchStrategy
 from .dispatch_view import DispatchView
+from .dtmf_request import DtmfRequest
+from .dtmf_sent import DtmfSent
 from .end_reason import EndReason
 from .healthz_response_healthz import HealthzResponseHealthz
 from .invite_list import InviteList
@@ -77,6 +79,8 @@ __all__ = (
     "DispatchState",
     "DispatchStrategy",
     "DispatchView",
+    "DtmfRequest",
+    "DtmfSent",
     "EndReason",
     "HealthzResponseHealthz",
     "InviteList",

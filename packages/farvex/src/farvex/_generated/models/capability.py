@@ -11,6 +11,7 @@ class Capability(StrEnum):
     REJECT_INVITE = "reject_invite"
     REMOVE_PARTICIPANT = "remove_participant"
     RENAME_SESSION = "rename_session"
+    SEND_DTMF = "send_dtmf"
     START_RECORDING = "start_recording"
     STOP_RECORDING = "stop_recording"
     UNHOLD_SESSION = "unhold_session"
