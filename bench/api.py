@@ -2,23 +2,27 @@
 
     python bench/api.py [--seconds 5] [--rounds 5] [--clients 20]
     python bench/api.py --rounds 3 --seconds 3          # quick
+    python bench/api.py --postgres --processes 2        # callpad on PostgreSQL, 2 processes
 
-Two server processes on 127.0.0.1, each with a SQLite database (WAL) in a temporary
-directory, driven in alternating rounds by the same number of concurrent HTTP/1.1
-keep-alive clients for the same time:
+Two servers on 127.0.0.1, driven in alternating rounds by the same number of concurrent
+HTTP/1.1 keep-alive clients for the same time:
 
-1. baseline: a plain FastAPI app (`serve_plain` below) whose one endpoint inserts one row
-   with the stock async stack: SQLAlchemy's `create_async_engine("sqlite+aiosqlite://...")`,
-   WAL, `synchronous=NORMAL`, `BEGIN IMMEDIATE`, and writers queued on an asyncio lock (what
+1. baseline: a plain FastAPI app (`serve_plain` below), one process, whose one endpoint
+   inserts one row into an SQLite file in a temporary directory with the stock async
+   stack: SQLAlchemy's `create_async_engine("sqlite+aiosqlite://...")`, WAL,
+   `synchronous=NORMAL`, `BEGIN IMMEDIATE`, and writers queued on an asyncio lock (what
    Callpad's own database layer did when the goal was set). It is defined here, not
    imported from Callpad, so that making Callpad's database layer cheaper or dearer never
    moves the baseline with it.
-2. callpad: `callpad serve` (SQLite, the embedded realtime hub, the shipped settings) making
-   full calls: a customer starts a session to an agent, the agent accepts it, then ends it.
-   Three requests, each authenticated, each one write transaction. Every customer and agent
-   holds a realtime connection (the real centrifuge-python client, on the channels its
-   grant names) for the whole run; at the end the bench checks that each connection
-   received every event the server's outbox holds for its channels, in order, none twice.
+2. callpad: `callpad serve` (SQLite by default; `--postgres` makes a fresh database on the
+   server `CALLPAD_TEST_DATABASE_URL` names, dropped after; `--processes N` runs N of them
+   on that database, clients spread over them; the embedded realtime hub, the shipped
+   settings) making full calls: a customer starts a session to an agent, the agent
+   accepts it, then ends it. Three requests, each authenticated, each one write
+   transaction. Every customer and agent holds a realtime connection (the real
+   centrifuge-python client, on the channels its grant names) for the whole run; at the
+   end the bench checks that each connection received every event the server's outbox
+   holds for its channels, in order, none twice.
 
 Each round prints requests/s for both, each server's CPU time per counted request (user +
 system, from /proc, read at the start and the end of the measured window), the ratio of
@@ -26,8 +30,11 @@ the two CPU costs, full calls/s and the p99 of one session request's latency. Th
 is the median CPU ratio over the rounds (min / median / max printed). Goal (issue 12): a
 session request costs at most 2x the plain insert's server CPU, with realtime clients
 connected and every event delivered. Full calls/s and p99 are printed beside their goal
-(300 full calls/s with p99 under 50 ms) for the record; the bench runs one process on
-SQLite, so that figure is SQLite's.
+(300 full calls/s with p99 under 50 ms), for the database and process count run.
+
+Callpad's CPU per request includes what its background work (timers, relay, hub ticker)
+costs per second, spread over the round's requests; that idle figure is measured first
+and printed, so a round with few requests (a loaded machine) can be read for what it is.
 
 The load generator is a minimal HTTP/1.1 client over asyncio streams, so that the client,
 which shares the machine, costs as little as possible. CPU per request is the figure to
@@ -43,7 +50,6 @@ import json
 import os
 import signal
 import socket
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -57,6 +63,8 @@ import sqlalchemy as sa
 import uvicorn
 from callpad.auth import mint_user_token
 from callpad.config import Settings
+from callpad.db.engine import Database
+from callpad.db.tables import outbox
 from callpad.testing import migrate
 from centrifuge import (
     Client,
@@ -69,11 +77,14 @@ from pydantic import BaseModel
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import create_async_engine
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # testsupport, for --postgres
+
 HOST = "127.0.0.1"
 GOAL_RATIO = 2.0  # session request CPU / plain insert CPU
 GOAL_CALLS_PER_S = 300.0
 GOAL_P99_MS = 50.0
 WARMUP_S = 1.0
+IDLE_S = 3.0  # callpad's CPU with its connections open and no request, measured first
 
 
 # -- the baseline server -----------------------------------------------------------------
@@ -289,22 +300,30 @@ async def timed(
     return answer
 
 
-async def measured(pid: int, clients: int, seconds: float, port: int, unit: Unit) -> Rate:
-    """Run `unit` in a loop on each client. After WARMUP_S, count for `seconds` what
-    completes, and read the server's CPU time at both ends of that window."""
+async def measured(
+    pids: list[int], clients: int, seconds: float, ports: list[int], unit: Unit
+) -> Rate:
+    """Run `unit` in a loop on each client (client i on `ports[i % len(ports)]`). After
+    WARMUP_S, count for `seconds` what completes, and read the servers' CPU time (all
+    processes together) at both ends of that window."""
     tally = Tally()
     loop = asyncio.get_running_loop()
     start = loop.time() + WARMUP_S
     stop = start + seconds
     cpu: list[float | None] = []
 
+    def total_cpu() -> float | None:
+        each = [cpu_seconds(pid) for pid in pids]
+        return None if None in each else sum(c for c in each if c is not None)
+
     async def read_cpu() -> None:
         await asyncio.sleep(WARMUP_S)
-        cpu.append(cpu_seconds(pid))
+        cpu.append(total_cpu())
         await asyncio.sleep(max(0.0, stop - loop.time()))
-        cpu.append(cpu_seconds(pid))
+        cpu.append(total_cpu())
 
     async def client(index: int) -> None:
+        port = ports[index % len(ports)]
         conn = Connection(port)
         try:
             while loop.time() < stop:
@@ -357,7 +376,7 @@ async def plain_server(workdir: Path, clients: int) -> AsyncIterator[Measure]:
             expect(*await timed(conn, latencies, "POST", "/rows", row, None), 201)
 
         async def measure(seconds: float) -> Rate:
-            return await measured(pid, clients, seconds, port, insert)
+            return await measured([pid], clients, seconds, [port], insert)
 
         yield measure
 
@@ -365,7 +384,7 @@ async def plain_server(workdir: Path, clients: int) -> AsyncIterator[Measure]:
 # -- realtime clients ----------------------------------------------------------------------
 
 
-class Received(ClientEventHandler):  # type: ignore[misc]
+class Received(ClientEventHandler):
     """What one centrifuge-python connection received: (offset, data) per channel."""
 
     def __init__(self) -> None:
@@ -402,14 +421,21 @@ async def listen(port: int, token: str, user_id: int, grant_path: str) -> Listen
     return Listener(user_id, grant["channels"], received, client)
 
 
-def outbox_by_channel(database: Path) -> dict[str, list[Any]]:
+async def outbox_by_channel(database_url: str) -> dict[str, list[Any]]:
     """What the server committed for each channel, in commit order: the source of truth."""
-    with contextlib.closing(sqlite3.connect(database)) as db:
-        rows = db.execute("SELECT channels, topic, data FROM outbox ORDER BY id").fetchall()
+    db = Database(database_url)
+    try:
+        async with db.read() as conn:
+            query = sa.select(outbox.c.channels, outbox.c.topic, outbox.c.data).order_by(
+                outbox.c.id
+            )
+            rows = (await conn.execute(query)).all()
+    finally:
+        await db.dispose()
     by_channel: dict[str, list[Any]] = {}
     for channels, topic, data in rows:
-        for channel in json.loads(channels):
-            by_channel.setdefault(channel, []).append({"topic": topic, "data": json.loads(data)})
+        for channel in channels:
+            by_channel.setdefault(channel, []).append({"topic": topic, "data": data})
     return by_channel
 
 
@@ -437,16 +463,16 @@ def undelivered(listeners: list[Listener], committed: dict[str, list[Any]]) -> l
 class CallpadRun:
     measure: Measure
     check_deliveries: Callable[[], Awaitable[tuple[int, list[str]]]]
+    idle_cpu_ms_per_s: float | None  # with every connection open and no request
 
 
 @contextlib.asynccontextmanager
-async def callpad_server(workdir: Path, clients: int) -> AsyncIterator[CallpadRun]:
-    """`callpad serve`, running, with a vendor, its agents and their customers, every one of
-    them connected to the realtime hub."""
-    port = free_port()
-    log = workdir / "callpad.log"
-    database = workdir / "callpad.db"
-    database_url = f"sqlite:///{database}"
+async def callpad_server(
+    workdir: Path, clients: int, database_url: str, processes: int
+) -> AsyncIterator[CallpadRun]:
+    """`callpad serve` (`processes` of them on one database), running, with a vendor, its
+    agents and their customers, every one of them connected to the realtime hub (spread
+    over the processes, as the HTTP clients are)."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("CALLPAD_")},
         "CALLPAD_DATABASE_URL": database_url,
@@ -457,11 +483,17 @@ async def callpad_server(workdir: Path, clients: int) -> AsyncIterator[CallpadRu
     customers = [10_000 + i for i in range(clients)]
     agents = [20_000 + i for i in range(clients)]
     tokens = {user: mint_user_token(settings, user) for user in customers + agents}
-    argv = [sys.executable, "-c", "from callpad.cli import main; main()", "serve"]
-    argv += ["--host", HOST, "--port", str(port)]
-    async with process(argv, env, log) as pid:
-        await wait_ready(port, "/readyz", log)
-        admin = Connection(port)
+    async with contextlib.AsyncExitStack() as stack:
+        ports, pids = [], []
+        for n in range(processes):
+            port = free_port()
+            argv = [sys.executable, "-c", "from callpad.cli import main; main()", "serve"]
+            argv += ["--host", HOST, "--port", str(port)]
+            log = workdir / f"callpad-{n}.log"
+            pids.append(await stack.enter_async_context(process(argv, env, log)))
+            await wait_ready(port, "/readyz", log)
+            ports.append(port)
+        admin = Connection(ports[0])
         try:
             key = settings.admin_key
             vendor = {"slug": "bench", "name": "Bench"}
@@ -473,9 +505,16 @@ async def callpad_server(workdir: Path, clients: int) -> AsyncIterator[CallpadRu
                     raise HttpError(f"set member: {status} {body}")
         finally:
             await admin.close()
+        # A call's customer and agent use the same process as its HTTP client.
         listeners = await asyncio.gather(
-            *(listen(port, tokens[c], c, "/api/v1/realtime/grant") for c in customers),
-            *(listen(port, tokens[a], a, "/api/v1/vendors/bench/realtime/grant") for a in agents),
+            *(
+                listen(ports[i % processes], tokens[c], c, "/api/v1/realtime/grant")
+                for i, c in enumerate(customers)
+            ),
+            *(
+                listen(ports[i % processes], tokens[a], a, "/api/v1/vendors/bench/realtime/grant")
+                for i, a in enumerate(agents)
+            ),
         )
 
         async def full_call(index: int, conn: Connection, latencies: list[float]) -> None:
@@ -496,11 +535,11 @@ async def callpad_server(workdir: Path, clients: int) -> AsyncIterator[CallpadRu
                 raise HttpError(f"the call did not end: {ended}")
 
         async def measure(seconds: float) -> Rate:
-            return await measured(pid, clients, seconds, port, full_call)
+            return await measured(pids, clients, seconds, ports, full_call)
 
         async def check_deliveries(timeout_s: float = 30.0) -> tuple[int, list[str]]:
             """Wait for every committed event to reach its connections; (events, problems)."""
-            committed = outbox_by_channel(database)
+            committed = await outbox_by_channel(settings.resolved_database_url())
             deadline = time.monotonic() + timeout_s
             problems = undelivered(listeners, committed)
             while problems and time.monotonic() < deadline:
@@ -511,11 +550,35 @@ async def callpad_server(workdir: Path, clients: int) -> AsyncIterator[CallpadRu
             watched = {c for listener in listeners for c in listener.channels}
             return sum(len(committed.get(c, [])) for c in watched), problems
 
+        await asyncio.sleep(1.0)  # the connections settle
+        before = [cpu_seconds(pid) for pid in pids]
+        await asyncio.sleep(IDLE_S)
+        after = [cpu_seconds(pid) for pid in pids]
+        idle = None
+        if None not in before and None not in after:
+            used = sum(
+                a - b for a, b in zip(after, before, strict=True) if a is not None and b is not None
+            )
+            idle = used / IDLE_S * 1000
         try:
-            yield CallpadRun(measure, check_deliveries)
+            yield CallpadRun(measure, check_deliveries, idle)
         finally:
             for listener in listeners:
                 await listener.client.disconnect()
+
+
+@contextlib.asynccontextmanager
+async def callpad_database(workdir: Path, postgres: bool) -> AsyncIterator[str]:
+    """A fresh database for callpad: SQLite in `workdir`, or a new PostgreSQL database on
+    the server `CALLPAD_TEST_DATABASE_URL` names (default postgres@127.0.0.1:5432), dropped
+    after."""
+    if not postgres:
+        yield f"sqlite:///{workdir / 'callpad.db'}"
+        return
+    from testsupport.postgres import postgres_database
+
+    async with postgres_database() as url:
+        yield url
 
 
 def describe(rate: Rate) -> str:
@@ -527,14 +590,15 @@ def spread(values: list[float]) -> str:
     return f"{min(values):.2f} / {statistics.median(values):.2f} / {max(values):.2f}"
 
 
-async def main(clients: int, seconds: float, rounds: int) -> None:
+async def main(clients: int, seconds: float, rounds: int, postgres: bool, processes: int) -> None:
     """Both servers run side by side (the idle one costs next to nothing); the rounds
     alternate between them, so drift on a noisy machine hits both."""
     with tempfile.TemporaryDirectory(prefix="callpad-bench-") as tmp:
         workdir = Path(tmp)
+        where = "PostgreSQL" if postgres else "SQLite"
         print(
-            f"{clients} concurrent clients, {rounds} rounds of {seconds:g} s per server, one "
-            f"server process each; {2 * clients} realtime connections to callpad; "
+            f"{clients} concurrent clients, {rounds} rounds of {seconds:g} s per server; callpad: "
+            f"{processes} process(es) on {where}, {2 * clients} realtime connections; "
             f"load average {os.getloadavg()[0]:.2f}",
             flush=True,
         )
@@ -543,8 +607,16 @@ async def main(clients: int, seconds: float, rounds: int) -> None:
         p99s: list[float] = []
         async with (
             plain_server(workdir, clients) as plain,
-            callpad_server(workdir, clients) as callpad,
+            callpad_database(workdir, postgres) as database_url,
+            callpad_server(workdir, clients, database_url, processes) as callpad,
         ):
+            if callpad.idle_cpu_ms_per_s is not None:
+                print(
+                    f"callpad idle, {2 * clients} connections open: "
+                    f"{callpad.idle_cpu_ms_per_s:.1f} ms CPU per second (all processes; included "
+                    "in the CPU per session request below, spread over that round's requests)",
+                    flush=True,
+                )
             for round_ in range(1, rounds + 1):
                 inserts = await plain(seconds)
                 sessions = await callpad.measure(seconds)
@@ -580,7 +652,8 @@ async def main(clients: int, seconds: float, rounds: int) -> None:
             else "goal missed"
         )
         print(
-            f"full calls/s, SQLite, one process, min / median / max: {spread(calls)}; "
+            f"full calls/s, {where}, {processes} process(es), min / median / max: "
+            f"{spread(calls)}; "
             f"p99 per request {spread(p99s)} ms (goal >= {GOAL_CALLS_PER_S:g} calls/s with "
             f"p99 < {GOAL_P99_MS:g} ms: {rate_verdict}; best {best:.1f})"
         )
@@ -591,9 +664,11 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=5.0, help="measured time per phase")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds")
     parser.add_argument("--clients", type=int, default=20, help="concurrent clients")
+    parser.add_argument("--postgres", action="store_true", help="callpad on PostgreSQL")
+    parser.add_argument("--processes", type=int, default=1, help="callpad serve processes")
     parser.add_argument("--serve-plain", nargs=2, metavar=("PORT", "DB"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_plain:
         serve_plain(int(args.serve_plain[0]), Path(args.serve_plain[1]))
     else:
-        asyncio.run(main(args.clients, args.seconds, args.rounds))
+        asyncio.run(main(args.clients, args.seconds, args.rounds, args.postgres, args.processes))
