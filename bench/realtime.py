@@ -1,462 +1,389 @@
-"""Realtime bench: the embedded hub beside the real Centrifugo and a plain `websockets`
-broadcast() server, all measured in the same run.
+"""Realtime bench, end to end through the real `callpad serve`: an HTTP change → the outbox
+→ the hub → a client in another process. Beside it, in the same run, the baselines.
 
-The servers run as subprocesses on 127.0.0.1 (no compression), one channel every client
-is subscribed to. Clients are raw WebSocket connections in this process. Centrifugo (built
-by `make services`) runs docs/centrifugo/config.json on its in-memory engine (one node,
-like the hub: history and recovery on, no Redis), and is fed through its HTTP API from
-this process, as Callpad's relay feeds it: `batch`es of 10 for a burst, one `publish` per
-paced message, one `broadcast` per 5 ms tick to the channels then due.
+    python bench/realtime.py [--clients 1000] [--idle 5000] [--processes 4] [--calls 300]
+                             [--rate 20] [--rounds 3]
 
-    throughput   deliveries/s and server CPU µs per delivery, 1,000 clients
-    latency      p50/p99 from publish to receipt, 1,000 clients, 10 messages/s each: once
-                 as one burst to everyone on one channel (10 bursts/s), once with each
-                 client on its own channel, as Callpad's user channels are, spread in time
-    memory       server RSS growth per idle connection, 5,000 connections
+`callpad serve` runs as shipped (SQLite, the embedded hub, the 1 MiB client queue limit,
+25 s pings) on 127.0.0.1. Clients are raw WebSocket connections speaking the Centrifugo
+client protocol (JSON), each subscribed server-side to its own user channel through a
+connection token, spread over `--processes` receiver processes, so that neither their
+memory nor their CPU counts as the server's.
 
-Usage: python bench/realtime.py [--clients 1000] [--idle 5000] [--messages 200]
-Goals (issue 3), for the hub: >= 50% of the plain throughput, p99 <= 50 ms, <= 30 KB per
-idle connection. Centrifugo is the production peer the hub stands in for; its column is
-for comparison (without the binary it reads n/a).
+    delivery   `--clients` customers are connected. The bench starts `--calls` sessions
+               (each customer calls an agent of the vendor, then cancels), `--rate` per
+               second (open loop) over HTTP. Each change reaches its customer as `session.upsert` on
+               `user:#id`. Printed: the latency from sending `start` to the customer's
+               receipt of that session's first upsert (p50 / p99), beside the baseline of
+               the same requests' HTTP response time; deliveries/s, and the server's CPU
+               per call (from /proc). Every expected event must arrive.
+    memory     server RSS growth per idle connection (connected and subscribed, answering
+               pings), `--idle` connections, beside the baseline of a plain `websockets`
+               server holding as many idle connections (what a WebSocket costs in Python
+               at all).
+
+Rounds interleave the servers; min / median / max over rounds are printed, the verdicts
+use the median. Goals (issue 12): at most 15 KB per idle realtime connection on the real
+server; (issue 3) delivery p99 <= 50 ms. The machine is shared: latency figures swing
+with its load (printed), memory figures do not.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import contextlib
 import os
-import socket
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
+import orjson
 import websockets
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # testsupport, at the root
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from testsupport.servers import centrifugo_config, find_binary
+from api import HOST, Connection, cpu_seconds, expect, free_port, process, wait_ready
+from callpad.auth import mint_user_token
+from callpad.config import Settings
+from callpad.realtime.channels import user_channel
+from callpad.realtime.tokens import mint_connection_token
+from callpad.testing import migrate
 
-SECRET = "bench-secret-" + "x" * 32
-API_KEY = "bench-api-key"
-CHANNEL = "user:#1"
-CENTRIFUGO_TICK_S = 0.005
-CENTRIFUGO_BATCH = 10
-
-HUB_SERVER = f"""
-import asyncio, sys, time, uvicorn
-from starlette.applications import Starlette
-from starlette.routing import Route, WebSocketRoute
-from starlette.responses import PlainTextResponse
-from callpad.realtime.hub import Hub, HubConfig
-from callpad.realtime.server import HubWebSocketProtocol
-hub = Hub(HubConfig(secret={SECRET!r}, ping_interval_s=36000, pong_timeout_s=60,
-                    queue_max_bytes=64 << 20))
-async def publish(request):
-    n = int(request.query_params["n"]); rate = float(request.query_params.get("rate", 0))
-    for i in range(n):
-        hub.publish({CHANNEL!r}, '{{"t":%r,"i":%d}}' % (__import__("time").time(), i))
-        await asyncio.sleep(1 / rate if rate else 0)
-    return PlainTextResponse("ok")
-async def publish_users(request):
-    # n rounds of one publication to each client's own channel, paced evenly in time.
-    q = request.query_params
-    clients, n, rate = int(q["clients"]), int(q["n"]), float(q["rate"])
-    interval, start, k = 1 / (rate * clients), time.perf_counter(), 0
-    for i in range(n):
-        for c in range(clients):
-            hub.publish("user:#%d" % c, '{{"t":%r,"i":%d}}' % (time.time(), i))
-            k += 1
-            ahead = start + k * interval - time.perf_counter()
-            if ahead > 0.001:
-                await asyncio.sleep(ahead)
-    return PlainTextResponse("ok")
-app = Starlette(routes=[WebSocketRoute("/connection/websocket", hub.serve),
-                        Route("/publish", publish), Route("/publish_users", publish_users)])
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
-            ws=HubWebSocketProtocol, ws_per_message_deflate=False, ws_ping_interval=None)
-"""
+VENDOR = "bench"
+AGENTS = 20
+FIRST_CUSTOMER = 100_000
+GOAL_KB_PER_IDLE = 15.0
+GOAL_P99_MS = 50.0
+SETTLE_S = 2.0
 
 PLAIN_SERVER = """
-import asyncio, sys, time
-from websockets.asyncio.server import serve, broadcast
-clients = set()
-by_index = {}
+import asyncio, sys
+from websockets.asyncio.server import serve
 async def handler(ws):
-    if ws.request.path == "/publish":
-        n, rate = (float(x) for x in (await ws.recv()).split())
-        for i in range(int(n)):
-            broadcast(clients, '{"t":%r,"i":%d}' % (time.time(), i))
-            await asyncio.sleep(1 / rate if rate else 0)
-        await ws.send("ok")
-        return
-    if ws.request.path == "/publish_users":
-        # n rounds of one message to each client alone, paced evenly in time.
-        count, n, rate = (float(x) for x in (await ws.recv()).split())
-        interval, start, k = 1 / (rate * count), time.perf_counter(), 0
-        for i in range(int(n)):
-            for c in range(int(count)):
-                broadcast([by_index[c]], '{"t":%r,"i":%d}' % (time.time(), i))
-                k += 1
-                ahead = start + k * interval - time.perf_counter()
-                if ahead > 0.001:
-                    await asyncio.sleep(ahead)
-        await ws.send("ok")
-        return
-    index = ws.request.path.rpartition("/")[2]
-    if index.isdigit():
-        by_index[int(index)] = ws
-    clients.add(ws)
-    try:
-        await ws.wait_closed()
-    finally:
-        clients.discard(ws)
+    await ws.send('{"connect":{}}')  # the receivers wait for a reply to their connect
+    async for _ in ws:
+        pass
 async def main():
-    async with serve(handler, "127.0.0.1", int(sys.argv[1]), compression=None, ping_interval=None):
+    async with serve(handler, "127.0.0.1", int(sys.argv[1]), compression=None,
+                     ping_interval=None):
         await asyncio.Future()
 asyncio.run(main())
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise SystemExit("no VmRSS in /proc: this bench needs Linux")
 
 
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def rss_bytes(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
+def spread(values: list[float], fmt: str = ".1f") -> str:
+    return " / ".join(format(v, fmt) for v in (min(values), statistics.median(values), max(values)))
 
 
-class Server:
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self.port = free_port()
-        self.process: asyncio.subprocess.Process | None = None
+# -- receivers (each in a process of its own) ----------------------------------------------
 
-    async def __aenter__(self) -> Server:
-        if self.kind == "centrifugo":
-            self._workdir = tempfile.TemporaryDirectory()
-            config = centrifugo_config(hmac_secret=SECRET, api_key=API_KEY, redis=None)
-            config["http_server"]["port"] = self.port
-            # The bench's raw clients do not answer pings, and a loaded machine connects
-            # 1,000 of them slower than the default 25 s ping interval: every server's
-            # keepalive is pushed out of the bench's way.
-            config["client"] |= {"ping_interval": "36000s", "pong_timeout": "60s"}
-            path = Path(self._workdir.name) / "config.json"
-            path.write_text(json.dumps(config))
-            binary = find_binary("centrifugo")
-            assert binary is not None
-            self.process = await asyncio.create_subprocess_exec(
-                str(binary), "-c", str(path), "--log.level", "error"
-            )
-        else:
-            code = HUB_SERVER if self.kind == "hub" else PLAIN_SERVER
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-c", code, str(self.port)
-            )
-        for _ in range(500):
-            try:
-                _, w = await asyncio.open_connection("127.0.0.1", self.port)
-                w.close()
-                return self
-            except OSError:
-                await asyncio.sleep(0.02)
-        raise RuntimeError(f"{self.kind} server did not start")
 
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.process is not None
-        self.process.kill()
-        await self.process.wait()
-        if self.kind == "centrifugo":
-            self._workdir.cleanup()
+async def receiver(url: str, secret: str, first: int, count: int) -> None:
+    """Connect users first..first+count-1 to `url`, each on its own user channel; print
+    `ready`; record when each session's first `session.upsert` arrives and count every
+    push; on EOF of stdin print the record as JSON and exit."""
+    arrivals: dict[str, float] = {}
+    pushes = 0
 
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    async def connect(self, index: int | None = None) -> Any:
-        """A client; with `index`, one on its own channel (`user:#index`)."""
-        path = "/connection/websocket"
-        if self.kind == "plain" and index is not None:
-            path += f"/{index}"
+    async def client(user: int) -> Any:
+        token, _ = mint_connection_token(secret, user, [user_channel(user)], 24 * 3600)
         ws = await websockets.connect(
-            f"ws://127.0.0.1:{self.port}{path}",
-            compression=None,
-            max_size=None,
-            open_timeout=60,
-            ping_interval=None,
+            url, compression=None, max_size=None, open_timeout=300, ping_interval=None
         )
-        if self.kind in ("hub", "centrifugo"):
-            import jwt
-
-            channel = CHANNEL if index is None else f"user:#{index}"
-            user = "1" if index is None else str(index)
-            token = jwt.encode({"sub": user, "channels": [channel]}, SECRET, algorithm="HS256")
-            await ws.send(json.dumps({"id": 1, "connect": {"token": token}}))
-            await ws.recv()
+        await ws.send(orjson.dumps({"id": 1, "connect": {"token": token}}).decode())
+        await ws.recv()
         return ws
 
-    async def centrifugo_api(self, http: httpx.AsyncClient, method: str, body: Any) -> None:
-        """One API call, re-sent if the connection drops before the answer (a loaded machine
-        can pass Centrifugo's 10 s HTTP write timeout); bodies carry idempotency keys, so a
-        re-sent publication is not delivered twice."""
-        for attempt in range(3):
-            try:
-                r = await http.post(
-                    f"http://127.0.0.1:{self.port}/api/{method}",
-                    json=body,
-                    headers={"X-API-Key": API_KEY},
-                )
-                break
-            except httpx.TransportError:
-                if attempt == 2:
-                    raise
-        r.raise_for_status()
-        assert "error" not in r.json(), r.text
+    async def read(ws: Any) -> None:
+        nonlocal pushes
+        with contextlib.suppress(websockets.ConnectionClosed):
+            async for frame in ws:
+                now = time.time()
+                for line in frame.split("\n"):
+                    if line == "{}":
+                        await ws.send("{}")  # the server's ping
+                        continue
+                    message = orjson.loads(line)
+                    if "push" not in message:
+                        continue
+                    pushes += 1
+                    event = message["push"]["pub"]["data"]
+                    if event["topic"] == "session.upsert":
+                        arrivals.setdefault(event["data"]["id"], now)
 
-    async def publish_users(self, clients: int, n: int, rate: float) -> None:
-        """`n` rounds of one message to each client's own channel, `rate` per second each."""
-        if self.kind == "centrifugo":
-            interval, start, sent, total = 1 / (rate * clients), time.perf_counter(), 0, clients * n
-            async with httpx.AsyncClient(timeout=600, trust_env=False) as http:
-                while sent < total:
-                    due = min(total, int((time.perf_counter() - start) / interval) + 1)
-                    if due > sent:
-                        channels = [f"user:#{k % clients}" for k in range(sent, due)]
-                        data = {"t": time.time(), "i": sent}
-                        body = {"channels": channels, "data": data, "idempotency_key": f"u{sent}"}
-                        await self.centrifugo_api(http, "broadcast", body)
-                        sent = due
-                    await asyncio.sleep(CENTRIFUGO_TICK_S)
-            return
-        if self.kind == "hub":
-            query = f"clients={clients}&n={n}&rate={rate}"
-            async with httpx.AsyncClient(timeout=600, trust_env=False) as http:
-                r = await http.get(f"http://127.0.0.1:{self.port}/publish_users?{query}")
-                r.raise_for_status()
-            return
-        async with websockets.connect(f"ws://127.0.0.1:{self.port}/publish_users") as ws:
-            await ws.send(f"{clients} {n} {rate}")
-            await ws.recv()
-
-    async def publish(self, n: int, rate: float = 0) -> None:
-        if self.kind == "centrifugo":
-            async with httpx.AsyncClient(timeout=600, trust_env=False) as http:
-                if not rate:
-                    # Batches small enough to be answered within Centrifugo's 10 s HTTP
-                    # write timeout on a loaded machine (each fans out to every client).
-                    for first in range(0, n, CENTRIFUGO_BATCH):
-                        commands = [
-                            {
-                                "publish": {
-                                    "channel": CHANNEL,
-                                    "data": {"t": time.time(), "i": i},
-                                    "idempotency_key": f"b{i}",
-                                }
-                            }
-                            for i in range(first, min(n, first + CENTRIFUGO_BATCH))
-                        ]
-                        await self.centrifugo_api(http, "batch", {"commands": commands})
-                    return
-                start = time.perf_counter()
-                for i in range(n):
-                    data = {"t": time.time(), "i": i}
-                    body = {"channel": CHANNEL, "data": data, "idempotency_key": f"p{i}"}
-                    await self.centrifugo_api(http, "publish", body)
-                    ahead = start + (i + 1) / rate - time.perf_counter()
-                    if ahead > 0:
-                        await asyncio.sleep(ahead)
-            return
-        if self.kind == "hub":
-            async with httpx.AsyncClient(timeout=600, trust_env=False) as http:
-                r = await http.get(f"http://127.0.0.1:{self.port}/publish?n={n}&rate={rate}")
-                r.raise_for_status()
-            return
-        async with websockets.connect(f"ws://127.0.0.1:{self.port}/publish") as ws:
-            await ws.send(f"{n} {rate}")
-            await ws.recv()
-
-
-def messages(frame: str) -> list[dict[str, Any]]:
-    out = []
-    for line in frame.split("\n"):
-        data = json.loads(line)
-        if "push" in data:
-            out.append(json.loads(json.dumps(data["push"]["pub"]["data"])))
-        elif "t" in data:
-            out.append(data)
-    return out
-
-
-async def receive(ws: Any, count: int, latencies: list[float] | None) -> None:
-    got = 0
-    while got < count:
-        frame = await ws.recv()
-        now = time.time()
-        for m in messages(frame):
-            got += 1
-            if latencies is not None:
-                latencies.append(now - m["t"])
-
-
-async def connect_many(server: Server, n: int) -> list[Any]:
-    conns: list[Any] = []
-    for start in range(0, n, 200):
-        conns += await asyncio.gather(*(server.connect() for _ in range(min(200, n - start))))
-    return conns
-
-
-async def throughput(kind: str, clients: int, count: int) -> tuple[float, float]:
-    async with Server(kind) as server:
-        conns = await connect_many(server, clients)
-        cpu0, t0 = cpu_seconds(server.pid), time.perf_counter()
-        receivers = asyncio.gather(*(receive(ws, count, None) for ws in conns))
-        await server.publish(count)
-        await receivers
-        elapsed, cpu = time.perf_counter() - t0, cpu_seconds(server.pid) - cpu0
-        for ws in conns:
+    sockets: list[Any] = []
+    for start in range(first, first + count, 100):
+        batch = range(start, min(start + 100, first + count))
+        sockets += await asyncio.gather(*(client(u) for u in batch))
+    readers = [asyncio.create_task(read(ws)) for ws in sockets]
+    print("ready", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    for task in readers:
+        task.cancel()
+    print(orjson.dumps({"pushes": pushes, "arrivals": arrivals}).decode(), flush=True)
+    for ws in sockets:
+        with contextlib.suppress(Exception):
             await ws.close()
-        deliveries = clients * count
-        return deliveries / elapsed, cpu / deliveries * 1e6
 
 
-async def latency(kind: str, clients: int, seconds: float) -> tuple[float, float]:
-    async with Server(kind) as server:
-        conns = await connect_many(server, clients)
-        count = int(10 * seconds)
-        samples: list[float] = []
-        receivers = asyncio.gather(*(receive(ws, count, samples) for ws in conns))
-        await server.publish(count, rate=10)
-        await receivers
-        for ws in conns:
-            await ws.close()
-        q = statistics.quantiles(samples, n=100)
-        return q[49] * 1000, q[98] * 1000
+class Receivers:
+    """`processes` receiver processes holding `clients` connections between them."""
 
+    def __init__(self, url: str, secret: str, clients: int, processes: int) -> None:
+        self.args = (url, secret, clients, processes)
+        self.procs: list[asyncio.subprocess.Process] = []
 
-async def latency_own_channels(kind: str, clients: int, seconds: float) -> tuple[float, float]:
-    """Each client on its own channel (as Callpad's user channels are), 10 messages/s each,
-    spread evenly in time instead of one burst to everyone."""
-    async with Server(kind) as server:
-        conns: list[Any] = []
-        for start in range(0, clients, 200):
-            batch = range(start, min(start + 200, clients))
-            conns += await asyncio.gather(*(server.connect(i) for i in batch))
-        count = int(10 * seconds)
-        samples: list[float] = []
-        receivers = asyncio.gather(*(receive(ws, count, samples) for ws in conns))
-        await server.publish_users(clients, count, rate=10)
-        await receivers
-        for ws in conns:
-            await ws.close()
-        q = statistics.quantiles(samples, n=100)
-        return q[49] * 1000, q[98] * 1000
-
-
-async def memory(kind: str, idle: int) -> float:
-    async with Server(kind) as server:
-        warm = await connect_many(server, 50)
-        await asyncio.sleep(0.5)
-        before = rss_bytes(server.pid)
-        conns = await connect_many(server, idle)
-        await asyncio.sleep(1.0)
-        after = rss_bytes(server.pid)
-        for ws in warm + conns:
-            await ws.close()
-        return (after - before) / idle / 1024
-
-
-KINDS = ("hub", "centrifugo", "plain")
-
-
-async def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--clients", type=int, default=1000)
-    parser.add_argument("--idle", type=int, default=5000)
-    parser.add_argument("--messages", type=int, default=200)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per measure")
-    args = parser.parse_args()
-    kinds = list(KINDS)
-    if find_binary("centrifugo") is None:
-        print("no Centrifugo binary (run `make services`): its column reads n/a", file=sys.stderr)
-        kinds.remove("centrifugo")
-
-    async def each(measure: Any, *measure_args: Any) -> dict[str, list[Any]]:
-        """Rounds of every server in turn (interleaved, so load on the machine hits all)."""
-        results: dict[str, list[Any]] = {kind: [] for kind in kinds}
-        for _ in range(args.rounds):
-            for kind in kinds:
-                result = await measure(kind, *measure_args)
-                results[kind].append(result if isinstance(result, tuple) else (result,))
-        return results
-
-    def cells(results: dict[str, list[Any]], fmt: str, index: int = 0) -> list[str]:
-        """Each server's median, with min-max over the rounds."""
-        out = []
-        for kind in KINDS:
-            if kind not in results:
-                out.append("n/a")
-                continue
-            values = sorted(r[index] for r in results[kind])
-            median = statistics.median(values)
-            out.append(
-                f"{format(median, fmt)} ({format(values[0], fmt)}-{format(values[-1], fmt)})"
+    async def __aenter__(self) -> Receivers:
+        url, secret, clients, processes = self.args
+        share = -(-clients // processes)
+        for first in range(FIRST_CUSTOMER, FIRST_CUSTOMER + clients, share):
+            count = min(share, FIRST_CUSTOMER + clients - first)
+            argv = [sys.executable, __file__, "--receiver", url, secret, str(first), str(count)]
+            proc = await asyncio.create_subprocess_exec(
+                *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
             )
-        return out
+            self.procs.append(proc)
+        for proc in self.procs:
+            assert proc.stdout is not None
+            line = await proc.stdout.readline()
+            if line.strip() != b"ready":
+                raise SystemExit("a receiver process failed to connect its clients")
+        return self
 
-    def median(results: dict[str, list[Any]], kind: str, index: int = 0) -> float:
-        return float(statistics.median(r[index] for r in results[kind]))
+    async def results(self) -> tuple[int, dict[str, float]]:
+        pushes, arrivals = 0, {}
+        for proc in self.procs:
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.close()
+            record = orjson.loads(await proc.stdout.readline())
+            pushes += record["pushes"]
+            arrivals |= record["arrivals"]
+        return pushes, arrivals
 
-    rows = []
-    tp = await each(throughput, args.clients, args.messages)
-    ratio = median(tp, "hub") / median(tp, "plain")
-    met = "met" if ratio >= 0.5 else "NOT met"
-    rows.append(
-        (
-            f"deliveries/s, {args.clients} clients",
-            *cells(tp, ",.0f"),
-            f"hub {ratio:.2f}x plain: goal >= 0.5x {met}",
+    async def __aexit__(self, *exc: object) -> None:
+        for proc in self.procs:
+            if proc.returncode is None:
+                proc.kill()
+            await proc.wait()
+
+
+# -- the servers ---------------------------------------------------------------------------
+
+
+@dataclass
+class Callpad:
+    port: int
+    pid: int
+    settings: Settings
+
+    @property
+    def url(self) -> str:
+        return f"ws://{HOST}:{self.port}/connection/websocket"
+
+
+@contextlib.asynccontextmanager
+async def callpad_serve(workdir: Path) -> AsyncIterator[Callpad]:
+    database_url = f"sqlite:///{workdir / 'callpad.db'}"
+    settings = Settings(database_url=database_url, data_dir=workdir)
+    await migrate(settings)
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CALLPAD_")},
+        "CALLPAD_DATABASE_URL": database_url,
+        "CALLPAD_DATA_DIR": str(workdir),
+    }
+    argv = [sys.executable, "-c", "from callpad.cli import main; main()", "serve"]
+    argv += ["--host", HOST, "--port", str(port)]
+    log = workdir / "callpad.log"
+    async with process(argv, env, log) as pid:
+        await wait_ready(port, "/readyz", log)
+        admin = Connection(port)
+        try:
+            key = settings.admin_key
+            vendor = {"slug": VENDOR, "name": "Bench"}
+            expect(*await admin.request("POST", "/api/v1/admin/vendors", vendor, key), 201)
+            for agent in range(20_000, 20_000 + AGENTS):
+                path = f"/api/v1/admin/vendors/{VENDOR}/members/{agent}"
+                status, body = await admin.request("PUT", path, {"role": "agent"}, key)
+                if status not in (200, 201):
+                    raise SystemExit(f"set member: {status} {body}")
+        finally:
+            await admin.close()
+        yield Callpad(port, pid, settings)
+
+
+@contextlib.asynccontextmanager
+async def plain_server(workdir: Path) -> AsyncIterator[tuple[str, int]]:
+    port = free_port()
+    argv = [sys.executable, "-c", PLAIN_SERVER, str(port)]
+    async with process(argv, dict(os.environ), workdir / "plain.log") as pid:
+        for _ in range(500):
+            try:
+                _, writer = await asyncio.open_connection(HOST, port)
+                writer.close()
+                break
+            except OSError:
+                await asyncio.sleep(0.02)
+        yield f"ws://{HOST}:{port}/", pid
+
+
+# -- the measures --------------------------------------------------------------------------
+
+
+async def idle_kb(url: str, pid: int, secret: str, idle: int, processes: int) -> float:
+    """Server RSS growth per idle connection."""
+    async with Receivers(url, secret, 50, 1):  # warm: the first connections' one-off costs
+        await asyncio.sleep(SETTLE_S)
+        before = rss_kib(pid)
+        async with Receivers(url, secret, idle, processes):
+            await asyncio.sleep(SETTLE_S)
+            after = rss_kib(pid)
+    return (after - before) / idle
+
+
+@dataclass
+class Delivery:
+    latency_ms: list[float]
+    response_ms: list[float]
+    deliveries_per_s: float
+    cpu_ms_per_call: float | None
+
+
+async def delivery(
+    server: Callpad, clients: int, processes: int, calls: int, rate: float
+) -> Delivery:
+    secret = server.settings.realtime_hmac_secret
+    customers = [FIRST_CUSTOMER + i for i in range(clients)]
+    tokens = {u: mint_user_token(server.settings, u) for u in customers}
+    sent: dict[str, float] = {}
+    response_ms: list[float] = []
+    async with Receivers(server.url, secret, clients, processes) as receivers:
+        idle: asyncio.Queue[Connection] = asyncio.Queue()
+        for _ in range(64):
+            idle.put_nowait(Connection(server.port))
+
+        async def call(i: int) -> None:
+            conn = await idle.get()
+            try:
+                customer = customers[i % clients]
+                body = {"target": {"type": "vendor_user", "user_id": 20_000 + i % AGENTS}}
+                path = f"/api/v1/vendors/{VENDOR}/sessions"
+                t0 = time.time()
+                started = expect(*await conn.request("POST", path, body, tokens[customer]), 201)
+                response_ms.append((time.time() - t0) * 1e3)
+                session_id = started["session"]["id"]
+                sent[session_id] = t0
+                cancel = f"{path}/{session_id}/cancel"
+                expect(*await conn.request("POST", cancel, None, tokens[customer]), 200)
+            finally:
+                idle.put_nowait(conn)
+
+        cpu_before, wall_before = cpu_seconds(server.pid), time.perf_counter()
+        tasks = []
+        for i in range(calls):  # paced: `rate` calls started per second, open loop
+            tasks.append(asyncio.create_task(call(i)))
+            ahead = wall_before + (i + 1) / rate - time.perf_counter()
+            if ahead > 0:
+                await asyncio.sleep(ahead)
+        await asyncio.gather(*tasks)
+        await asyncio.sleep(SETTLE_S)  # the last events in flight
+        wall = time.perf_counter() - wall_before - SETTLE_S
+        cpu_after = cpu_seconds(server.pid)
+        pushes, arrivals = await receivers.results()
+        while not idle.empty():
+            await idle.get_nowait().close()
+    missing = [s for s in sent if s not in arrivals]
+    if missing:
+        raise SystemExit(f"{len(missing)} sessions' events never reached their customer")
+    cpu = None
+    if cpu_before is not None and cpu_after is not None:
+        cpu = (cpu_after - cpu_before) / calls * 1e3
+    latency = [(arrivals[s] - t0) * 1e3 for s, t0 in sent.items()]
+    return Delivery(latency, response_ms, pushes / wall, cpu)
+
+
+async def main(args: argparse.Namespace) -> None:
+    kb_callpad: list[float] = []
+    kb_plain: list[float] = []
+    runs: list[Delivery] = []
+    print(
+        f"{args.clients} clients for delivery, {args.idle} idle, in {args.processes} receiver "
+        f"processes; {args.rounds} interleaved rounds; load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    for round_ in range(1, args.rounds + 1):
+        with tempfile.TemporaryDirectory(prefix="callpad-realtime-") as tmp:
+            workdir = Path(tmp)
+            async with callpad_serve(workdir) as server:
+                run = await delivery(server, args.clients, args.processes, args.calls, args.rate)
+                secret = server.settings.realtime_hmac_secret
+                kb = await idle_kb(server.url, server.pid, secret, args.idle, args.processes)
+            async with plain_server(workdir) as (url, pid):
+                kb_base = await idle_kb(url, pid, secret, args.idle, args.processes)
+        runs.append(run)
+        kb_callpad.append(kb)
+        kb_plain.append(kb_base)
+        cpu = f"{run.cpu_ms_per_call:.2f}" if run.cpu_ms_per_call is not None else "n/a"
+        print(
+            f"round {round_}: delivery p50 {percentile(run.latency_ms, 0.5):6.1f} ms, p99 "
+            f"{percentile(run.latency_ms, 0.99):6.1f} ms | baseline, the start response: p50 "
+            f"{percentile(run.response_ms, 0.5):6.1f} ms, p99 "
+            f"{percentile(run.response_ms, 0.99):6.1f} ms | {run.deliveries_per_s:7.0f} "
+            f"deliveries/s, server CPU {cpu} ms per call (start + cancel) | idle: callpad "
+            f"{kb:5.1f} KB/conn, plain websockets {kb_base:5.1f} KB/conn | load average "
+            f"{os.getloadavg()[0]:.1f}",
+            flush=True,
         )
-    )
-    rows.append(("server CPU µs/delivery", *cells(tp, ".1f", 1), ""))
-
-    def p99_note(results: dict[str, list[Any]]) -> str:
-        p99 = median(results, "hub", 1)
-        return f"hub goal <= 50 ms {'met' if p99 <= 50 else 'NOT met'}"
-
-    burst = await each(latency, args.clients, args.seconds)
-    rows.append(("latency p50 ms, one burst to all", *cells(burst, ".1f"), ""))
-    rows.append(("latency p99 ms, one burst to all", *cells(burst, ".1f", 1), p99_note(burst)))
-    own = await each(latency_own_channels, args.clients, args.seconds)
-    rows.append(("latency p50 ms, own channels", *cells(own, ".1f"), ""))
-    rows.append(("latency p99 ms, own channels", *cells(own, ".1f", 1), p99_note(own)))
-    kb = await each(memory, args.idle)
-    kb_met = "met" if median(kb, "hub") <= 30 else "NOT met"
-    rows.append(
-        (f"KB per idle conn, {args.idle}", *cells(kb, ".1f"), f"hub goal <= 30 KB {kb_met}")
-    )
-    print(f"median (min-max) of {args.rounds} interleaved rounds")
-    print(f"{'measure':32} {'hub':>24} {'centrifugo':>24} {'websockets':>24}  note")
-    for name, hub, centrifugo, plain, note in rows:
-        print(f"{name:32} {hub:>24} {centrifugo:>24} {plain:>24}  {note}")
+    p50s = [percentile(r.latency_ms, 0.5) for r in runs]
+    p99s = [percentile(r.latency_ms, 0.99) for r in runs]
+    print("min / median / max over rounds:")
+    print(f"  delivery p50 {spread(p50s)} ms, p99 {spread(p99s)} ms")
+    print(f"  start response p99 {spread([percentile(r.response_ms, 0.99) for r in runs])} ms")
+    print(f"  deliveries/s {spread([r.deliveries_per_s for r in runs], '.0f')}")
+    print(f"  KB per idle connection: callpad {spread(kb_callpad)}, plain {spread(kb_plain)}")
+    checks = [
+        ("delivery p99 (ms)", statistics.median(p99s), GOAL_P99_MS),
+        (
+            "KB per idle connection on callpad serve",
+            statistics.median(kb_callpad),
+            GOAL_KB_PER_IDLE,
+        ),
+    ]
+    for name, value, goal in checks:
+        verdict = "goal met" if value <= goal else "goal missed"
+        print(f"{name}, median of rounds: {value:.1f} (goal <= {goal:g}: {verdict})")
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=1000, help="connected for delivery")
+    parser.add_argument("--idle", type=int, default=5000, help="idle connections for memory")
+    parser.add_argument("--processes", type=int, default=4, help="receiver processes")
+    parser.add_argument("--calls", type=int, default=300, help="sessions started per round")
+    parser.add_argument("--rate", type=float, default=20.0, help="sessions started per second")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--receiver", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.receiver:
+        url, secret, first, count = args.receiver
+        asyncio.run(receiver(url, secret, int(first), int(count)))
+    else:
+        asyncio.run(main(args))

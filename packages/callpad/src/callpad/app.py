@@ -32,7 +32,7 @@ from .problems import (
     problem_response,
 )
 from .realtime.endpoints import router as realtime_router
-from .realtime.runtime import hub_route, running_realtime
+from .realtime.runtime import HubShortcut, running_realtime
 from .recordings.endpoints import router as recordings_router
 from .request_ids import RequestIds
 from .sessions.endpoints import router as sessions_router
@@ -92,7 +92,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(realtime_router, prefix="/api/v1")
     app.include_router(webhooks_router, prefix="/api/v1")
     app.include_router(recordings_router, prefix="/api/v1")
-    app.router.routes.append(hub_route())
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
@@ -121,7 +120,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RefuseNulInPath)
-    app.add_middleware(RequestIds)  # outermost of ours: a 413 carries its id too
+    app.add_middleware(RequestIds)  # outermost of the HTTP ones: a 413 carries its id too
+    app.add_middleware(HubShortcut)  # realtime sockets skip the HTTP middleware
     return app
 
 

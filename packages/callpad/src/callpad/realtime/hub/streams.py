@@ -41,6 +41,12 @@ class Publication:
         return f'{{"data":{self.data},"offset":{self.offset}}}'
 
 
+# The history of every stream that has none: a deque costs ~700 bytes even empty, and
+# most streams (one per connected user's own channel) hold none most of the time.
+# `maxlen=0`: were anything appended to it by mistake, it would not be shared.
+_NO_HISTORY: deque[Publication] = deque(maxlen=0)
+
+
 class Stream:
     __slots__ = (
         "channel",
@@ -58,7 +64,7 @@ class Stream:
         self.channel_json = dumps(channel)
         self.epoch = secrets.token_hex(4)
         self.offset = 0
-        self.history: deque[Publication] = deque()
+        self.history: deque[Publication] = _NO_HISTORY
         self.keys: dict[str, int] = {}  # idempotency key -> offset, for what is in history
         self.subscribers: set[Subscriber] = set()
         self.expiry_scheduled = False
@@ -66,6 +72,8 @@ class Stream:
     def append(self, data: str, key: str | None, now: float) -> Publication:
         self.offset += 1
         publication = Publication(self.offset, data, key, now)
+        if self.history is _NO_HISTORY:
+            self.history = deque()
         self.history.append(publication)
         if key is not None:
             self.keys[key] = self.offset
@@ -77,6 +85,8 @@ class Stream:
             dropped = history.popleft()
             if dropped.key is not None:
                 self.keys.pop(dropped.key, None)
+        if not history:
+            self.history = _NO_HISTORY
 
     def since(self, offset: int) -> list[Publication] | None:
         """Every publication after `offset`, or None when some of them left history."""
