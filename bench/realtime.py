@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import os
 import statistics
 import sys
@@ -134,6 +135,7 @@ async def receiver(url: str, secret: str, first: int, count: int) -> None:
         batch = range(start, min(start + 100, first + count))
         sockets += await asyncio.gather(*(client(u) for u in batch))
     readers = [asyncio.create_task(read(ws)) for ws in sockets]
+    gc.freeze()  # this process's own full collections would delay its reading of invites
     print("ready", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
     for task in readers:

@@ -1,12 +1,15 @@
 """Ring latency: a customer's `start` → the agent's `session.invite.upsert`, 1,000 agents online.
 
-    python bench/ring.py [--agents 1000] [--rings 200] [--rounds 3] [--load 50]
+    python bench/ring.py [--agents 1000] [--rings 200] [--rounds 3] [--load 50] [--processes 4]
 
 One real `callpad serve` (SQLite, the embedded hub, the shipped settings) on 127.0.0.1.
 Every agent of the vendor holds a realtime connection (raw WebSocket, the Centrifugo client
-protocol, server-side subscription to its agent channel). Rings are paced one at a time: a
-customer starts a session to a free agent, the time from sending `start` to the arrival of
-the agent's invite event is the ring latency; the customer then cancels.
+protocol, server-side subscription to its agent channel), spread over `--processes`
+processes other than the bench's (their reading shares no event loop with the HTTP client
+that times the rings; arrival is read on the wall clock in the agent's process). Rings
+are paced one at a time: a customer starts a session to a free agent, the time from
+sending `start` to the arrival of the agent's invite event is the ring latency; the
+customer then cancels.
 
 Rounds alternate between idle (nothing else running) and loaded: a separate process makes
 `--load` full calls per second (start, accept, end) between other customers and a set of
@@ -23,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import os
 import statistics
 import sys
@@ -58,45 +62,83 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-class Agent:
-    """One agent's realtime connection; records when each session's invite arrived."""
+async def agent_process(url: str, secret: str, user_ids: list[int]) -> None:
+    """In a process of its own: connect `user_ids` to their agent channels, print `ready`,
+    then a line `<session id> <wall time>` when an invite arrives; exit on EOF of stdin."""
 
-    def __init__(self, user_id: int) -> None:
-        self.user_id = user_id
-        self.invites: dict[str, float] = {}
-        self.arrived = asyncio.Event()
-        self.ws: Any = None
-
-    async def connect(self, port: int, secret: str) -> None:
+    async def connect(user_id: int) -> Any:
         token, _ = mint_connection_token(
-            secret, self.user_id, [agent_channel(VENDOR, self.user_id)], 24 * 3600
+            secret, user_id, [agent_channel(VENDOR, user_id)], 24 * 3600
         )
-        self.ws = await websockets.connect(
-            f"ws://{HOST}:{port}/connection/websocket",
-            compression=None,
-            max_size=None,
-            open_timeout=120,
-            ping_interval=None,
+        ws = await websockets.connect(
+            url, compression=None, max_size=None, open_timeout=300, ping_interval=None
         )
-        await self.ws.send(orjson.dumps({"id": 1, "connect": {"token": token}}).decode())
-        reply = orjson.loads((await self.ws.recv()).split("\n")[0])
+        await ws.send(orjson.dumps({"id": 1, "connect": {"token": token}}).decode())
+        reply = orjson.loads((await ws.recv()).split("\n")[0])
         if "connect" not in reply:
-            raise SystemExit(f"agent {self.user_id} could not connect: {reply}")
+            raise SystemExit(f"agent {user_id} could not connect: {reply}")
+        return ws
 
-    async def read(self) -> None:
+    async def read(ws: Any) -> None:
         with contextlib.suppress(websockets.ConnectionClosed):
-            async for frame in self.ws:
-                now = time.perf_counter()
+            async for frame in ws:
+                now = time.time()
                 for line in frame.split("\n"):
                     if line == "{}":
-                        await self.ws.send("{}")  # answer the server's ping
+                        await ws.send("{}")  # answer the server's ping
                         continue
                     if INVITE not in line:
                         continue
                     pub = orjson.loads(line)["push"]["pub"]["data"]
                     if pub["topic"] == INVITE:
-                        self.invites.setdefault(pub["data"]["session_id"], now)
-                        self.arrived.set()
+                        sys.stdout.write(f"{pub['data']['session_id']} {now!r}\n")
+                        sys.stdout.flush()
+
+    sockets: list[Any] = []
+    for first in range(0, len(user_ids), 100):
+        sockets += await asyncio.gather(*(connect(u) for u in user_ids[first : first + 100]))
+    readers = [asyncio.create_task(read(ws)) for ws in sockets]
+    gc.freeze()  # this process's own full collections would delay its reading of invites
+    print("ready", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    for task in readers:
+        task.cancel()
+
+
+class Agents:
+    """Agents' realtime connections, spread over `processes` processes (so that their
+    reading does not share a core's event loop with the bench's HTTP client); when each
+    session's invite arrived (wall clock, read in the agent's process)."""
+
+    def __init__(self, url: str, secret: str, user_ids: list[int], processes: int) -> None:
+        self.args = (url, secret, user_ids, processes)
+        self.procs: list[asyncio.subprocess.Process] = []
+        self.invites: dict[str, float] = {}
+        self.arrived = asyncio.Event()
+        self.readers: list[asyncio.Task[None]] = []
+
+    async def __aenter__(self) -> Agents:
+        url, secret, user_ids, processes = self.args
+        share = -(-len(user_ids) // processes)
+        for first in range(0, len(user_ids), share):
+            ids = ",".join(map(str, user_ids[first : first + share]))
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, __file__, "--agents-process", url, secret, ids,
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            self.procs.append(proc)
+        for proc in self.procs:
+            assert proc.stdout is not None
+            if (await proc.stdout.readline()).strip() != b"ready":
+                raise SystemExit("an agents' process failed to connect")
+            self.readers.append(asyncio.create_task(self._read(proc.stdout)))
+        return self
+
+    async def _read(self, stdout: asyncio.StreamReader) -> None:
+        while line := await stdout.readline():
+            session_id, at = line.decode().split()
+            self.invites.setdefault(session_id, float(at))
+            self.arrived.set()
 
     async def invite_for(self, session_id: str, timeout_s: float = 10.0) -> float:
         deadline = time.perf_counter() + timeout_s
@@ -104,10 +146,23 @@ class Agent:
             self.arrived.clear()
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
-                raise SystemExit(f"no invite for {session_id} on agent {self.user_id}")
+                raise SystemExit(f"no invite for {session_id}")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.arrived.wait(), remaining)
         return self.invites.pop(session_id)
+
+    async def __aexit__(self, *exc: object) -> None:
+        for proc in self.procs:
+            if proc.stdin is not None:
+                proc.stdin.close()
+        for proc in self.procs:
+            try:
+                await asyncio.wait_for(proc.wait(), 10)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+        for task in self.readers:
+            task.cancel()
 
 
 @dataclass
@@ -119,7 +174,13 @@ class Round:
 
 
 async def ring_round(
-    kind: str, port: int, pid: int, agents: list[Agent], tokens: dict[int, str], rings: int
+    kind: str,
+    port: int,
+    pid: int,
+    agents: Agents,
+    ringing: list[int],
+    tokens: dict[int, str],
+    rings: int,
 ) -> Round:
     conn = Connection(port)
     ring_ms: list[float] = []
@@ -127,19 +188,19 @@ async def ring_round(
     cpu_before, wall_before = cpu_seconds(pid), time.perf_counter()
     try:
         for i in range(rings):
-            agent = agents[i % len(agents)]
+            agent = ringing[i % len(ringing)]
             customer = 40_000 + i % 50
-            body = {"target": {"type": "vendor_user", "user_id": agent.user_id}}
-            sent = time.perf_counter()
+            body = {"target": {"type": "vendor_user", "user_id": agent}}
+            sent = time.time()
             started = expect(
                 *await conn.request(
                     "POST", f"/api/v1/vendors/{VENDOR}/sessions", body, tokens[customer]
                 ),
                 201,
             )
-            answered = time.perf_counter()
+            answered = time.time()
             session_id = started["session"]["id"]
-            arrived = await agent.invite_for(session_id)
+            arrived = await agents.invite_for(session_id)
             ring_ms.append((arrived - sent) * 1e3)
             response_ms.append((answered - sent) * 1e3)
             cancel = f"/api/v1/vendors/{VENDOR}/sessions/{session_id}/cancel"
@@ -228,7 +289,7 @@ def summary(values: list[float]) -> str:
     return f"{min(values):6.1f} / {statistics.median(values):6.1f} / {max(values):6.1f}"
 
 
-async def main(agent_count: int, rings: int, rounds: int, rate: float) -> None:
+async def main(agent_count: int, rings: int, rounds: int, rate: float, processes: int) -> None:
     with tempfile.TemporaryDirectory(prefix="callpad-ring-") as tmp:
         workdir = Path(tmp)
         database_url = f"sqlite:///{workdir / 'callpad.db'}"
@@ -259,28 +320,28 @@ async def main(agent_count: int, rings: int, rounds: int, rate: float) -> None:
                         raise SystemExit(f"set member: {status} {body}")
             finally:
                 await admin.close()
-            agents = [Agent(u) for u in user_ids]
-            for batch in range(0, len(agents), 100):
-                await asyncio.gather(
-                    *(a.connect(port, settings.realtime_hmac_secret) for a in agents[batch:][:100])
-                )
-            readers = [asyncio.create_task(a.read()) for a in agents]
+            url = f"ws://{HOST}:{port}/connection/websocket"
+            agents = Agents(url, settings.realtime_hmac_secret, user_ids, processes)
+            await agents.__aenter__()
             print(
-                f"{agent_count} agents connected to one `callpad serve` (SQLite); {rounds} "
-                f"rounds of {rings} rings each, idle and under {rate:g} full calls/s",
+                f"{agent_count} agents connected to one `callpad serve` (SQLite) from "
+                f"{processes} processes; {rounds} rounds of {rings} rings each, idle and under "
+                f"{rate:g} full calls/s; load average {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
-            ringing = agents[BACKGROUND_AGENTS:]
+            ringing = user_ids[BACKGROUND_AGENTS:]
             background = user_ids[:BACKGROUND_AGENTS]
             results: list[Round] = []
-            await ring_round("warm-up", port, pid, ringing, tokens, 20)
+            await ring_round("warm-up", port, pid, agents, ringing, tokens, 20)
             for round_ in range(1, rounds + 1):
                 for kind in ("idle", "loaded"):
                     if kind == "idle":
-                        result = await ring_round(kind, port, pid, ringing, tokens, rings)
+                        result = await ring_round(kind, port, pid, agents, ringing, tokens, rings)
                     else:
                         async with loaded(port, workdir, rate, background):
-                            result = await ring_round(kind, port, pid, ringing, tokens, rings)
+                            result = await ring_round(
+                                kind, port, pid, agents, ringing, tokens, rings
+                            )
                     results.append(result)
                     cpu = f"{result.cpu_ms_per_s:5.0f}" if result.cpu_ms_per_s else "  n/a"
                     print(
@@ -289,13 +350,10 @@ async def main(agent_count: int, rings: int, rounds: int, rate: float) -> None:
                         f"start response: p50 {percentile(result.response_ms, 0.5):6.1f} ms, "
                         f"p99 {percentile(result.response_ms, 0.99):6.1f} ms | invite minus "
                         f"response p50 {percentile(deltas(result), 0.5):+5.1f} ms | server CPU "
-                        f"{cpu} ms/s",
+                        f"{cpu} ms/s | load average {os.getloadavg()[0]:.1f}",
                         flush=True,
                     )
-            for reader in readers:
-                reader.cancel()
-            for agent in agents:
-                await agent.ws.close()
+            await agents.__aexit__(None, None, None)
 
     def of(kind: str, q: float, field: str = "ring_ms") -> list[float]:
         return [percentile(getattr(r, field), q) for r in results if r.kind == kind]
@@ -328,9 +386,14 @@ if __name__ == "__main__":
     parser.add_argument("--rings", type=int, default=200, help="rings per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--load", type=float, default=50.0, help="background full calls/s")
+    parser.add_argument("--processes", type=int, default=4, help="agents' client processes")
     parser.add_argument("--background", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--agents-process", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.background:
+    if args.agents_process:
+        url, secret, ids = args.agents_process
+        asyncio.run(agent_process(url, secret, [int(u) for u in ids.split(",")]))
+    elif args.background:
         port, workdir, rate, agents = args.background
         asyncio.run(
             background_load(
@@ -338,4 +401,4 @@ if __name__ == "__main__":
             )
         )
     else:
-        asyncio.run(main(args.agents, args.rings, args.rounds, args.load))
+        asyncio.run(main(args.agents, args.rings, args.rounds, args.load, args.processes))
