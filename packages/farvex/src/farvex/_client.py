@@ -22,7 +22,8 @@ from typing import Any, Literal, Self, TypeVar, overload
 
 import httpx
 
-from ._errors import ClientClosedError, ConfigurationError
+from ._core import ClientCore
+from ._errors import ConfigurationError
 from ._events import (
     DispatchChanged,
     Emitter,
@@ -39,7 +40,7 @@ from ._events import (
 from ._http import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_S, Auth, HttpApi, RequestOptions
 from ._invites import Invites
 from ._media import Media
-from ._models import ConnectionStatus, VoiceSession
+from ._models import ConnectionStatus
 from ._presence import MemberPresence
 from ._realtime import Realtime
 from ._sessions import HostSessions, Sessions
@@ -100,6 +101,15 @@ class SessionClient:
         )
         self._sync_lock = asyncio.Lock()
         self._feed_known = False
+        self._core = ClientCore(
+            user_id=user_id,
+            vendor=vendor,
+            api=self._api,
+            options=self._options,
+            store=self._store,
+            media=self._media,
+            sync=self._sync,
+        )
         self._bind()
         # A joined room is left when its session leaves the store.
         self._emitter.on("session.removed", self._leave_media)
@@ -109,10 +119,10 @@ class SessionClient:
 
     def _bind(self) -> None:
         self.sessions = self._make_sessions()
-        self.invites = Invites(self)
+        self.invites = Invites(self._core, self.sessions)
 
     def _make_sessions(self) -> Sessions:
-        return Sessions(self)
+        return Sessions(self._core)
 
     def with_options(self, *, timeout: float | None = None, max_retries: int | None = None) -> Self:
         """This client with other request options, for one-off calls:
@@ -123,7 +133,8 @@ class SessionClient:
         either disposes both.
         """
         other = copy.copy(self)
-        other._options = self._options.merged(timeout, max_retries)
+        other._core = self._core.with_options(timeout, max_retries)
+        other._options = other._core.options
         other._bind()
         return other
 
@@ -172,8 +183,7 @@ class SessionClient:
         await self.dispose()
 
     def _check_open(self) -> None:
-        if self._store.closed:
-            raise ClientClosedError()
+        self._core.check_open()
 
     # Events
 
@@ -299,10 +309,6 @@ class SessionClient:
 
     # The store's inputs
 
-    def _apply(self, session: VoiceSession) -> VoiceSession:
-        self._store.upsert_session(session)
-        return session
-
     async def _sync(self, options: RequestOptions) -> None:
         self._check_open()
         async with self._sync_lock:
@@ -344,10 +350,10 @@ class HostClient(SessionClient):
 
     def _bind(self) -> None:
         super()._bind()
-        self.presence = MemberPresence(self)
+        self.presence = MemberPresence(self._core, self.vendor)
 
     def _make_sessions(self) -> HostSessions:
-        return HostSessions(self)
+        return HostSessions(self._core, self.vendor)
 
 
 def create_session_client(

@@ -9,7 +9,8 @@ from ._capabilities import Action, capability_for
 from ._models import Capability, Invite, SessionWithJoin, VoiceSession
 
 if TYPE_CHECKING:
-    from ._client import SessionClient
+    from ._core import ClientCore
+    from ._sessions import Sessions
 
 __all__ = ["Invites"]
 
@@ -18,9 +19,10 @@ class Invites:
     """Pending invites for the user, dropped at their `expires_at` (by the server's clock)
     even when no removal arrives."""
 
-    def __init__(self, client: SessionClient) -> None:
-        self._client = client
-        self._store = client._store
+    def __init__(self, core: ClientCore, sessions: Sessions) -> None:
+        self._core = core
+        self._sessions = sessions
+        self._store = core.store
 
     def __len__(self) -> int:
         """How many the store holds."""
@@ -50,7 +52,7 @@ class Invites:
     async def next(self) -> Invite:
         """The next incoming invite: the oldest pending one no earlier `next()` returned,
         waiting for one to arrive if there is none. Bound the wait with `asyncio.timeout`."""
-        self._client._check_open()
+        self._core.check_open()
         return await self._store.next_invite()
 
     async def accept(
@@ -62,7 +64,7 @@ class Invites:
         max_retries: int | None = None,
     ) -> SessionWithJoin:
         """Answer the invite: `sessions.accept` for its session and participant."""
-        return await self._client.sessions.accept(
+        return await self._sessions.accept(
             invite.session_id,
             participant_id=invite.participant_id,
             vendor=invite.vendor,
@@ -79,7 +81,7 @@ class Invites:
         max_retries: int | None = None,
     ) -> VoiceSession:
         """Decline the invite: `sessions.reject` for its session and participant."""
-        return await self._client.sessions.reject(
+        return await self._sessions.reject(
             invite.session_id,
             participant_id=invite.participant_id,
             vendor=invite.vendor,

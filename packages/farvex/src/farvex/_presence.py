@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal
 from ._models import Presence
 
 if TYPE_CHECKING:
-    from ._client import HostClient
+    from ._core import ClientCore
 
 __all__ = ["MemberPresence"]
 
@@ -17,9 +17,10 @@ class MemberPresence:
     """Whether the vendor's members take calls. Team calls ring only `available`
     members; the store follows every change (`presence.updated`) once connected."""
 
-    def __init__(self, client: HostClient) -> None:
-        self._client = client
-        self._store = client._store
+    def __init__(self, core: ClientCore, vendor: str) -> None:
+        self._core = core
+        self._vendor = vendor
+        self._store = core.store
 
     def get(self, user_id: int) -> Presence | None:
         """A member's presence as the store holds it (None: never set, so offline)."""
@@ -32,7 +33,7 @@ class MemberPresence:
     @property
     def me(self) -> Presence | None:
         """The client's own presence."""
-        return self.get(self._client.user_id)
+        return self.get(self._core.user_id)
 
     async def set(
         self,
@@ -43,10 +44,11 @@ class MemberPresence:
     ) -> Presence:
         """Set your presence: `available` takes team calls (and ends after-call work
         early); `away` and `offline` take none."""
-        client = self._client
-        client._check_open()
-        options = client._options.merged(timeout, max_retries)
-        presence = await client._api.set_presence(client.vendor, status, options)
+        core = self._core
+        core.check_open()
+        presence = await core.api.set_presence(
+            self._vendor, status, core.options_for(timeout, max_retries)
+        )
         self._store.upsert_presence(presence)
         return presence
 
@@ -54,10 +56,9 @@ class MemberPresence:
         self, *, timeout: float | None = None, max_retries: int | None = None
     ) -> builtins.list[Presence]:
         """Fetch every member's presence into the store (done on connect and re-sync)."""
-        client = self._client
-        client._check_open()
-        options = client._options.merged(timeout, max_retries)
-        found = await client._api.list_presence(client.vendor, options)
+        core = self._core
+        core.check_open()
+        found = await core.api.list_presence(self._vendor, core.options_for(timeout, max_retries))
         for presence in found:
             self._store.upsert_presence(presence)
         return self.list()

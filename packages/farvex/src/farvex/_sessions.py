@@ -31,7 +31,7 @@ from ._models import (
 if TYPE_CHECKING:
     from livekit import rtc
 
-    from ._client import HostClient, SessionClient
+    from ._core import ClientCore
 
 __all__ = ["HostSessions", "Sessions"]
 
@@ -50,9 +50,9 @@ def _target(target: TargetInput) -> Target:
 class Sessions:
     """The live sessions the user may see, and what to do with them."""
 
-    def __init__(self, client: SessionClient) -> None:
-        self._client = client
-        self._store = client._store
+    def __init__(self, core: ClientCore) -> None:
+        self._core = core
+        self._store = core.store
 
     # The store (no I/O)
 
@@ -76,7 +76,7 @@ class Sessions:
     def active(self) -> VoiceSession | None:
         """The newest session in which the user has accepted, or None."""
         for session in reversed(self.list()):
-            mine = session.participant_of(self._client.user_id)
+            mine = session.participant_of(self._core.user_id)
             if mine is not None and mine.state is ParticipantState.ACCEPTED:
                 return session
         return None
@@ -84,7 +84,7 @@ class Sessions:
     def me(self, session: VoiceSession | str) -> Participant | None:
         """The user's own participant in the session (a live one first), or None."""
         found = self._resolve(session)
-        return found.participant_of(self._client.user_id) if found is not None else None
+        return found.participant_of(self._core.user_id) if found is not None else None
 
     def is_self(self, participant_id: str, session: VoiceSession | str | None = None) -> bool:
         """Is this participant the client's user? Looked up in `session`, or in every
@@ -93,7 +93,7 @@ class Sessions:
         for found in candidates:
             participant = found.participant(participant_id) if found is not None else None
             if participant is not None:
-                return participant.user_id == self._client.user_id
+                return participant.user_id == self._core.user_id
         return False
 
     def capabilities(self, session: VoiceSession | str) -> frozenset[Capability | str]:
@@ -132,7 +132,7 @@ class Sessions:
 
     def room(self, session_id: str) -> rtc.Room | None:
         """The LiveKit room this client joined for the session (`join_media`), or None."""
-        return self._client._media.room(session_id)
+        return self._core.media.room(session_id)
 
     def duration(self, session: VoiceSession | str) -> timedelta | None:
         """Time since the session was answered (whole seconds), until it ended; None while
@@ -140,7 +140,7 @@ class Sessions:
         found = self._resolve(session)
         if found is None or found.answered_at is None:
             return None
-        until = found.ended_at or self._client._api.server_now()
+        until = found.ended_at or self._core.api.server_now()
         return timedelta(seconds=max(0, int((until - found.answered_at).total_seconds())))
 
     def _resolve(self, session: VoiceSession | str) -> VoiceSession | None:
@@ -150,7 +150,7 @@ class Sessions:
 
     async def sync(self, *, timeout: float | None = None, max_retries: int | None = None) -> None:
         """Make the store the server's: every live session and pending invite (all pages)."""
-        await self._client._sync(self._client._options.merged(timeout, max_retries))
+        await self._core.sync(self._core.options_for(timeout, max_retries))
 
     async def retrieve(
         self,
@@ -161,10 +161,10 @@ class Sessions:
         max_retries: int | None = None,
     ) -> VoiceSession:
         """The session as the server has it now (ended ones too); applied to the store."""
-        c = self._client
+        c = self._core
         vendor = await self._vendor(session_id, vendor)
-        options = c._options.merged(timeout, max_retries)
-        return c._apply(await c._api.get(vendor, session_id, options))
+        options = c.options_for(timeout, max_retries)
+        return c.apply(await c.api.get(vendor, session_id, options))
 
     async def start(
         self,
@@ -180,12 +180,12 @@ class Sessions:
         """Start a session with `vendor` and ring `target`; you are in it at once, and
         `join` is your media grant. With the `livekit` extra installed the client joins
         the media room too (`sessions.room(session_id)`), unless `join_media=False`."""
-        c = self._client
-        c._check_open()
-        options = c._options.merged(timeout, max_retries)
-        started = await c._api.start(vendor, _target(target), name, idempotency_key, options)
-        c._apply(started.session)
-        await c._media.join(started, join_media)
+        c = self._core
+        c.check_open()
+        options = c.options_for(timeout, max_retries)
+        started = await c.api.start(vendor, _target(target), name, idempotency_key, options)
+        c.apply(started.session)
+        await c.media.join(started, join_media)
         return started
 
     async def accept(
@@ -203,19 +203,19 @@ class Sessions:
         """Answer your invite into the session (`participant_id`: which one, by default
         your pending one). `ConflictError` if it was answered elsewhere, cancelled or
         expired first. Joins the media room like `start`."""
-        c = self._client
+        c = self._core
         vendor = await self._vendor(session_id, vendor)
         participant_id = participant_id or self._invited(session_id)
-        accepted = await c._api.accept(
+        accepted = await c.api.accept(
             vendor,
             session_id,
             participant_id,
             if_match=if_match,
             idempotency_key=idempotency_key,
-            options=c._options.merged(timeout, max_retries),
+            options=c.options_for(timeout, max_retries),
         )
-        c._apply(accepted.session)
-        await c._media.join(accepted, join_media)
+        c.apply(accepted.session)
+        await c.media.join(accepted, join_media)
         return accepted
 
     async def reject(
@@ -230,18 +230,18 @@ class Sessions:
         max_retries: int | None = None,
     ) -> VoiceSession:
         """Decline your invite into the session."""
-        c = self._client
+        c = self._core
         vendor = await self._vendor(session_id, vendor)
         participant_id = participant_id or self._invited(session_id)
-        rejected = await c._api.reject(
+        rejected = await c.api.reject(
             vendor,
             session_id,
             participant_id,
             if_match=if_match,
             idempotency_key=idempotency_key,
-            options=c._options.merged(timeout, max_retries),
+            options=c.options_for(timeout, max_retries),
         )
-        return c._apply(rejected)
+        return c.apply(rejected)
 
     async def leave(
         self,
@@ -284,16 +284,16 @@ class Sessions:
         max_retries: int | None = None,
     ) -> VoiceSession:
         """Rename the session."""
-        c = self._client
+        c = self._core
         vendor = await self._vendor(session_id, vendor)
-        renamed = await c._api.rename(
+        renamed = await c.api.rename(
             vendor,
             session_id,
             name,
             if_match=if_match,
-            options=c._options.merged(timeout, max_retries),
+            options=c.options_for(timeout, max_retries),
         )
-        return c._apply(renamed)
+        return c.apply(renamed)
 
     async def join(
         self,
@@ -304,9 +304,9 @@ class Sessions:
         max_retries: int | None = None,
     ) -> VoiceJoinGrant:
         """A fresh media grant for your accepted participant."""
-        c = self._client
+        c = self._core
         vendor = await self._vendor(session_id, vendor)
-        return await c._api.join(vendor, session_id, c._options.merged(timeout, max_retries))
+        return await c.api.join(vendor, session_id, c.options_for(timeout, max_retries))
 
     async def _simple(
         self,
@@ -318,17 +318,17 @@ class Sessions:
         timeout: float | None,
         max_retries: int | None,
     ) -> VoiceSession:
-        c = self._client
+        c = self._core
         vendor = await self._vendor(session_id, vendor)
-        changed = await c._api.simple(
+        changed = await c.api.simple(
             action,
             vendor,
             session_id,
             if_match=if_match,
             idempotency_key=idempotency_key,
-            options=c._options.merged(timeout, max_retries),
+            options=c.options_for(timeout, max_retries),
         )
-        return c._apply(changed)
+        return c.apply(changed)
 
     def _invited(self, session_id: str) -> str:
         """The user's pending participant in the session, from the store."""
@@ -336,7 +336,7 @@ class Sessions:
         if invite is not None:
             return invite.participant_id
         session = self._store.sessions.get(session_id)
-        mine = session.participant_of(self._client.user_id) if session is not None else None
+        mine = session.participant_of(self._core.user_id) if session is not None else None
         if mine is None:
             raise NotFoundError(
                 f"You have no invite into session {session_id}; pass participant_id=.",
@@ -348,11 +348,11 @@ class Sessions:
     async def _vendor(self, session_id: str, vendor: str | None) -> str:
         """The vendor the session belongs to: given, the client's, or from the store (after
         one re-sync when the store does not know the session)."""
-        self._client._check_open()
+        self._core.check_open()
         if vendor is not None:
             return vendor
-        if self._client.vendor is not None:
-            return self._client.vendor
+        if self._core.vendor is not None:
+            return self._core.vendor
         for attempt in range(2):
             found = self._store.vendor_of(session_id)
             if found is not None:
@@ -371,7 +371,9 @@ class HostSessions(Sessions):
     """`Sessions` of a host client: `start` rings anyone on behalf of the client's vendor,
     and the host's controls: participants, recording, hold, end."""
 
-    _client: HostClient
+    def __init__(self, core: ClientCore, vendor: str) -> None:
+        super().__init__(core)
+        self._vendor_slug = vendor
 
     async def start(
         self,
@@ -386,7 +388,7 @@ class HostSessions(Sessions):
     ) -> SessionWithJoin:
         """Start a session: ring a member, a customer, a contact or a phone number."""
         return await super().start(
-            vendor=vendor or self._client.vendor,
+            vendor=vendor or self._vendor_slug,
             target=target,
             name=name,
             join_media=join_media,
@@ -406,17 +408,17 @@ class HostSessions(Sessions):
         max_retries: int | None = None,
     ) -> VoiceSession:
         """Ring another party into the session: a member, a customer, a contact, a phone."""
-        c = self._client
-        c._check_open()
-        added = await c._api.add_participant(
-            c.vendor,
+        c = self._core
+        c.check_open()
+        added = await c.api.add_participant(
+            self._vendor_slug,
             session_id,
             _target(target),
             if_match=if_match,
             idempotency_key=idempotency_key,
-            options=c._options.merged(timeout, max_retries),
+            options=c.options_for(timeout, max_retries),
         )
-        return c._apply(added)
+        return c.apply(added)
 
     async def remove_participant(
         self,
@@ -428,16 +430,16 @@ class HostSessions(Sessions):
         max_retries: int | None = None,
     ) -> VoiceSession:
         """Remove a participant, or stop ringing them."""
-        c = self._client
-        c._check_open()
-        removed = await c._api.remove_participant(
-            c.vendor,
+        c = self._core
+        c.check_open()
+        removed = await c.api.remove_participant(
+            self._vendor_slug,
             session_id,
             participant_id,
             if_match=if_match,
-            options=c._options.merged(timeout, max_retries),
+            options=c.options_for(timeout, max_retries),
         )
-        return c._apply(removed)
+        return c.apply(removed)
 
     async def send_dtmf(
         self,
@@ -473,16 +475,16 @@ class HostSessions(Sessions):
         max_retries: int | None = None,
     ) -> VoiceSession:
         """Start recording (`starting` until the media layer reports it `active`)."""
-        c = self._client
-        c._check_open()
-        started = await c._api.start_recording(
-            c.vendor,
+        c = self._core
+        c.check_open()
+        started = await c.api.start_recording(
+            self._vendor_slug,
             session_id,
             if_match=if_match,
             idempotency_key=idempotency_key,
-            options=c._options.merged(timeout, max_retries),
+            options=c.options_for(timeout, max_retries),
         )
-        return c._apply(started)
+        return c.apply(started)
 
     async def stop_recording(
         self,
@@ -495,9 +497,9 @@ class HostSessions(Sessions):
         max_retries: int | None = None,
     ) -> VoiceSession:
         """Stop `recording_id`, by default the session's live recording."""
-        c = self._client
-        c._check_open()
-        options = c._options.merged(timeout, max_retries)
+        c = self._core
+        c.check_open()
+        options = c.options_for(timeout, max_retries)
         if recording_id is None:
             session = self.get(session_id) or await self.retrieve(
                 session_id, timeout=timeout, max_retries=max_retries
@@ -506,15 +508,15 @@ class HostSessions(Sessions):
             if live is None:
                 raise InvalidRequestError(f"Session {session_id} has no live recording.")
             recording_id = live.id
-        stopped = await c._api.stop_recording(
-            c.vendor,
+        stopped = await c.api.stop_recording(
+            self._vendor_slug,
             session_id,
             recording_id,
             if_match=if_match,
             idempotency_key=idempotency_key,
             options=options,
         )
-        return c._apply(stopped)
+        return c.apply(stopped)
 
     async def hold(
         self,
