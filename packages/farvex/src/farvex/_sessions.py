@@ -454,15 +454,15 @@ class HostSessions(Sessions):
         """Press keys (`0-9*#A-D`, in order) on an answered phone leg: phone menus,
         extensions, PINs. Hosts and agents, while the call is active. A retry sends them
         once (an Idempotency-Key is made for you, or pass your own)."""
-        c = self._client
-        c._check_open()
-        return await c._api.send_dtmf(
-            c.vendor,
+        c = self._core
+        c.check_open()
+        return await c.api.send_dtmf(
+            self._vendor_slug,
             session_id,
             participant_id,
             digits,
             idempotency_key=idempotency_key,
-            options=c._options.merged(timeout, max_retries),
+            options=c.options_for(timeout, max_retries),
         )
 
     async def start_recording(
