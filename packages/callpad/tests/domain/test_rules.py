@@ -359,6 +359,21 @@ def test_dtmf_goes_to_an_answered_phone_leg_from_the_vendors_side() -> None:
         t.send_dtmf(hung_up, "par_1", "par_2", "1")
 
 
+def test_a_phone_leg_only_moves_forward_whoever_reports_it() -> None:
+    """Two observers of one call (the dialling process, any process's check) may report
+    the same state twice, or an earlier one late: neither changes the session."""
+    s = t.add_participant(active_call(), "par_1", "par_2", PHONE, at(2))
+    ringing = t.sip_leg_update(s, "par_2", SipLegState.RINGING, at(3))
+    assert t.sip_leg_update(ringing, "par_2", SipLegState.RINGING, at(4)) is ringing
+    answered = t.sip_leg_update(ringing, "par_2", SipLegState.ANSWERED, at(5))
+    assert t.sip_leg_update(answered, "par_2", SipLegState.RINGING, at(6)) is answered
+    assert t.sip_leg_update(answered, "par_2", SipLegState.ANSWERED, at(6)) is answered
+    ended = t.sip_leg_update(answered, "par_2", SipLegState.ENDED, at(7))
+    leg = ended.participant("par_2")
+    assert leg is not None and leg.state is ParticipantState.LEFT
+    assert t.sip_leg_update(ended, "par_2", SipLegState.ANSWERED, at(8)) is ended
+
+
 def test_check_tells_forbidden_from_conflict() -> None:
     s = active_call()
     customer = s.participant("par_0")

@@ -11,16 +11,17 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from livekit import api
 from livekit.rtc import _ffi_client as rtc_ffi
 
-from testsupport.api import eventually
+from testsupport.api import Api, eventually
 from testsupport.rtp import RtpPhone
 from testsupport.servers import LiveKitServer, run_livekit, run_livekit_sip, run_sipp
 from testsupport.voice import HEARD
 
-from .conftest import AGENT, AGENT_HZ, Callpad, running_callpad
+from .conftest import AGENT, AGENT_HZ, Callpad, running_callpad, serve
 
 pytestmark = pytest.mark.sip
 
@@ -175,6 +176,46 @@ async def test_audio_flows_both_ways_and_dtmf_reaches_the_phone(
                 removed = await callpad.http.delete(AGENT, f"{path}/participants/{phone['id']}")
                 assert removed.status_code == 200, removed.text
                 await eventually(lambda: _gone(callpad, session["room"], phone["id"]))
+
+
+async def test_a_leg_is_followed_after_the_process_that_dialled_stopped(
+    livekit_with_sip: LiveKitServer, fresh_database: Path, tmp_path: Path
+) -> None:
+    """The server that dialled stops once the far end answered (its own follower of the
+    leg goes with it); another server on the same database, started afterwards, reports
+    the far end hanging up, from the durable checks of the leg. No webhooks here."""
+    with run_sipp("hangs_up_later", tmp_path / "sipp") as far_end:
+        async with dialled(livekit_with_sip, far_end.address, fresh_database, tmp_path) as (
+            callpad,
+            started,
+            seen,
+        ):
+            session_id = started["session"]["id"]
+            await asyncio.wait_for(
+                leg_states(callpad, session_id, seen, {"answered", "failed"}), 30
+            )
+            assert seen[-1] == "answered", seen
+            settings = callpad.settings
+        # The dialling server is gone; the call goes on in LiveKit until the far end's BYE.
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            async with (
+                serve(settings, sock) as base_url,
+                httpx.AsyncClient(base_url=base_url, trust_env=False, timeout=30) as client,
+            ):
+                restarted = Api(client, settings)
+
+                async def leg_over() -> dict[str, Any] | None:
+                    got = await restarted.get(AGENT, f"/vendors/acme/sessions/{session_id}")
+                    view: dict[str, Any] = got.json()
+                    phone = next(p for p in view["participants"] if p["kind"] == "phone")
+                    return view if phone["operations"][0]["state"] != "answered" else None
+
+                view = await eventually(leg_over, within_s=30)
+    phone = next(p for p in view["participants"] if p["kind"] == "phone")
+    assert phone["operations"][0]["state"] == "ended"
+    assert (phone["state"], phone["state_reason"]) == ("left", "hung_up")
+    assert (view["state"], view["end_reason"]) == ("ended", "completed")
 
 
 @pytest.fixture(autouse=True)

@@ -47,6 +47,7 @@ MediaAction = Literal[
     "hold",
     "close_room",
     "send_dtmf",
+    "check_sip_leg",
 ]
 
 

@@ -354,6 +354,15 @@ def reason_for_sip_status(status: int) -> StateReason:
     return StateReason.FAILED
 
 
+_LEG_ORDER = {
+    SipLegState.DIALING: 0,
+    SipLegState.RINGING: 1,
+    SipLegState.ANSWERED: 2,
+    SipLegState.FAILED: 3,
+    SipLegState.ENDED: 3,
+}
+
+
 def sip_leg_update(
     session: Session,
     participant_id: str,
@@ -363,13 +372,16 @@ def sip_leg_update(
     reason: StateReason | None = None,
     error: str | None = None,
 ) -> Session:
-    """A phone leg moved: ringing, answered, failed (with a reason) or hung up."""
+    """A phone leg moved: ringing, answered, failed (with a reason) or hung up. It only
+    moves forward: the same or an earlier state (two observers of one call, a report that
+    comes late) changes nothing."""
     participant = session.participant(participant_id)
     if (
         session.state is SessionState.ENDED
         or participant is None
         or participant.sip_leg is None
         or not participant.is_live
+        or _LEG_ORDER[leg_state] <= _LEG_ORDER[participant.sip_leg.state]
     ):
         return session
     leg = replace(participant.sip_leg, state=leg_state, error=error)

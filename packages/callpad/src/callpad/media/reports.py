@@ -27,6 +27,7 @@ __all__ = [
     "RoomFinishedReport",
     "RoomJoinedReport",
     "RoomLeftReport",
+    "SipCheckReport",
     "SipReport",
     "report_from_json",
     "report_to_json",
@@ -42,6 +43,15 @@ class SipReport:
     sip_status: int | None = None
     error: str | None = None
     type: Literal["sip"] = "sip"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SipCheckReport:
+    """Time to look at a phone leg in the media server again (a durable job any server
+    process runs, so a leg's progress does not depend on the process that dialled)."""
+
+    participant_id: str
+    type: Literal["sip_check"] = "sip_check"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -122,6 +132,7 @@ class RoomFinishedReport:
 
 Report = (
     SipReport
+    | SipCheckReport
     | RecordingReport
     | RecordingSavedReport
     | RecordingStartDeadlineReport

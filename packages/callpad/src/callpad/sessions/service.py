@@ -30,6 +30,7 @@ from ..domain import (
     RecordingFile,
     Role,
     Session,
+    SessionState,
     call_endings,
     dispatch_changes,
     media_commands,
@@ -49,6 +50,7 @@ from ..media.reports import (
     RoomFinishedReport,
     RoomJoinedReport,
     RoomLeftReport,
+    SipCheckReport,
     SipReport,
 )
 from ..metrics import OUTBOX_EVENTS, SESSION_CHANGES, SESSIONS_STARTED
@@ -575,6 +577,9 @@ async def apply_media_report(
     ctx: AppContext, conn: AsyncConnection, session_id: str, report: Report, now: datetime
 ) -> bool:
     """What the media layer observed (a phone leg, a recording, a room member), applied."""
+    if isinstance(report, SipCheckReport):
+        await _check_sip_leg_again(ctx, conn, session_id, report.participant_id, now)
+        return False
     end_with_room = ctx.settings.livekit_end_sessions_with_room  # vendors that did not choose
     if isinstance(report, RoomFinishedReport):
         chosen = await session_ends_with_room(conn, session_id)
@@ -616,10 +621,28 @@ async def apply_media_report(
                 return t.room_audio_started(session, report.at) if known else session
             case RoomFinishedReport():
                 return t.room_closed(session, now, end=end_with_room)
+            case SipCheckReport():
+                return session  # handled above: it changes no session
             case _:
                 assert_never(report)
 
     return await _change_by_server(ctx, conn, session_id, change, now)
+
+
+async def _check_sip_leg_again(
+    ctx: AppContext, conn: AsyncConnection, session_id: str, participant_id: str, now: datetime
+) -> None:
+    """Look at a phone leg in the media server again while it is still live (a durable
+    job, so any process reports its progress: the dialling one may have stopped)."""
+    command = MediaCommand("check_sip_leg", participant_id=participant_id)
+    if command.action not in ctx.media.actions:
+        return
+    stored = await repo.load_session(conn, session_id)
+    if stored is None or stored.session.state is SessionState.ENDED:
+        return
+    leg = stored.session.participant(participant_id)
+    if leg is not None and leg.sip_leg is not None and leg.is_live:
+        await schedule_commands(conn, session_id, [command], now)
 
 
 # -- the shared steps -------------------------------------------------------------------

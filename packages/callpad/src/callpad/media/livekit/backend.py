@@ -23,12 +23,13 @@ from ..reports import (
     RecordingSavedReport,
     RecordingStartDeadlineReport,
     Report,
+    SipCheckReport,
     SipReport,
 )
 from . import egress, rooms
 from .dtmf import send_digits
 from .permissions import recorder_grant, recorder_identity
-from .sip import follow_leg
+from .sip import CHECK_S, check_leg, follow_leg
 
 if TYPE_CHECKING:
     # The recorder needs the `livekit` client SDK and numpy (`callpad[livekit]`): imported
@@ -79,6 +80,7 @@ class LiveKitMedia:
             "start_recording",
             "stop_recording",
             "send_dtmf",
+            "check_sip_leg",
         }
     )
 
@@ -153,6 +155,10 @@ class LiveKitMedia:
             await rooms.close_room(lk, session.room)
         elif action == "dial" and command.participant_id and command.phone:
             self._dial(session, command.participant_id, command.phone)
+            return [self._next_check(command.participant_id)]
+        elif action == "check_sip_leg" and command.participant_id:
+            seen = await check_leg(lk, session, command.participant_id)
+            return [*(MediaReport(0, r) for r in seen), self._next_check(command.participant_id)]
         elif action == "send_dtmf" and command.participant_id and command.digits:
             await send_digits(self.settings, session.room, command.participant_id, command.digits)
         elif action in ("remove", "hang_up") and command.participant_id:
@@ -171,6 +177,11 @@ class LiveKitMedia:
             else:
                 await self._stop_recording(session, command.recording_id)
         return []
+
+    @staticmethod
+    def _next_check(participant_id: str) -> MediaReport:
+        """The leg's next look, a durable job (it stops once the leg is over)."""
+        return MediaReport(CHECK_S, SipCheckReport(participant_id=participant_id))
 
     def _start_deadline(self, recording_id: str) -> MediaReport:
         """A durable job (any process runs it) that fails the recording if it has not

@@ -23,7 +23,11 @@ from ..base import MediaReport
 from ..reports import SipReport
 from .rooms import is_gone
 
-__all__ = ["dial_request", "follow_leg", "trunk_for"]
+__all__ = ["CHECK_S", "check_leg", "dial_request", "follow_leg", "trunk_for"]
+
+# How often any server process looks at a live phone leg, besides the dialling process's
+# own 250 ms polling: what reports ringing, answered and hung up when that process stopped.
+CHECK_S = 2.0
 
 Report = Callable[[MediaReport], Awaitable[None]]
 POLL_S = 0.25
@@ -113,3 +117,27 @@ async def _still_in_room(lk: api.LiveKitAPI, who: api.RoomParticipantIdentity) -
             return False
         raise
     return info.attributes.get("sip.callStatus") != "hangup"
+
+
+async def check_leg(lk: api.LiveKitAPI, session: Session, participant_id: str) -> list[SipReport]:
+    """What LiveKit says of the leg now, as the reports the session does not have yet
+    (they only move a leg forward, so one it has is harmless). A leg that is gone before
+    it was answered is left to the dialling process (it has the SIP status) and to the
+    ring timeout: it may simply not have been created yet."""
+    leg = session.participant(participant_id)
+    if leg is None or leg.sip_leg is None:
+        return []
+    try:
+        info = await lk.room.get_participant(
+            api.RoomParticipantIdentity(room=session.room, identity=participant_id)
+        )
+    except api.TwirpError as error:
+        if not is_gone(error):
+            raise
+        status = "gone"
+    else:
+        status = info.attributes.get("sip.callStatus", "")
+    observed = {"ringing": SipLegState.RINGING, "active": SipLegState.ANSWERED}.get(status)
+    if status in ("gone", "hangup") and leg.sip_leg.state is SipLegState.ANSWERED:
+        observed = SipLegState.ENDED
+    return [] if observed is None else [SipReport(participant_id=participant_id, state=observed)]
