@@ -102,3 +102,29 @@ async def test_the_wal_stays_bounded_under_continuous_writes(db: Database, tmp_p
     assert wal.stat().st_size < 4 * CHECKPOINT_EVERY * (page_size + 24) * 3
     assert wal.stat().st_size < commits * page_size / 4
     assert len(await bodies(db)) == commits
+
+
+async def test_a_writer_cancelled_while_it_waits_for_the_lock_leaves_the_database_usable(
+    db: Database, tmp_path: Path
+) -> None:
+    other = sqlite3.connect(tmp_path / "writes.db", isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+
+        async def waits() -> None:
+            async with db.write() as conn:
+                await conn.exec_driver_sql("INSERT INTO notes (body) VALUES ('cancelled')")
+
+        waiting = asyncio.create_task(waits())
+        for _ in range(5):
+            await asyncio.sleep(0.01)
+        waiting.cancel()
+        # The waiting thread still holds the connection; releasing the lock lets it finish.
+        other.execute("COMMIT")
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(waiting, 10)
+    finally:
+        other.close()
+    async with db.write() as conn:
+        await conn.exec_driver_sql("INSERT INTO notes (body) VALUES ('after')")
+    assert await bodies(db) == ["after"]

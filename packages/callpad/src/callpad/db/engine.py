@@ -137,10 +137,23 @@ class Database:
         self._commits_since_checkpoint = 0
         raw = await conn.get_raw_connection()
         try:
-            await asyncio.to_thread(_checkpoint_wal, raw.driver_connection)
+            await _on_worker_thread(_checkpoint_wal, raw.driver_connection)
         except sqlite3.Error:
             # The change has committed; the next checkpoint copies what this one did not.
             logger.warning("WAL checkpoint failed", exc_info=True)
+
+
+async def _on_worker_thread(work: Callable[..., None], *args: Any) -> None:
+    """`work(*args)` on a worker thread. It uses a connection the caller holds: if the
+    caller is cancelled meanwhile, the connection is released only once the thread is
+    done with it (else the loop could block on that connection's mutex)."""
+    running = asyncio.ensure_future(asyncio.to_thread(work, *args))
+    try:
+        await asyncio.shield(running)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await running
+        raise
 
 
 def _checkpoint_wal(dbapi_connection: Any) -> None:
@@ -234,7 +247,7 @@ def _begin_inline(dbapi_connection: sqlite3.Connection, statements: tuple[str, .
             raise
         if dbapi_connection.in_transaction:
             statements = statements[1:]  # BEGIN went through; what followed did not
-        await_(asyncio.to_thread(_begin_waiting, dbapi_connection, statements))
+        await_(_on_worker_thread(_begin_waiting, dbapi_connection, statements))
 
 
 def _run_all(dbapi_connection: sqlite3.Connection, statements: tuple[str, ...]) -> None:
