@@ -30,6 +30,8 @@ class ErrorCode(StrEnum):
     ALREADY_PARTICIPANT = "already_participant"
     INVALID_NAME = "invalid_name"
     NO_INVITEES = "no_invitees"
+    INVALID_TARGET = "invalid_target"
+    TARGET_NOT_ALLOWED = "target_not_allowed"
 
 
 class DomainError(Exception):

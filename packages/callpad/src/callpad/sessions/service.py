@@ -35,6 +35,7 @@ from ..domain import (
     dispatch_changes,
     media_commands,
     members_freed,
+    targets,
 )
 from ..domain import transitions as t
 from ..media.base import MediaUnavailable
@@ -692,50 +693,29 @@ def _target_user(target: Target) -> set[int]:
 async def _resolve_target(
     conn: AsyncConnection, vendor: VendorRow, roles: _MemberRoles, caller: int, target: Target
 ) -> Invitee:
-    """Who a target rings, and as what. Customers may only ring the vendor's members.
-    `roles` must hold the caller and the target's user. Teams are rung by a dispatch."""
+    """Who a target rings, and as what: the reads it needs (memberships, the contact), then
+    the domain's rules. `roles` must hold the caller and the target's user. Teams are rung
+    by a dispatch."""
     assert not isinstance(target, TeamTarget)
     if isinstance(target, VendorUserTarget):
-        if target.user_id == caller:
-            raise Problem(422, ProblemCode.INVALID_TARGET, "You cannot call yourself.")
-        if roles.of(target.user_id) is None:
-            raise Problem(
-                422,
-                ProblemCode.INVALID_TARGET,
-                f"User {target.user_id} is not a member of {vendor.slug!r}.",
-            )
-        return Invitee(ParticipantKind.USER, Role.AGENT, user_id=target.user_id, member=True)
-    if roles.of(caller) is None:
-        raise Problem(
-            403,
-            ProblemCode.TARGET_NOT_ALLOWED,
-            f"Only members of {vendor.slug!r} may call a {target.type} target.",
-        )
+        is_member = roles.of(target.user_id) is not None
+        return targets.member_invitee(vendor.slug, caller, target.user_id, is_member=is_member)
+    caller_is_member = roles.of(caller) is not None
+    targets.require_member_caller(vendor.slug, target.type, caller_is_member=caller_is_member)
     if isinstance(target, CustomerTarget):
-        if target.user_id == caller:
-            raise Problem(422, ProblemCode.INVALID_TARGET, "You cannot call yourself.")
-        member = roles.of(target.user_id) is not None
-        return Invitee(ParticipantKind.USER, Role.CUSTOMER, user_id=target.user_id, member=member)
+        is_member = roles.of(target.user_id) is not None
+        return targets.customer_invitee(caller, target.user_id, is_member=is_member)
     if isinstance(target, ContactTarget):
         contact = await get_contact(conn, vendor.id, target.contact_id)
         if contact is None:
             raise Problem(404, ProblemCode.CONTACT_NOT_FOUND, "No such contact.")
         if contact.user_id is not None:
             await roles.load(conn, {contact.user_id})
-            return Invitee(
-                ParticipantKind.USER,
-                Role.CUSTOMER,
-                user_id=contact.user_id,
-                contact_id=contact.id,
-                member=roles.of(contact.user_id) is not None,
-            )
-        if contact.phone is None:
-            raise Problem(422, ProblemCode.INVALID_TARGET, "The contact has no phone or user.")
-        return Invitee(
-            ParticipantKind.PHONE, Role.GUEST, phone=contact.phone, contact_id=contact.id
-        )
+        card = targets.ContactCard(contact.id, contact.user_id, contact.phone)
+        user_is_member = contact.user_id is not None and roles.of(contact.user_id) is not None
+        return targets.contact_invitee(card, user_is_member=user_is_member)
     assert isinstance(target, PhoneTarget)
-    return Invitee(ParticipantKind.PHONE, Role.GUEST, phone=normalize_phone(target.phone))
+    return targets.phone_invitee(normalize_phone(target.phone))
 
 
 async def _change(
