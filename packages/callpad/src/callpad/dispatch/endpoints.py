@@ -11,7 +11,6 @@ from ..context import write_transaction
 from ..dependencies import Ctx, CurrentUser
 from ..inputs import TEAM_PATTERN
 from ..problems import problem_responses
-from ..vendors import require_vendor
 from . import service
 from .schemas import TeamList, TeamPut, TeamView
 
@@ -34,8 +33,7 @@ async def put_team(
     """Create or replace a team: members in ring order and dispatch settings (owners and
     admins). Calls already ringing the team keep the settings they started with."""
     async with write_transaction(ctx) as conn:
-        found = await require_vendor(conn, vendor)
-        return await service.put_team(conn, found, user_id, team, body, utcnow())
+        return await service.put_team(conn, vendor, user_id, team, body, utcnow())
 
 
 @router.get(
@@ -47,8 +45,7 @@ async def put_team(
 async def get_team(vendor: str, team: TeamName, ctx: Ctx, user_id: CurrentUser) -> TeamView:
     """A team and its dispatch settings (members)."""
     async with ctx.db.read() as conn:
-        found = await require_vendor(conn, vendor)
-        return await service.get_team(conn, found, user_id, team)
+        return await service.get_team(conn, vendor, user_id, team)
 
 
 @router.get(
@@ -60,8 +57,7 @@ async def get_team(vendor: str, team: TeamName, ctx: Ctx, user_id: CurrentUser) 
 async def list_teams(vendor: str, ctx: Ctx, user_id: CurrentUser) -> TeamList:
     """The vendor's teams (members)."""
     async with ctx.db.read() as conn:
-        found = await require_vendor(conn, vendor)
-        return TeamList(teams=await service.list_teams(conn, found, user_id))
+        return TeamList(teams=await service.list_teams(conn, vendor, user_id))
 
 
 @router.delete(
@@ -73,6 +69,5 @@ async def list_teams(vendor: str, ctx: Ctx, user_id: CurrentUser) -> TeamList:
 async def delete_team(vendor: str, team: TeamName, ctx: Ctx, user_id: CurrentUser) -> Response:
     """Delete a team (owners and admins)."""
     async with write_transaction(ctx) as conn:
-        found = await require_vendor(conn, vendor)
-        await service.delete_team(conn, found, user_id, team)
+        await service.delete_team(conn, vendor, user_id, team)
     return Response(status_code=204)

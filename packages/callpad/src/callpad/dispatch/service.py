@@ -24,7 +24,7 @@ from ..domain import (
 from ..domain import dispatch as steps
 from ..domain import transitions as t
 from ..problems import Problem, ProblemCode
-from ..vendors import VendorRow, member_roles, require_manager, require_member
+from ..vendors import VendorRow, member_roles, require_manager, require_member, require_vendor
 from . import repository as repo
 from .repository import TeamRow
 from .schemas import TeamPut, TeamView
@@ -51,9 +51,10 @@ def _view(vendor: VendorRow, row: TeamRow) -> TeamView:
 
 
 async def put_team(
-    conn: AsyncConnection, vendor: VendorRow, user_id: int, team: str, body: TeamPut, now: datetime
+    conn: AsyncConnection, vendor_slug: str, user_id: int, team: str, body: TeamPut, now: datetime
 ) -> TeamView:
     """Create or replace a team (owners and admins); every member must be the vendor's."""
+    vendor = await require_vendor(conn, vendor_slug)
     await require_manager(conn, vendor, user_id)
     members = list(dict.fromkeys(body.members))
     roles = await member_roles(conn, vendor.id, members)
@@ -71,19 +72,23 @@ async def put_team(
     return _view(vendor, row)
 
 
-async def get_team(conn: AsyncConnection, vendor: VendorRow, user_id: int, team: str) -> TeamView:
+async def get_team(conn: AsyncConnection, vendor_slug: str, user_id: int, team: str) -> TeamView:
     """A team and its settings (members of the vendor)."""
+    vendor = await require_vendor(conn, vendor_slug)
     await require_member(conn, vendor, user_id)
     return _view(vendor, await _require_team(conn, vendor, team))
 
 
-async def list_teams(conn: AsyncConnection, vendor: VendorRow, user_id: int) -> list[TeamView]:
+async def list_teams(conn: AsyncConnection, vendor_slug: str, user_id: int) -> list[TeamView]:
+    """The vendor's teams (members of the vendor)."""
+    vendor = await require_vendor(conn, vendor_slug)
     await require_member(conn, vendor, user_id)
     return [_view(vendor, row) for row in await repo.list_teams(conn, vendor.id)]
 
 
-async def delete_team(conn: AsyncConnection, vendor: VendorRow, user_id: int, team: str) -> None:
+async def delete_team(conn: AsyncConnection, vendor_slug: str, user_id: int, team: str) -> None:
     """Delete a team (owners and admins); calls already ringing it carry on."""
+    vendor = await require_vendor(conn, vendor_slug)
     await require_manager(conn, vendor, user_id)
     if not await repo.delete_team(conn, vendor.id, team):
         raise Problem(404, ProblemCode.TEAM_NOT_FOUND, f"No team {team!r}.")

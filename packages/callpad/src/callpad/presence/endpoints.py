@@ -8,7 +8,6 @@ from ..clock import utcnow
 from ..context import write_transaction
 from ..dependencies import Ctx, CurrentUser
 from ..problems import problem_responses
-from ..vendors import require_vendor
 from . import service
 from .schemas import PresenceList, PresencePut, PresenceView
 
@@ -29,8 +28,7 @@ async def put_my_presence(
     """Say whether you take calls (members): `available`, `away` or `offline`. Only
     available members are rung by team calls; `available` also ends after-call work."""
     async with write_transaction(ctx) as conn:
-        found = await require_vendor(conn, vendor)
-        return await service.set_my_presence(conn, found, user_id, body.status, utcnow())
+        return await service.set_my_presence(conn, vendor, user_id, body.status, utcnow())
 
 
 @router.get(
@@ -43,5 +41,4 @@ async def list_presence(vendor: str, ctx: Ctx, user_id: CurrentUser) -> Presence
     """Every member's presence (members). Changes arrive as `presence.upsert` on the
     vendor feed."""
     async with ctx.db.read() as conn:
-        found = await require_vendor(conn, vendor)
-        return PresenceList(presence=await service.list_presence(conn, found, user_id))
+        return PresenceList(presence=await service.list_presence(conn, vendor, user_id))

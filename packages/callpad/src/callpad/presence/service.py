@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..db.transaction import after_commit
 from ..realtime.channels import agent_channel, vendor_feed
 from ..realtime.outbox import OutboxEvent, write_events
-from ..vendors import VendorRow, member_roles, require_member
+from ..vendors import member_roles, require_member, require_vendor
 from . import repository as repo
 from .schemas import PresenceView
 
@@ -18,11 +18,12 @@ __all__ = ["list_presence", "offline_after_grace", "record_realtime_users", "set
 
 
 async def set_my_presence(
-    conn: AsyncConnection, vendor: VendorRow, user_id: int, status: str, now: datetime
+    conn: AsyncConnection, vendor_slug: str, user_id: int, status: str, now: datetime
 ) -> PresenceView:
     """Set the caller's status and publish `presence.upsert` to every member (on their
     vendor-scoped channels) and the vendor feed. An agent turning available wakes the
     dispatch queue at once (in this process; the others poll)."""
+    vendor = await require_vendor(conn, vendor_slug)
     await require_member(conn, vendor, user_id)
     row = await repo.set_status(conn, vendor.id, user_id, status, now)
     view = await _publish(conn, vendor.id, vendor.slug, row, now)
@@ -69,9 +70,10 @@ async def _publish(
 
 
 async def list_presence(
-    conn: AsyncConnection, vendor: VendorRow, user_id: int
+    conn: AsyncConnection, vendor_slug: str, user_id: int
 ) -> list[PresenceView]:
     """Every member's status (members only)."""
+    vendor = await require_vendor(conn, vendor_slug)
     await require_member(conn, vendor, user_id)
     return [
         PresenceView(
