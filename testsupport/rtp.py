@@ -1,7 +1,7 @@
 """The phone end of a SIP call's media, in the test: an RTP socket that receives what the
 call sends (G.711 u-law audio and RFC 4733 telephone-events, i.e. DTMF digits) and sends
 a tone of its own back, so a test can say "the phone hears the agent", "the agent hears
-the phone" and "the phone received 1, 9, *, #".
+the phone" and "the phone received 1, 9, *, #", and press keys on it (`press`).
 
 `sipp` answers the call (testsupport/sipp/answers_rtp.xml) with an SDP that points the
 media at this socket; RTP is symmetric, so the tone goes back to where the call's RTP
@@ -28,6 +28,7 @@ PCMU_RATE = 8_000
 FRAME = 160  # 20 ms at 8 kHz
 PCMU, TELEPHONE_EVENT = 0, 101
 _EVENT_DIGITS = "0123456789*#ABCD"
+_KEY_FRAMES = 5  # a key is held (and then released) for 5 frames: 100 ms
 
 
 def mulaw_decode(data: bytes) -> np.ndarray:
@@ -60,6 +61,7 @@ class RtpPhone(asyncio.DatagramProtocol):
         self._event_stamps: set[int] = set()
         self._peer: tuple[str, int] | None = None
         self._transport: asyncio.DatagramTransport | None = None
+        self._keys: list[str] = []
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -112,19 +114,45 @@ class RtpPhone(asyncio.DatagramProtocol):
         recent = [samples for at, samples in self._heard if at >= since]
         return tone_level(np.concatenate(recent), freq, PCMU_RATE) if recent else 0.0
 
+    def press(self, digits: str) -> None:
+        """Press keys on the phone: each an RFC 4733 telephone-event of 100 ms (then 100 ms
+        of tone), sent in place of the audio frames."""
+        self._keys.extend(digits)
+
     async def _speak(self) -> None:
-        """20 ms frames of the tone, at real time, to wherever the call's RTP comes from."""
+        """20 ms frames of the tone, at real time, to wherever the call's RTP comes from;
+        a pressed key's event packets instead while it is held."""
         ssrc, sequence, timestamp = random.getrandbits(32), 0, 0
         t = np.arange(FRAME) / PCMU_RATE
         started = time.monotonic()
         frames = 0
+        key: tuple[int, int, int] | None = None  # (event, its timestamp, frames so far)
+        pause = 0
         while True:
             frames += 1
             await asyncio.sleep(max(0.0, started + frames * FRAME / PCMU_RATE - time.monotonic()))
             if self._peer is None or self._transport is None:
                 continue
-            wave = 0.3 * 32767 * np.sin(2 * np.pi * self.freq * (t + timestamp / PCMU_RATE))
-            header = struct.pack("!BBHII", 0x80, PCMU, sequence & 0xFFFF, timestamp, ssrc)
-            self._transport.sendto(header + mulaw_encode(wave.astype(np.int16)), self._peer)
-            sequence += 1
+            if key is None and pause == 0 and self._keys:
+                key = (_EVENT_DIGITS.index(self._keys.pop(0)), timestamp, 0)
+            if key is not None:
+                event, stamp, held = key
+                held += 1
+                end = held >= _KEY_FRAMES
+                flags = 0x80 | 10 if end else 10  # E bit on the last packets, volume -10 dBm0
+                payload = struct.pack("!BBH", event, flags, held * FRAME)
+                marker = 0x80 if held == 1 else 0
+                for _ in range(3 if end else 1):  # the end is sent three times (RFC 4733)
+                    header = struct.pack(
+                        "!BBHII", 0x80, marker | TELEPHONE_EVENT, sequence & 0xFFFF, stamp, ssrc
+                    )
+                    self._transport.sendto(header + payload, self._peer)
+                    sequence += 1
+                key, pause = (None, _KEY_FRAMES) if end else ((event, stamp, held), 0)
+            else:
+                pause = max(0, pause - 1)
+                wave = 0.3 * 32767 * np.sin(2 * np.pi * self.freq * (t + timestamp / PCMU_RATE))
+                header = struct.pack("!BBHII", 0x80, PCMU, sequence & 0xFFFF, timestamp, ssrc)
+                self._transport.sendto(header + mulaw_encode(wave.astype(np.int16)), self._peer)
+                sequence += 1
             timestamp = (timestamp + FRAME) & 0xFFFFFFFF

@@ -143,7 +143,8 @@ async def test_audio_flows_both_ways_and_dtmf_reaches_the_phone(
 ) -> None:
     """The far end answers with its media on the test's RTP socket: the phone hears the
     agent's tone and the agent hears the phone's, through livekit-sip and the room, and
-    the digits the agent keys in through Callpad arrive as RFC 4733 telephone-events."""
+    the digits the agent keys in through Callpad arrive as RFC 4733 telephone-events;
+    keys pressed on the phone reach the agent's client as LiveKit `sip_dtmf_received`."""
     async with RtpPhone.open(PHONE_HZ) as handset:
         keys = {"rtp_port": str(handset.port)}
         with run_sipp("answers_rtp", tmp_path / "sipp", keys) as far_end:
@@ -172,6 +173,12 @@ async def test_audio_flows_both_ways_and_dtmf_reaches_the_phone(
                 assert sent.status_code == 202, sent.text
                 await eventually(lambda: handset.digits == "19*#")
                 assert handset.digits == "19*#"  # each digit once, in order
+
+                # Keys pressed on the phone reach the room's clients as LiveKit events.
+                pressed: list[str] = []
+                agent.room.on("sip_dtmf_received", lambda dtmf: pressed.append(dtmf.digit))
+                handset.press("42#")
+                await eventually(lambda: "".join(pressed) == "42#")
 
                 removed = await callpad.http.delete(AGENT, f"{path}/participants/{phone['id']}")
                 assert removed.status_code == 200, removed.text
