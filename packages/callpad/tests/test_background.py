@@ -1,11 +1,16 @@
-"""Background loops stop when cancelled, even when a driver disguises the cancellation."""
+"""Background loops stop when cancelled, even when a driver disguises the cancellation, and
+timers run at their due time, woken by commits, not by polling."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
-from callpad.background import poll_loop
+from callpad.background import Alarm, poll_loop
+from callpad.clock import utcnow
+from callpad.testing import Api, eventually, fast_settings, running_app
 
 
 async def test_a_cancellation_turned_into_an_error_still_stops_the_loop() -> None:
@@ -45,3 +50,80 @@ async def test_a_failing_step_is_retried_and_work_runs_again_at_once() -> None:
     with pytest.raises(asyncio.CancelledError):
         await loop
     assert len(calls) == 5
+
+
+async def test_a_timer_loop_runs_at_its_next_due_time_without_polling() -> None:
+    runs: list[datetime] = []
+    ran_twice = asyncio.Event()
+
+    async def step() -> int:
+        runs.append(utcnow())
+        if len(runs) == 2:
+            ran_twice.set()
+        return 0
+
+    async def next_due() -> datetime:
+        return runs[0] + timedelta(milliseconds=50)
+
+    loop = asyncio.create_task(
+        poll_loop(step, interval_s=3600, wake=Alarm(), next_due=next_due, name="test")
+    )
+    await asyncio.wait_for(ran_twice.wait(), 30)
+    loop.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await loop
+    assert runs[1] >= runs[0] + timedelta(milliseconds=50)
+
+
+async def test_a_commit_due_before_the_sleep_target_wakes_the_loop_and_a_later_one_does_not() -> (
+    None
+):
+    alarm = Alarm()
+    far = utcnow() + timedelta(hours=1)
+    runs = 0
+    sleeping = asyncio.Event()
+
+    async def step() -> int:
+        nonlocal runs
+        runs += 1
+        return 0
+
+    async def next_due() -> datetime:
+        sleeping.set()
+        return far
+
+    loop = asyncio.create_task(
+        poll_loop(step, interval_s=3600, wake=alarm, next_due=next_due, name="test")
+    )
+    await asyncio.wait_for(sleeping.wait(), 30)
+    assert alarm.sleeping_until == far
+    alarm.due(far + timedelta(seconds=1))  # later than what it sleeps for: nothing to do
+    assert not alarm.event.is_set()
+    sleeping.clear()
+    alarm.due(utcnow())  # earlier: run now
+    await asyncio.wait_for(sleeping.wait(), 30)
+    loop.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await loop
+    assert runs == 2
+
+
+async def test_a_ring_times_out_on_time_with_no_polling(tmp_path: Path) -> None:
+    settings = fast_settings(
+        f"sqlite:///{tmp_path / 'callpad.db'}",
+        timer_poll_interval_s=3600,
+        realtime_relay_poll_interval_s=3600,
+    )
+    async with running_app(settings) as app, Api.in_process(app, settings) as api:
+        await api.create_vendor("acme", {42: "agent"}, ring_timeout_s=0.2)
+        started = await api.post(
+            7, "/vendors/acme/sessions", json={"target": {"type": "vendor_user", "user_id": 42}}
+        )
+        assert started.status_code == 201, started.text
+        sid = started.json()["session"]["id"]
+
+        async def missed() -> bool:
+            view = (await api.get(7, f"/vendors/acme/sessions/{sid}")).json()
+            return bool(view["state"] == "ended" and view["end_reason"] == "missed")
+
+        await eventually(missed, within_s=30)

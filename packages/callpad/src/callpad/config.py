@@ -57,7 +57,12 @@ class Settings(BaseSettings):
 
     # Sessions
     default_ring_timeout_s: float = 30.0
-    timer_poll_interval_s: float = 0.25
+    # Timers, media jobs and the dispatch queue wake on commits (this process's, and the
+    # others' through NOTIFY or the SQLite file) and at their next due row; this is only
+    # the safety poll behind those wake-ups.
+    timer_poll_interval_s: float = 30.0
+    # SQLite: how often the database file is checked for other processes' commits.
+    sqlite_watch_interval_s: float = 0.5
     # Embedded hub: a member whose every realtime connection has been gone this long is
     # set offline. 0: connections never change presence.
     presence_offline_grace_s: float = Field(default=60.0, ge=0)
@@ -101,7 +106,7 @@ class Settings(BaseSettings):
     realtime_connect_timeout_s: float = 10.0
     realtime_client_queue_max_bytes: int = 1024 * 1024
     realtime_relay_batch_size: int = 500
-    realtime_relay_poll_interval_s: float = 1.0
+    realtime_relay_poll_interval_s: float = 30.0  # a safety poll: commits wake the relay
     realtime_relay_gap_timeout_s: float = 10.0
     realtime_centrifugo_url: str = "ws://127.0.0.1:8000/connection/websocket"
     realtime_centrifugo_api_url: str = "http://127.0.0.1:8000/api"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -11,7 +12,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .auth import TokenVerifier
+from .background import Alarm
 from .config import Settings
+from .db import changes
 from .db.engine import Database
 from .db.transaction import AfterCommit
 from .db.transaction import write_transaction as _write_transaction
@@ -30,10 +33,12 @@ class AppContext:
     db: Database
     verifier: TokenVerifier
     media: MediaBackend
-    # Set after a commit that wrote outbox rows or media jobs, so the background workers
-    # act at once instead of at their next poll.
+    # Set after a commit (here or, announced, in another process) that wrote outbox rows,
+    # so the relay acts at once; rung when a commit writes a media job or a deadline due
+    # before the one its worker sleeps until.
     outbox_written: asyncio.Event = field(default_factory=asyncio.Event)
-    media_jobs_written: asyncio.Event = field(default_factory=asyncio.Event)
+    media_jobs_due: Alarm = field(default_factory=Alarm)
+    timers_due: Alarm = field(default_factory=Alarm)
     # Set after a commit that changed the dispatch queue or may let a queued team call
     # reach an agent (one turned available, or stopped ringing or talking), so the queue
     # is served at once.
@@ -42,6 +47,9 @@ class AppContext:
     hub: Hub | None = None
     # The outbox relay, set by the lifespan.
     relay: OutboxRelay | None = None
+    # Names this app's announcements of its commits (PostgreSQL NOTIFY), so that it skips
+    # its own: its workers were woken by the commit itself.
+    instance: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def wake_workers(self, committed: AfterCommit) -> None:
         """Hand committed events to this process's hub; wake the relay, the media worker
@@ -50,10 +58,16 @@ class AppContext:
             self.relay.deliver_committed(committed.outbox_rows)
         elif committed.outbox_written:
             self.outbox_written.set()
-        if committed.media_jobs_written:
-            self.media_jobs_written.set()
+        if committed.media_job_due is not None:
+            self.media_jobs_due.due(committed.media_job_due)
+        if committed.timer_due is not None:
+            self.timers_due.due(committed.timer_due)
         if committed.dispatch_queue_changed:
             self.dispatch_queue_changed.set()
+
+    async def announce(self, conn: AsyncConnection, committed: AfterCommit) -> None:
+        """Tell the other processes what this transaction flagged (PostgreSQL)."""
+        await changes.announce(conn, committed, self.instance)
 
 
 @asynccontextmanager
@@ -62,6 +76,9 @@ async def write_transaction(ctx: AppContext) -> AsyncIterator[AsyncConnection]:
     relay = ctx.relay
     delivered_here = relay is not None and relay.delivers_committed
     async with _write_transaction(
-        ctx.db, ctx.wake_workers, outbox_delivered_here=delivered_here
+        ctx.db,
+        ctx.wake_workers,
+        outbox_delivered_here=delivered_here,
+        announce=None if ctx.db.is_sqlite else ctx.announce,
     ) as conn:
         yield conn

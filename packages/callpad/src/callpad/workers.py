@@ -12,17 +12,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 
 from .background import poll_loop
 from .clock import utcnow
 from .context import AppContext, write_transaction
-from .db.transaction import after_commit
+from .db import changes
 from .dispatch import repository as dispatch_repo
 from .domain import MediaCommand
 from .idempotency import delete_expired_keys
 from .media.base import MediaReport
-from .media.jobs import claim_job, delete_finished_jobs, due_job_ids, schedule_reports
+from .media.jobs import (
+    claim_job,
+    delete_finished_jobs,
+    due_job_ids,
+    next_job_due,
+    schedule_reports,
+)
 from .media.reports import report_from_json
 from .metrics import (
     DISPATCHES_EXPIRED,
@@ -55,8 +62,15 @@ class Workers:
         async with asyncio.TaskGroup() as group:
             interval = self.ctx.settings.timer_poll_interval_s
             tasks = [
+                group.create_task(self.hear_other_processes(), name="other processes' commits"),
                 group.create_task(
-                    poll_loop(self.expire_due_timers, interval_s=interval, name="timers")
+                    poll_loop(
+                        self.expire_due_timers,
+                        interval_s=interval,
+                        wake=self.ctx.timers_due,
+                        next_due=self.next_timer_due,
+                        name="timers",
+                    )
                 ),
                 group.create_task(
                     poll_loop(
@@ -70,7 +84,8 @@ class Workers:
                     poll_loop(
                         self.run_due_media_jobs,
                         interval_s=interval,
-                        wake=self.ctx.media_jobs_written,
+                        wake=self.ctx.media_jobs_due,
+                        next_due=self.next_media_job_due,
                         name="media jobs",
                     )
                 ),
@@ -90,6 +105,30 @@ class Workers:
             finally:
                 for task in tasks:
                     task.cancel()
+
+    async def hear_other_processes(self) -> None:
+        """Wake this process's workers for what other processes commit (PostgreSQL LISTEN,
+        or the SQLite file changing): `db/changes.py`."""
+        db, settings = self.ctx.db, self.ctx.settings
+        if db.is_sqlite:
+            path = db.engine.url.database
+            if path and path != ":memory:":
+                await changes.watch_sqlite_file(
+                    Path(path), self.ctx.wake_workers, interval_s=settings.sqlite_watch_interval_s
+                )
+            return
+        dsn = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        await changes.listen(dsn, self.ctx.instance, self.ctx.wake_workers)
+
+    async def next_timer_due(self) -> datetime | None:
+        async with self.ctx.db.read() as conn:
+            invite = await session_repo.next_invite_due(conn)
+            dispatch = await dispatch_repo.next_dispatch_due(conn)
+        return min((d for d in (invite, dispatch) if d is not None), default=None)
+
+    async def next_media_job_due(self) -> datetime | None:
+        async with self.ctx.db.read() as conn:
+            return await next_job_due(conn)
 
     async def expire_due_timers(self) -> int:
         """Ring timeouts, then dispatch timeouts and queue waits: one poll for both."""
@@ -213,7 +252,6 @@ class Workers:
         """A report the media backend made on its own time, stored as a due job."""
         async with write_transaction(self.ctx) as conn:
             await schedule_reports(conn, session_id, [report], utcnow())
-            after_commit(conn).media_jobs_written = True
 
     async def purge_expired_rows(self) -> int:
         """Forget old idempotency keys, published outbox rows, finished media jobs and the

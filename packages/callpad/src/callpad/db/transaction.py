@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -22,7 +23,10 @@ class AfterCommit:
     at once instead of at their next poll."""
 
     outbox_written: bool = False
-    media_jobs_written: bool = False
+    # The earliest due time of the media jobs written.
+    media_job_due: datetime | None = None
+    # The earliest deadline written (a ring, a dispatch timeout or queue wait).
+    timer_due: datetime | None = None
     # The dispatch queue changed, or a queued team call may now reach an agent.
     dispatch_queue_changed: bool = False
     # Set before the writers run: `on_commit` hands the outbox rows this transaction writes
@@ -31,6 +35,23 @@ class AfterCommit:
     outbox_delivered_here: bool = False
     # The outbox rows written (realtime's `OutboxRow`s, in id order), for that hand-over.
     outbox_rows: list[Any] = field(default_factory=list)
+
+    def media_job_at(self, due: datetime) -> None:
+        if self.media_job_due is None or due < self.media_job_due:
+            self.media_job_due = due
+
+    def timer_at(self, due: datetime) -> None:
+        if self.timer_due is None or due < self.timer_due:
+            self.timer_due = due
+
+    @property
+    def wakes_workers(self) -> bool:
+        return (
+            self.outbox_written
+            or self.dispatch_queue_changed
+            or self.media_job_due is not None
+            or self.timer_due is not None
+        )
 
 
 def after_commit(conn: AsyncConnection) -> AfterCommit:
@@ -48,14 +69,21 @@ async def write_transaction(
     on_commit: Callable[[AfterCommit], None],
     *,
     outbox_delivered_here: bool = False,
+    announce: Callable[[AsyncConnection, AfterCommit], Awaitable[None]] | None = None,
 ) -> AsyncIterator[AsyncConnection]:
     """One write transaction; once it commits, `on_commit` gets what its writers flagged,
     before this process's next writer can commit (so committed changes are handed on in
-    commit order). A rolled-back transaction's record is dropped: nothing it wrote exists."""
+    commit order). A rolled-back transaction's record is dropped: nothing it wrote exists.
+
+    `announce` (PostgreSQL: `changes.announce`) tells the other server processes what the
+    writers flagged, inside this transaction: they hear it if and only if it commits, even
+    when this process dies right after."""
     record = AfterCommit(outbox_delivered_here=outbox_delivered_here)
     async with db.write(on_commit=lambda: on_commit(record)) as conn:
         conn.info[_RECORD] = record
         try:
             yield conn
+            if announce is not None and record.wakes_workers:
+                await announce(conn, record)
         finally:
             conn.info.pop(_RECORD, None)

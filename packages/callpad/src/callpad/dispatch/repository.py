@@ -19,6 +19,7 @@ __all__ = [
     "due_dispatches",
     "get_team",
     "list_teams",
+    "next_dispatch_due",
     "queued_dispatches",
     "recent_dequeues",
     "replace_team",
@@ -195,6 +196,15 @@ async def available_agents(
         for r in rows
         if busy.get(r.user_id, 0) < max_concurrent_calls
     ]
+
+
+async def next_dispatch_due(conn: AsyncConnection) -> datetime | None:
+    """When the earliest open dispatch times out (or its queue wait ends)."""
+    query = sa.select(sa.func.min(dispatches.c.due_at)).where(
+        dispatches.c.state.in_([DispatchState.RINGING.value, DispatchState.QUEUED.value])
+    )
+    due: datetime | None = (await conn.execute(query)).scalar_one_or_none()
+    return due
 
 
 async def due_dispatches(

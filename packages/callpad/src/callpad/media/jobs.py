@@ -20,6 +20,7 @@ __all__ = [
     "claim_job",
     "delete_finished_jobs",
     "due_job_ids",
+    "next_job_due",
     "schedule_commands",
     "schedule_reports",
 ]
@@ -33,12 +34,13 @@ async def schedule_commands(
     ]
     if rows:
         await conn.execute(media_jobs.insert(), rows)
-        after_commit(conn).media_jobs_written = True
+        after_commit(conn).media_job_at(now)
 
 
 async def schedule_reports(
     conn: AsyncConnection, session_id: str, reports: Iterable[MediaReport], now: datetime
 ) -> None:
+    reports = list(reports)
     rows = [
         {
             "session_id": session_id,
@@ -49,6 +51,14 @@ async def schedule_reports(
     ]
     if rows:
         await conn.execute(media_jobs.insert(), rows)
+        after_commit(conn).media_job_at(now + timedelta(seconds=min(r.after_s for r in reports)))
+
+
+async def next_job_due(conn: AsyncConnection) -> datetime | None:
+    """When the earliest job not yet done is due."""
+    query = sa.select(sa.func.min(media_jobs.c.due_at)).where(media_jobs.c.done_at.is_(None))
+    due: datetime | None = (await conn.execute(query)).scalar_one_or_none()
+    return due
 
 
 async def due_job_ids(conn: AsyncConnection, now: datetime, limit: int = 100) -> list[int]:

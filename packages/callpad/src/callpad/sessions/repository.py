@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..db.tables import LIVE_SESSION, dispatches, invites, session_users, sessions, vendors
+from ..db.transaction import after_commit
 from ..domain import (
     DispatchState,
     Participant,
@@ -32,6 +33,7 @@ __all__ = [
     "list_sessions",
     "load_session",
     "load_vendor_session",
+    "next_invite_due",
     "pending_invites",
     "save_session",
 ]
@@ -182,6 +184,7 @@ async def _sync_invites(
         if change.opened:
             participant = after.participant(change.participant_id)
             assert change.expires_at is not None and participant is not None
+            after_commit(conn).timer_at(change.expires_at)
             opened.append(
                 {
                     "participant_id": change.participant_id,
@@ -210,6 +213,8 @@ async def _sync_dispatches(
     """Keep each dispatch's index row (timer, queue place) in step with the session."""
     for d in dispatch_changes(before, after):
         was = before.dispatch(d.id) if before else None
+        if d.deadline is not None:
+            after_commit(conn).timer_at(d.deadline)
         values = {
             "state": str(d.state),
             "due_at": d.deadline,
@@ -308,6 +313,13 @@ async def pending_invites(
         query = query.limit(limit)
     rows = await conn.execute(query)
     return [PendingInvite(from_document(doc), pid, at) for doc, pid, at in rows]
+
+
+async def next_invite_due(conn: AsyncConnection) -> datetime | None:
+    """When the earliest pending ring times out."""
+    query = sa.select(sa.func.min(invites.c.expires_at)).where(invites.c.state == "pending")
+    due: datetime | None = (await conn.execute(query)).scalar_one_or_none()
+    return due
 
 
 async def due_invites(
