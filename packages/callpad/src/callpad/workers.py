@@ -61,8 +61,15 @@ class Workers:
         self.ctx.media.attach(self.store_report)
         async with asyncio.TaskGroup() as group:
             interval = self.ctx.settings.timer_poll_interval_s
+            listening = asyncio.Event()
             tasks = [
-                group.create_task(self.hear_other_processes(), name="other processes' commits"),
+                group.create_task(
+                    self.hear_other_processes(listening), name="other processes' commits"
+                )
+            ]
+            # Once other processes' commits are heard, each loop's first pass misses none.
+            await listening.wait()
+            tasks += [
                 group.create_task(
                     poll_loop(
                         self.expire_due_timers,
@@ -106,19 +113,20 @@ class Workers:
                 for task in tasks:
                     task.cancel()
 
-    async def hear_other_processes(self) -> None:
+    async def hear_other_processes(self, listening: asyncio.Event) -> None:
         """Wake this process's workers for what other processes commit (PostgreSQL LISTEN,
-        or the SQLite file changing): `db/changes.py`."""
+        or the SQLite file changing): `db/changes.py`. Sets `listening` once in place."""
         db, settings = self.ctx.db, self.ctx.settings
-        if db.is_sqlite:
-            path = db.engine.url.database
-            if path and path != ":memory:":
-                await changes.watch_sqlite_file(
-                    Path(path), self.ctx.wake_workers, interval_s=settings.sqlite_watch_interval_s
-                )
+        if not db.is_sqlite:
+            dsn = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            await changes.listen(dsn, self.ctx.instance, self.ctx.wake_workers, listening=listening)
             return
-        dsn = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        await changes.listen(dsn, self.ctx.instance, self.ctx.wake_workers)
+        path = db.engine.url.database
+        listening.set()  # the file is compared with its state from now on
+        if path and path != ":memory:":
+            await changes.watch_sqlite_file(
+                Path(path), self.ctx.wake_workers, interval_s=settings.sqlite_watch_interval_s
+            )
 
     async def next_timer_due(self) -> datetime | None:
         async with self.ctx.db.read() as conn:

@@ -92,9 +92,17 @@ async def announce(conn: AsyncConnection, record: AfterCommit, sender: str) -> N
 
 
 async def listen(
-    dsn: str, receiver: str, on_change: Callable[[AfterCommit], None], *, timeout_s: float = 10
+    dsn: str,
+    receiver: str,
+    on_change: Callable[[AfterCommit], None],
+    *,
+    listening: asyncio.Event | None = None,
+    timeout_s: float = 10,
 ) -> None:
-    """LISTEN until cancelled, calling `on_change` with each other process's record."""
+    """LISTEN until cancelled, calling `on_change` with each other process's record.
+    `listening` is set once the first LISTEN is in place (or the first attempt failed):
+    workers started after it miss nothing. After a reconnect, everything counts as
+    changed."""
     import asyncpg  # the PostgreSQL driver; SQLite deployments never load it
 
     def notified(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
@@ -102,7 +110,7 @@ async def listen(
         if record is not None:
             on_change(record)
 
-    failures = 0
+    failures, reconnecting = 0, False
     while True:
         conn: asyncpg.Connection | None = None
         try:
@@ -114,15 +122,20 @@ async def listen(
 
             conn.add_termination_listener(on_lost)
             await conn.add_listener(CHANNEL, notified)
-            if failures:
+            if reconnecting:
                 logger.info("listening for other processes' commits again")
-            failures = 0
-            on_change(everything_changed())  # commits made while not listening
+                on_change(everything_changed())  # commits made while not listening
+            reconnecting, failures = True, 0
+            if listening is not None:
+                listening.set()
             await lost.wait()
             logger.warning("the connection listening for other processes' commits was lost")
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
             if failures == 0:
                 logger.warning("cannot listen for other processes' commits (%s); retrying", exc)
+            reconnecting = True
+            if listening is not None:
+                listening.set()  # the workers start now; the safety polls cover the gap
         finally:
             if conn is not None and not conn.is_closed():
                 with contextlib.suppress(Exception):
