@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from callpad.background import Alarm, poll_loop
 from callpad.clock import utcnow
-from callpad.testing import Api, eventually, fast_settings, running_app
+from callpad.testing import fast_settings
+
+from testsupport.api import Api, eventually, running_app
 
 
 async def test_a_cancellation_turned_into_an_error_still_stops_the_loop() -> None:

@@ -23,9 +23,10 @@ from callpad.db.transaction import write_transaction
 from callpad.realtime.channels import user_channel
 from callpad.realtime.outbox import OutboxEvent, write_events
 from callpad.realtime.tokens import mint_connection_token
-from callpad.testing import Api, eventually, fast_settings
+from callpad.testing import fast_settings
 
 from testsupport import processes
+from testsupport.api import Api, eventually
 
 from .conftest import AGENT, CUSTOMER, centrifuge_client
 
