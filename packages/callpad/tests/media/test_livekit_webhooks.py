@@ -17,8 +17,12 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from callpad.media.livekit.webhooks import reports_of
+from callpad.media.reports import RoomLeftReport, SipCheckReport
 from callpad.testing import fast_settings
 from livekit import api
+from livekit.protocol.models import ParticipantInfo, Room
+from livekit.protocol.webhook import WebhookEvent
 
 from testsupport.api import Api, eventually, running_app
 from testsupport.servers import LiveKitServer
@@ -290,3 +294,22 @@ async def test_room_finished_ends_a_session_when_its_vendor_says_so(
             assert (ended["state"], ended["end_reason"]) == ("ended", "completed")
             await choose(False)
             assert (await room_finishes_under_a_call())["state"] == "active"
+
+
+def test_a_phone_leg_that_hung_up_is_looked_at_at_once() -> None:
+    """livekit-server 1.13.5 sends no webhook when a SIP participant's `sip.callStatus`
+    moves (checked with the real server: `participant_joined` carries `dialing`,
+    `participant_left` `hangup`); the left one brings the leg's durable check forward."""
+
+    def left(status: str) -> list[object]:
+        who = ParticipantInfo(identity="par_leg", sid="PA_1", attributes={"sip.callStatus": status})
+        event = WebhookEvent(
+            event="participant_left", room=Room(name="callpad-ses_1"), participant=who
+        )
+        found = reports_of(event)
+        assert found.session_id == "ses_1"
+        return list(found.reports)
+
+    gone = RoomLeftReport(participant_id="par_leg", sid="PA_1")
+    assert left("hangup") == [gone, SipCheckReport(participant_id="par_leg")]
+    assert left("active") == [gone]  # a connection dropped; the call may go on

@@ -10,7 +10,7 @@ The events Callpad uses, and what for (docs/media.md):
 | event | report |
 |---|---|
 | `participant_joined` | `room_joined`: the party is connected (one of its connections joined) |
-| `participant_left`, `participant_connection_aborted` | `room_left`: that connection is gone |
+| `participant_left`, `participant_connection_aborted` | `room_left`: that connection is gone; for a phone leg that hung up (`sip.callStatus` hangup), `sip_check`: look at the leg now |
 | `track_published` (audio) | `room_audio`: the session's first audio is the earliest |
 | `room_finished` | `room_finished`: the room closed; a session nobody is in may end |
 | `egress_updated`, `egress_ended` | `recording`, `recording_saved`: an Egress recording |
@@ -40,6 +40,7 @@ from ..reports import (
     RoomFinishedReport,
     RoomJoinedReport,
     RoomLeftReport,
+    SipCheckReport,
 )
 from .egress import egress_reports
 
@@ -101,6 +102,9 @@ def reports_of(event: WebhookEvent) -> RoomReports:
         reports.append(RoomJoinedReport(participant_id=who.identity, sid=who.sid, at=joined))
     elif event.event in ("participant_left", "participant_connection_aborted"):
         reports.append(RoomLeftReport(participant_id=who.identity, sid=who.sid))
+        if who.attributes.get("sip.callStatus") == "hangup":
+            # The leg's call is over: its next durable check need not wait its turn.
+            reports.append(SipCheckReport(participant_id=who.identity))
     elif event.event == "track_published" and event.track.type == TrackType.AUDIO:
         reports.append(RoomAudioReport(participant_id=who.identity, at=at))
     elif event.event == "room_finished":
