@@ -1,6 +1,6 @@
 """Media reports wait as jobs in the database: each type comes back as it was stored, a
-job written before reports were typed still applies, and a stored body no server wrote
-is refused with a clear error."""
+job written before reports were typed still applies, a stored body no server wrote is
+refused with a clear error, and a stored report is applied to its session."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from callpad.clock import utcnow
+from callpad.context import AppContext, write_transaction
+from callpad.db.transaction import after_commit
 from callpad.domain import RecordingState, SipLegState
+from callpad.media.base import MediaReport
+from callpad.media.jobs import schedule_reports
 from callpad.media.reports import (
     ConnectedReport,
     RecordingReport,
@@ -22,6 +27,11 @@ from callpad.media.reports import (
     report_from_json,
     report_to_json,
 )
+from fastapi import FastAPI
+
+from testsupport.api import Api, eventually
+
+from .conftest import AGENT, participant, ring
 
 AT = datetime(2026, 11, 30, 6, 0, 0, 250000, tzinfo=UTC)
 
@@ -80,3 +90,20 @@ def test_jobs_stored_before_reports_were_typed_still_apply(
 def test_a_body_no_server_wrote_is_refused(stored: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="not a media report"):
         report_from_json(stored)
+
+
+async def test_a_stored_connected_report_marks_the_party_in_the_room(
+    app: FastAPI, api: Api, acme: Any
+) -> None:
+    session_id, agent_pid = await ring(api)
+    ctx: AppContext = app.state.ctx
+    async with write_transaction(ctx) as conn:
+        joined = ConnectedReport(participant_id=agent_pid, connected=True)
+        await schedule_reports(conn, session_id, [MediaReport(0, joined)], utcnow())
+        after_commit(conn).media_jobs_written = True
+
+    async def agent_connected() -> bool:
+        view = (await api.get(AGENT, f"/vendors/acme/sessions/{session_id}")).json()
+        return bool(participant(view, AGENT)["connected"])
+
+    await eventually(agent_connected)
