@@ -20,7 +20,15 @@ from farvex.testing import CallpadServer, running_server
 
 from testsupport.api import eventually
 
-from ._support import AGENT, ANSWERING_PHONE, CUSTOMER, OWNER, assert_stores_match, stored
+from ._support import (
+    AGENT,
+    ANSWERING_PHONE,
+    CUSTOMER,
+    OWNER,
+    SECOND_AGENT,
+    assert_stores_match,
+    stored,
+)
 from .conftest import Realtime
 
 
@@ -254,3 +262,44 @@ async def test_clients_connect_as_context_managers_and_refuse_strangers(
         assert customer.sessions.get(started.session.id) == started.session
     statuses.append(customer.status)
     assert statuses == [ConnectionStatus.CONNECTED, ConnectionStatus.DISCONNECTED]
+
+
+async def test_a_host_started_call_is_renamed_grows_shrinks_and_is_left(
+    callpad_server: CallpadServer,
+) -> None:
+    """The host's controls through the SDK against the real server: a call the agent
+    starts, renamed, joined again, with a party added and removed (DELETE), then left."""
+    server = callpad_server
+    await server.create_vendor("acme", {AGENT: "agent", SECOND_AGENT: "agent"})
+    customer = await server.session_client(CUSTOMER, connect=True)
+    agent = await server.host_client("acme", AGENT, connect=True)
+    second = await server.host_client("acme", SECOND_AGENT, connect=True)
+    clients = (customer, agent, second)
+
+    started = await agent.sessions.start(target={"type": "customer", "user_id": CUSTOMER})
+    session_id = started.session.id
+    invite = await customer.invites.next()
+    await customer.invites.accept(invite)
+    await eventually(lambda: stored(agent, session_id).state == "active")
+
+    renamed = await agent.sessions.rename(session_id, name="Follow-up")
+    assert renamed.name == "Follow-up"
+    await eventually(lambda: stored(customer, session_id).name == "Follow-up")
+    grant = await customer.sessions.join(session_id)
+    assert grant.room == started.session.room
+    assert grant.participant_id == invite.participant_id
+
+    added = await agent.sessions.add_participant(
+        session_id, target={"type": "vendor_user", "user_id": SECOND_AGENT}
+    )
+    second_pid = next(p.id for p in added.participants if p.user_id == SECOND_AGENT)
+    await second.invites.next()
+    removed = await agent.sessions.remove_participant(session_id, participant_id=second_pid)
+    gone = next(p for p in removed.participants if p.id == second_pid)
+    assert gone.state is ParticipantState.WITHDRAWN
+    await assert_stores_match(server, *clients)
+
+    left = await customer.sessions.leave(session_id)
+    assert left.state == "ended"
+    await eventually(lambda: agent.sessions.get(session_id) is None)
+    await assert_stores_match(server, *clients)
