@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from callpad.clock import utcnow
 from callpad.context import AppContext, write_transaction
-from callpad.db.transaction import after_commit
 from callpad.domain import RecordingState, SipLegState
 from callpad.media.base import MediaReport
 from callpad.media.jobs import schedule_reports
@@ -100,7 +99,6 @@ async def test_a_stored_connected_report_marks_the_party_in_the_room(
     async with write_transaction(ctx) as conn:
         joined = ConnectedReport(participant_id=agent_pid, connected=True)
         await schedule_reports(conn, session_id, [MediaReport(0, joined)], utcnow())
-        after_commit(conn).media_jobs_written = True
 
     async def agent_connected() -> bool:
         view = (await api.get(AGENT, f"/vendors/acme/sessions/{session_id}")).json()
