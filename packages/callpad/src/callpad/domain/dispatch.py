@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from .edits import close, invite, with_dispatch
+from .edits import close_all, invite, with_dispatch
 from .model import (
     Attempt,
     Dispatch,
@@ -201,15 +201,15 @@ def resolve(session: Session, winner: Participant, now: datetime) -> Session:
     dispatch = session.dispatch(winner.dispatch_id) if winner.dispatch_id else None
     if dispatch is None or not dispatch.is_open:
         return session
-    for p in session.participants:
-        if (
-            p.dispatch_id == dispatch.id
-            and p.id != winner.id
-            and p.state is ParticipantState.INVITED
-        ):
-            session = close(
-                session, p, ParticipantState.WITHDRAWN, StateReason.ANSWERED_ELSEWHERE, now
-            )
+    siblings = [
+        p
+        for p in session.participants
+        if p.dispatch_id == dispatch.id
+        and p.id != winner.id
+        and p.state is ParticipantState.INVITED
+    ]
+    withdrawn, why = ParticipantState.WITHDRAWN, StateReason.ANSWERED_ELSEWHERE
+    session = close_all(session, siblings, withdrawn, why, now)
     resolved = _closed(dispatch, DispatchState.RESOLVED, DispatchReason.ANSWERED, now)
     return with_dispatch(session, replace(resolved, winner_participant_id=winner.id))
 
@@ -231,9 +231,12 @@ def expire(session: Session, dispatch_id: str, now: datetime) -> Session:
         if dispatch.state is DispatchState.QUEUED
         else DispatchReason.DISPATCH_TIMEOUT
     )
-    for p in session.participants:
-        if p.dispatch_id == dispatch.id and p.state is ParticipantState.INVITED:
-            session = close(session, p, ParticipantState.WITHDRAWN, StateReason.TIMEOUT, now)
+    ringing = [
+        p
+        for p in session.participants
+        if p.dispatch_id == dispatch.id and p.state is ParticipantState.INVITED
+    ]
+    session = close_all(session, ringing, ParticipantState.WITHDRAWN, StateReason.TIMEOUT, now)
     return with_dispatch(session, _closed(dispatch, DispatchState.EXPIRED, reason, now))
 
 

@@ -342,6 +342,11 @@ class Session:
     # When the first party started sending audio into the room, and when the room closed.
     first_audio_at: datetime | None = None
     room_closed_at: datetime | None = None
+    # Participants by id, built at the first lookup: a team call's session has hundreds,
+    # and views and dispatch steps look each of them up.
+    _participants_by_id: dict[str, Participant] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def state(self) -> SessionState:
@@ -360,7 +365,11 @@ class Session:
         return tuple(d for d in self.dispatches if d.is_open)
 
     def participant(self, participant_id: str) -> Participant | None:
-        return next((p for p in self.participants if p.id == participant_id), None)
+        index = self._participants_by_id
+        if index is None:
+            index = {p.id: p for p in self.participants}
+            object.__setattr__(self, "_participants_by_id", index)
+        return index.get(participant_id)
 
     def participants_of_user(self, user_id: int) -> tuple[Participant, ...]:
         return tuple(p for p in self.participants if p.user_id == user_id)

@@ -48,6 +48,7 @@ def session_events(before: Session | None, after: Session) -> list[OutboxEvent]:
     # By id, once: a team call opens or closes hundreds of rings in one change.
     people = {p.id: p for p in after.participants}
     views = {v.id: v for v in view.participants}
+    dumped = {d["id"]: d for d in view_data["participants"]}
     events = [
         OutboxEvent(
             "session.upsert", view_data, (*sorted(channel(u) for u in was_live | is_live), feed)
@@ -60,7 +61,9 @@ def session_events(before: Session | None, after: Session) -> list[OutboxEvent]:
         if change.opened:
             inviter = people.get(participant.invited_by) if participant.invited_by else None
             invite = InviteView.of(after, participant, view=views[participant.id], inviter=inviter)
-            data = invite.model_dump(mode="json")
+            # The participant as the session's view already dumped it.
+            data = invite.model_dump(mode="json", exclude={"participant"})
+            data["participant"] = dumped[participant.id]
             events.append(OutboxEvent("session.invite.upsert", data, (channel(change.user_id),)))
         else:
             data = {
