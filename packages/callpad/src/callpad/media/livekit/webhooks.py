@@ -10,7 +10,8 @@ The events Callpad uses, and what for (docs/media.md):
 | event | report |
 |---|---|
 | `participant_joined` | `room_joined`: the party is connected (one of its connections joined) |
-| `participant_left`, `participant_connection_aborted` | `room_left`: that connection is gone; for a phone leg that hung up (`sip.callStatus` hangup), `sip_check`: look at the leg now |
+| `participant_left`, `participant_connection_aborted` | `room_left`: that connection is gone |
+| the same, for a phone leg with `sip.callStatus` hangup | also `sip_check`: look at it now |
 | `track_published` (audio) | `room_audio`: the session's first audio is the earliest |
 | `room_finished` | `room_finished`: the room closed; a session nobody is in may end |
 | `egress_updated`, `egress_ended` | `recording`, `recording_saved`: an Egress recording |
