@@ -12,6 +12,7 @@ from callpad.domain import (
     CallEnding,
     Conflict,
     Direction,
+    Dispatch,
     DispatchPolicy,
     DispatchReason,
     DispatchState,
@@ -19,6 +20,7 @@ from callpad.domain import (
     DomainError,
     EndReason,
     Invitee,
+    Participant,
     ParticipantKind,
     ParticipantState,
     RingOrder,
@@ -43,6 +45,18 @@ PARALLEL = DispatchPolicy(ring_timeout_s=10)
 
 def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
+
+
+def party(session: Session, participant_id: str) -> Participant:
+    found = session.participant(participant_id)
+    assert found is not None, participant_id
+    return found
+
+
+def dispatch_in(session: Session, dispatch_id: str = "dsp_1") -> Dispatch:
+    found = session.dispatch(dispatch_id)
+    assert found is not None, dispatch_id
+    return found
 
 
 def ids() -> Iterator[str]:
@@ -81,7 +95,7 @@ class Call:
         return self.session
 
     @property
-    def dispatch(self):  # type: ignore[no-untyped-def]
+    def dispatch(self) -> Dispatch:
         found = self.session.dispatch("dsp_1")
         assert found is not None
         return found
@@ -186,8 +200,8 @@ def test_sequential_moves_on_at_a_reject_and_at_a_ring_timeout() -> None:
     call.accept(44, 13)
     d = call.dispatch
     assert d.state is DispatchState.RESOLVED
-    assert [call.session.participant(a.participant_id).user_id for a in d.attempts] == [42, 43, 44]  # type: ignore[union-attr]
-    outcomes = [call.session.participant(a.participant_id).state_reason for a in d.attempts]  # type: ignore[union-attr]
+    assert [party(call.session, a.participant_id).user_id for a in d.attempts] == [42, 43, 44]
+    outcomes = [party(call.session, a.participant_id).state_reason for a in d.attempts]
     assert outcomes == [StateReason.DECLINED, StateReason.TIMEOUT, None]
 
 
@@ -222,7 +236,7 @@ def test_nobody_available_queues_then_rings_when_an_agent_is_free() -> None:
     assert (d.state, d.queued_at, d.deadline) == (DispatchState.QUEUED, T0, at(60))
     assert call.session.state is SessionState.RINGING  # the caller waits
     placed = t.place_in_queue(call.session, "dsp_1", 3, 45.0, at(1))
-    assert (placed.dispatch("dsp_1").queue_position, placed.version) == (3, 2)  # type: ignore[union-attr]
+    assert (dispatch_in(placed).queue_position, placed.version) == (3, 2)
     assert t.place_in_queue(placed, "dsp_1", 3, 45.0, at(2)) is placed
     call.session = placed
     call.available = [44]
@@ -238,7 +252,7 @@ def test_queue_wait_and_dispatch_timeouts_expire_once_and_only_when_due() -> Non
     queued = Call(DispatchPolicy(max_queue_wait_s=60), available=[])
     assert t.expire_dispatch(queued.session, "dsp_1", at(59)) is queued.session
     gone = t.expire_dispatch(queued.session, "dsp_1", at(60))
-    assert (gone.dispatch("dsp_1").reason, gone.end_reason) == (  # type: ignore[union-attr]
+    assert (dispatch_in(gone).reason, gone.end_reason) == (
         DispatchReason.QUEUE_TIMEOUT,
         EndReason.MISSED,
     )
@@ -246,7 +260,7 @@ def test_queue_wait_and_dispatch_timeouts_expire_once_and_only_when_due() -> Non
 
     ringing = Call(DispatchPolicy(dispatch_timeout_s=5, ring_timeout_s=10))
     expired = t.expire_dispatch(ringing.session, "dsp_1", at(5))
-    assert expired.dispatch("dsp_1").reason is DispatchReason.DISPATCH_TIMEOUT  # type: ignore[union-attr]
+    assert dispatch_in(expired).reason is DispatchReason.DISPATCH_TIMEOUT
     assert {(p.state, p.state_reason) for p in expired.participants[1:]} == {
         (ParticipantState.WITHDRAWN, StateReason.TIMEOUT)
     }

@@ -73,7 +73,8 @@ def active_call() -> Session:
 def test_a_new_session_rings_with_the_initiator_accepted() -> None:
     s = inbound(AGENT_42)
     assert (s.state, s.version) == (SessionState.RINGING, 1)
-    assert s.participant("par_0").state is ParticipantState.ACCEPTED  # type: ignore[union-attr]
+    found = s.participant("par_0")
+    assert found is not None and found.state is ParticipantState.ACCEPTED
     invited = s.participant("par_1")
     assert invited is not None
     assert invited.state is ParticipantState.INVITED

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import websockets
@@ -16,6 +16,7 @@ from callpad.realtime.channels import user_channel
 from callpad.realtime.hub import Hub, HubConfig
 from callpad.realtime.hub.connection import Connection
 from callpad.realtime.tokens import mint_connection_token
+from starlette.websockets import WebSocket
 
 from testsupport.api import eventually
 
@@ -147,7 +148,7 @@ async def test_the_hub_yields_to_other_tasks_between_the_commands_of_a_message()
     secret = "a-test-secret-of-at-least-32-bytes!"
     hub = Hub(HubConfig(secret=secret))
     connection = Connection(
-        _Socket(),  # type: ignore[arg-type]
+        cast(WebSocket, _Socket()),  # enough of one: connections only send and close
         queue_max_bytes=1 << 20,
         on_close=lambda _c: None,
         now=0.0,
