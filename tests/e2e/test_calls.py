@@ -3,6 +3,7 @@ what the server answers over HTTP, also across realtime disconnects."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -303,3 +304,26 @@ async def test_a_host_started_call_is_renamed_grows_shrinks_and_is_left(
     assert left.state == "ended"
     await eventually(lambda: agent.sessions.get(session_id) is None)
     await assert_stores_match(server, *clients)
+
+
+async def test_the_sdk_refreshes_its_realtime_token_without_dropping_the_connection(
+    realtime: Realtime, tmp_path: Path
+) -> None:
+    """Tokens last 2 s: the client fetches fresh grants as they run out, stays connected
+    the whole time (no status change), and still hears a call that starts later."""
+    # An unrefreshed connection would be closed 0.5 s after its token ran out.
+    short = {"realtime_token_ttl_s": 2, "realtime_expired_close_delay_s": 0.5}
+    settings = {**realtime.settings, **short}
+    async with running_server(tmp_path, **settings) as server:
+        await server.create_vendor("acme", {AGENT: "agent"})
+        agent = await server.host_client("acme", AGENT, connect=True)
+        moves: list[ConnectionStatus] = []
+        agent.on("status", lambda event: moves.append(event.status))
+        await asyncio.sleep(5)  # the connection outlives two tokens
+        customer = await server.session_client(CUSTOMER, connect=True)
+        started = await customer.sessions.start(
+            vendor="acme", target={"type": "vendor_user", "user_id": AGENT}
+        )
+        invite = await agent.invites.next()
+        assert invite.session_id == started.session.id
+        assert moves == [] and agent.status is ConnectionStatus.CONNECTED
