@@ -99,16 +99,17 @@ async def soak(
 
     workers = [asyncio.create_task(client(i)) for i in range(clients)]
     try:
-        pending = [warm_at, *marks]
+        pending = sorted({warm_at, *marks})
         while pending:
             await progress.wait()
             progress.clear()
             while pending and done >= pending[0]:
                 mark = pending.pop(0)
                 rss = rss_mib(pid)
-                if baseline is None and mark == warm_at:
+                if mark == warm_at:
                     baseline = rss
                     print(f"after warm-up ({done} calls): RSS {rss:.1f} MiB", flush=True)
+                if mark not in marks:
                     continue
                 elapsed = time.perf_counter() - started
                 points.append((done, elapsed, rss))
