@@ -335,9 +335,11 @@ async def main(args: argparse.Namespace) -> None:
         with tempfile.TemporaryDirectory(prefix="callpad-realtime-") as tmp:
             workdir = Path(tmp)
             async with callpad_serve(workdir) as server:
-                run = await delivery(server, args.clients, args.processes, args.calls, args.rate)
+                # Memory first, on a fresh server: memory freed by the delivery phase's
+                # closed connections would be reused by the idle ones and hide their cost.
                 secret = server.settings.realtime_hmac_secret
                 kb = await idle_kb(server.url, server.pid, secret, args.idle, args.processes)
+                run = await delivery(server, args.clients, args.processes, args.calls, args.rate)
             async with plain_server(workdir) as (url, pid):
                 kb_base = await idle_kb(url, pid, secret, args.idle, args.processes)
         runs.append(run)
