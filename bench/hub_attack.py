@@ -239,12 +239,16 @@ def spread(values: list[float]) -> str:
 
 
 async def bench(args: argparse.Namespace) -> bool:
+    with tempfile.TemporaryDirectory(prefix="hub-attack-") as tmp:  # the database, the logs
+        return await bench_in(args, Path(tmp))
+
+
+async def bench_in(args: argparse.Namespace, workdir: Path) -> bool:
     from callpad.config import Settings
     from callpad.testing import migrate
 
     from testsupport.api import Api
 
-    workdir = Path(tempfile.mkdtemp(prefix="hub-attack-"))
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     port = free_port()
     database_url = f"sqlite:///{workdir / 'callpad.db'}"
