@@ -282,3 +282,36 @@ async def test_a_team_ring_is_an_invite_without_the_session(agent: SessionClient
     answered = t.accept(ringing, "par_1", datetime.now(UTC))
     publish(agent, upsert(answered))  # had it answered, the session is theirs
     assert [s.id for s in agent.sessions.list()] == ["ses_1"]
+
+
+async def test_a_feed_reader_removed_from_a_session_still_sees_it_until_it_ends(
+    agent: SessionClient,
+) -> None:
+    owner = create_session_client(
+        api_url="http://127.0.0.1:9", user_id=9, auth=Auth(get_access_token=lambda: "t")
+    )
+    try:
+        owner._store.read_feeds_of(["vendor:acme", "agent:acme#9"])
+        now = datetime.now(UTC)
+        active = t.accept(call(), "par_1", now)
+        owner_invitee = Invitee(ParticipantKind.USER, Role.AGENT, user_id=9, member=True)
+        rung = t.add_participant(active, "par_1", "par_2", owner_invitee, now)
+        withdrawn = t.remove_participant(rung, "par_1", "par_2", now)
+        gone = {"session_id": "ses_1", "version": withdrawn.version}
+        # What the owner's own channel says (upsert, then remove), the feed's copy after it.
+        publish(owner, upsert(rung), upsert(withdrawn), {"topic": "session.remove", "data": gone})
+        publish(owner, upsert(withdrawn))
+        held = owner.sessions.get("ses_1")
+        assert held is not None and held.version == withdrawn.version
+        # The remove may also arrive before the feed's upsert of the same version.
+        publish(owner, {"topic": "session.remove", "data": gone})
+        assert owner.sessions.get("ses_1") is not None
+        ended = t.end(withdrawn, "par_1", now)
+        publish(
+            owner,
+            upsert(ended),
+            {"topic": "session.remove", "data": {"session_id": "ses_1", "version": ended.version}},
+        )
+        assert owner.sessions.get("ses_1") is None
+    finally:
+        await owner.dispose()

@@ -315,7 +315,7 @@ class SessionClient:
             if not self._feed_known and self.vendor is not None:
                 # Owners and admins see every session of the vendor: the grant says so.
                 grant = await self._api.realtime_grant(self.vendor, options)
-                self._store.reads_vendor_feed = any(c.startswith("vendor:") for c in grant.channels)
+                self._store.read_feeds_of(grant.channels)
                 self._feed_known = True
             self._store.begin_sync()
             try:

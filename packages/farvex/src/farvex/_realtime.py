@@ -100,7 +100,7 @@ class Realtime(ClientEventHandler):
         self._store.set_status(ConnectionStatus.DISCONNECTED)
 
     def _note_grant(self, grant: RealtimeGrant) -> None:
-        self._store.reads_vendor_feed = any(c.startswith("vendor:") for c in grant.channels)
+        self._store.read_feeds_of(grant.channels)
 
     async def _fresh_token(self) -> str:
         try:

@@ -7,8 +7,9 @@ Rules, whatever the source (a realtime publication, an HTTP answer, a re-sync):
 - The store holds the sessions the user may see live: not ended, and either the user has
   a live participant in it (other than a team call still ringing them: the server sends
   those agents invite events only, until they accept) or the client reads the vendor
-  feed (owners and admins).
-- `session.remove` drops the session and its invites.
+  feed of its vendor (owners and admins).
+- `session.remove` drops the session and its invites, unless the vendor feed the user
+  reads still shows it (the feed ends it with its own upsert).
 - An invite is pending while its participant is `invited`; it is dropped at its
   `expires_at` even when no removal arrives (a dropped connection, a late server).
 - A re-sync replaces the contents with the server's lists, except for what realtime
@@ -50,7 +51,9 @@ def _utcnow() -> datetime:
 class Store:
     def __init__(self, user_id: int, emitter: Emitter, *, clock: Clock = _utcnow) -> None:
         self.user_id = user_id
-        self.reads_vendor_feed = False
+        # Vendors whose feed this user reads (owners and admins): every live session of
+        # theirs is in the store, whoever takes part in it.
+        self.feed_vendors: frozenset[str] = frozenset()
         self._emitter = emitter
         self._clock = clock
         self._sessions: dict[str, VoiceSession] = {}
@@ -73,7 +76,7 @@ class Store:
     def visible(self, session: VoiceSession) -> bool:
         if session.is_ended:
             return False
-        if self.reads_vendor_feed:
+        if session.vendor in self.feed_vendors:
             return True
         return any(
             p.user_id == self.user_id
@@ -116,11 +119,21 @@ class Store:
         self._changed()
         return True
 
+    def read_feeds_of(self, channels: Iterable[str]) -> None:
+        """Note which vendor feeds a realtime grant's `channels` subscribe this user to."""
+        self.feed_vendors = frozenset(
+            c.removeprefix("vendor:") for c in channels if c.startswith("vendor:")
+        )
+
     def remove_session(self, session_id: str, version: int) -> None:
         """`session.remove`: the session (at `version`) is no longer the user's to see."""
         current = self._sessions.get(session_id)
         if current is not None and current.version > version:
             return  # we hold a newer description, in which it came back
+        if current is not None and current.vendor in self.feed_vendors:
+            # Their own channel says they left it; the vendor's feed still shows it (and
+            # drops it with the upsert that ends it).
+            return
         self._touch(session_id)
         self._removed_at[session_id] = max(version, self._removed_at.get(session_id, -1))
         for invite in [i for i in self._invites.values() if i.session_id == session_id]:
