@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 from farvex import Auth, ParticipantState, SessionState, create_session_client
-from farvex._realtime import Realtime
+from farvex.testing import handlers_done, publish
 
 from .test_http import session_json
 
@@ -93,10 +93,9 @@ async def test_a_server_answering_unknown_states_keeps_every_update() -> None:
 
     # The same over realtime: a newer version with another unknown state applies.
     newer = newer_server_session() | {"version": 10, "state": "escalated"}
-    realtime: Realtime = client._realtime
-    realtime.apply({"topic": "session.upsert", "data": newer})
+    publish(client, {"topic": "session.upsert", "data": newer})
     held = client.sessions.get("ses_1")
     assert held is not None and (held.version, held.state) == (10, "escalated")
-    await client._emitter.drain()
+    await handlers_done(client)
     assert updated == ["transferring", "escalated"]
     await client.dispose()

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from farvex import Auth, create_session_client
-from farvex.testing import eventually, wait_for
+from farvex.testing import eventually, publish, wait_for
 
 from .test_http import session_json
 
@@ -66,7 +66,7 @@ async def test_wait_for_wakes_on_a_store_change() -> None:
         transport=httpx.MockTransport(lambda r: httpx.Response(500)),
     )
     waiting = wait_for(client, lambda c: c.sessions.get("ses_1"), timeout=5)
-    client._realtime.apply({"topic": "session.upsert", "data": session_json()})
+    publish(client, {"topic": "session.upsert", "data": session_json()})
     found = await waiting
     assert found.id == "ses_1"
     with pytest.raises(AssertionError, match="not true within"):

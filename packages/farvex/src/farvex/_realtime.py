@@ -102,6 +102,10 @@ class Realtime(ClientEventHandler):
     def _note_grant(self, grant: RealtimeGrant) -> None:
         self._store.read_feeds_of(grant.channels)
 
+    def note_feed(self, channel: str) -> None:
+        """This connection also reads the vendor feed `channel` (farvex.testing.publish)."""
+        self._store.read_feeds_of([channel, *(f"vendor:{v}" for v in self._store.feed_vendors)])
+
     async def _fresh_token(self) -> str:
         try:
             grant = await self._fetch_grant()

@@ -24,6 +24,10 @@ plugin marks it for pytest-asyncio, whatever the project's `asyncio_mode`.
 `eventually(check)` polls until a check is true; `wait_for(client, predicate)` waits until
 a predicate of a client's store is true (woken by the store's changes, no polling).
 
+Without a server, `publish(client, *publications)` hands a client realtime publications
+(`{"topic": ..., "data": ...}`, as the server sends them) and `await handlers_done(client)`
+returns once every event handler they caused has run: for unit tests of an app's reactions.
+
 Outside pytest, `running_server()` is the same server as an async context manager (the
 `make demo` script uses it). The server runs `offline` media: the numbers of docs/media.md
 (+12025550100 answers after `offline_answer_delay_s`) and recordings that go active.
@@ -59,6 +63,8 @@ __all__ = [
     "callpad_server",
     "callpad_settings",
     "eventually",
+    "handlers_done",
+    "publish",
     "running_server",
     "wait_for",
 ]
@@ -85,6 +91,24 @@ async def eventually(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"not true within {timeout} s: {check!r}")
         await asyncio.sleep(interval)
+
+
+def publish(
+    client: SessionClient, *publications: Mapping[str, Any], channel: str | None = None
+) -> None:
+    """Apply realtime publications to `client`'s store as its connection would, in order.
+    `channel` is the channel they arrive on: a vendor feed (`vendor:<slug>`) makes the
+    client one that reads that feed, as an owner's or admin's realtime grant does."""
+    realtime = client._realtime
+    if channel is not None and channel.startswith("vendor:"):
+        realtime.note_feed(channel)
+    for publication in publications:
+        realtime.apply(publication)
+
+
+async def handlers_done(client: SessionClient) -> None:
+    """Return once every event handler the client's store changes have called has run."""
+    await client._emitter.drain()
 
 
 async def wait_for(client: C, predicate: Callable[[C], T | None], *, timeout: float = 10.0) -> T:
