@@ -73,7 +73,10 @@ def _walk_action(
 ) -> Session:
     pids = [p.id for p in session.participants]
     actor, target = pids[who % len(pids)], pids[other % len(pids)]
-    live = session.live_recording
+    if action in _MEDIA_ACTIONS:
+        return _walk_media(session, action, actor, target, n, now)
+    if action in _DISPATCH_ACTIONS:
+        return _walk_dispatch(session, action, actor, n, now)
     match action:
         case "accept" | "reject" | "leave" | "cancel" | "end" | "hold" | "unhold":
             step = getattr(t, action)
@@ -89,6 +92,29 @@ def _walk_action(
             return t.add_participant(session, actor, f"par_p{n}", phone, now)
         case "remove":
             return t.remove_participant(session, actor, target, now)
+        case "expire":
+            return t.expire_invite(session, target, now + timedelta(hours=1))
+    raise ValueError(f"unknown walk action {action!r}")
+
+
+_MEDIA_ACTIONS = frozenset(
+    {
+        "start_recording",
+        "stop_recording",
+        "recording_active",
+        "sip_answer",
+        "sip_busy",
+        "sip_hangup",
+    }
+)
+
+
+def _walk_media(
+    session: Session, action: str, actor: str, target: str, n: int, now: datetime
+) -> Session:
+    """Recordings asked for by a party and reported by media; phone legs' progress."""
+    live = session.live_recording
+    match action:
         case "start_recording":
             return t.start_recording(session, actor, f"rec_{n}", now)
         case "stop_recording":
@@ -97,42 +123,42 @@ def _walk_action(
             if live is None:
                 return session
             return t.recording_update(session, live.id, RecordingState.ACTIVE, now)
-        case "expire":
-            return t.expire_invite(session, target, now + timedelta(hours=1))
         case "sip_answer":
             return t.sip_leg_update(session, target, SipLegState.ANSWERED, now)
         case "sip_busy":
             return t.sip_leg_update(
                 session, target, SipLegState.FAILED, now, reason=StateReason.BUSY
             )
-        case "sip_hangup":
+        case _:  # "sip_hangup"
             return t.sip_leg_update(session, target, SipLegState.ENDED, now)
-        case "ring_team" | "ring_team_sequential":
-            # A host escalates to a team; the first step rings whoever of it is free
-            # (none at all every third time: the dispatch queues).
-            strategy = (
-                DispatchStrategy.SEQUENTIAL
-                if action == "ring_team_sequential"
-                else DispatchStrategy.PARALLEL
-            )
-            policy = DispatchPolicy(strategy=strategy, max_rounds=1 + n % 2)
-            opened = t.add_team(session, actor, f"dsp_{n}", f"team{n % 2}", policy, now)
-            return t.advance_dispatch(session, opened, f"dsp_{n}", _free(n), _ids(n), now)
-        case "dispatch_step":
-            # Whatever the service would do next for an open dispatch.
-            for d in session.open_dispatches:
-                return t.advance_dispatch(session, session, d.id, _free(n), _ids(n), now)
-            return session
-        case "dispatch_timeout":
-            for d in session.open_dispatches:
-                return t.expire_dispatch(session, d.id, now + timedelta(hours=1))
-            return session
-        case "dequeue":
-            for d in session.open_dispatches:
-                dequeued = t.dequeue_dispatch(session, d.id, now)
-                return t.advance_dispatch(session, dequeued, d.id, _free(n), _ids(n), now)
-            return session
-    raise ValueError(f"unknown walk action {action!r}")
+
+
+_DISPATCH_ACTIONS = frozenset(
+    {"ring_team", "ring_team_sequential", "dispatch_step", "dispatch_timeout", "dequeue"}
+)
+
+
+def _walk_dispatch(session: Session, action: str, actor: str, n: int, now: datetime) -> Session:
+    """A host escalating to a team, and what the server does next for an open dispatch."""
+    if action in ("ring_team", "ring_team_sequential"):
+        # The first step rings whoever of the team is free (none at all every third time:
+        # the dispatch queues).
+        strategy = (
+            DispatchStrategy.SEQUENTIAL
+            if action == "ring_team_sequential"
+            else DispatchStrategy.PARALLEL
+        )
+        policy = DispatchPolicy(strategy=strategy, max_rounds=1 + n % 2)
+        opened = t.add_team(session, actor, f"dsp_{n}", f"team{n % 2}", policy, now)
+        return t.advance_dispatch(session, opened, f"dsp_{n}", _free(n), _ids(n), now)
+    for d in session.open_dispatches:
+        if action == "dispatch_step":  # whatever the service would do next
+            return t.advance_dispatch(session, session, d.id, _free(n), _ids(n), now)
+        if action == "dispatch_timeout":
+            return t.expire_dispatch(session, d.id, now + timedelta(hours=1))
+        dequeued = t.dequeue_dispatch(session, d.id, now)  # "dequeue"
+        return t.advance_dispatch(session, dequeued, d.id, _free(n), _ids(n), now)
+    return session
 
 
 def _free(n: int) -> list[int]:
