@@ -134,6 +134,10 @@ class Store:
             # Their own channel says they left it; the vendor's feed still shows it (and
             # drops it with the upsert that ends it).
             return
+        self._drop_session(session_id, version)
+
+    def _drop_session(self, session_id: str, version: int) -> None:
+        current = self._sessions.get(session_id)
         self._touch(session_id)
         self._removed_at[session_id] = max(version, self._removed_at.get(session_id, -1))
         for invite in [i for i in self._invites.values() if i.session_id == session_id]:
@@ -298,7 +302,7 @@ class Store:
         listed = {s.id for s in sessions}
         for session_id, held in list(self._sessions.items()):
             if session_id not in listed and session_id not in touched:
-                self.remove_session(session_id, held.version)
+                self._drop_session(session_id, held.version)  # the server no longer lists it
         for invite in invites:
             self.upsert_invite(invite)
         listed_invites = {i.id for i in invites}
