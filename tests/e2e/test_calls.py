@@ -51,6 +51,48 @@ def recorder(client: SessionClient, *names: str) -> list[str]:
     return seen
 
 
+async def drop_connections_then_dial_and_record(
+    server: CallpadServer,
+    realtime: Realtime,
+    clients: tuple[SessionClient, HostClient, HostClient],
+    session_id: str,
+) -> None:
+    """Mid-call, the network drops every realtime connection; while the clients reconnect
+    the host dials a phone that answers, then records: every store ends up as the server's."""
+    customer, agent, _ = clients
+    # The network drops every realtime connection mid-call; clients reconnect and recover.
+    assert realtime.drop(server) == 3
+    await agent.sessions.add_participant(
+        session_id, target={"type": "phone", "phone": ANSWERING_PHONE}
+    )
+    phone = await eventually(
+        lambda: next(
+            (
+                p
+                for p in stored(customer, session_id).participants
+                if p.phone == ANSWERING_PHONE and p.state is ParticipantState.ACCEPTED
+            ),
+            None,
+        )
+    )
+    assert stored(agent, session_id).telephony_legs[0].participant_id == phone.id
+    await eventually(lambda: all(c.status is ConnectionStatus.CONNECTED for c in clients))
+    await assert_stores_match(server, *clients)
+
+    await agent.sessions.start_recording(session_id)
+    await eventually(
+        lambda: (
+            (r := stored(agent, session_id).live_recording) is not None
+            and r.state is RecordingState.ACTIVE
+        )
+    )
+    assert agent.sessions.can(session_id, "stop_recording")
+    await assert_stores_match(server, *clients)
+    stopped = await agent.sessions.stop_recording(session_id)
+    assert stopped.live_recording is None
+    await assert_stores_match(server, *clients)
+
+
 async def test_a_customer_calls_an_agent_who_hosts_the_call(
     callpad_server: CallpadServer, realtime: Realtime
 ) -> None:
@@ -85,37 +127,7 @@ async def test_a_customer_calls_an_agent_who_hosts_the_call(
     assert agent.sessions.can(session_id, "end") and not customer.sessions.can(session_id, "end")
     await assert_stores_match(server, *clients)
 
-    # The network drops every realtime connection mid-call; clients reconnect and recover.
-    assert realtime.drop(server) == 3
-    await agent.sessions.add_participant(
-        session_id, target={"type": "phone", "phone": ANSWERING_PHONE}
-    )
-    phone = await eventually(
-        lambda: next(
-            (
-                p
-                for p in stored(customer, session_id).participants
-                if p.phone == ANSWERING_PHONE and p.state is ParticipantState.ACCEPTED
-            ),
-            None,
-        )
-    )
-    assert stored(agent, session_id).telephony_legs[0].participant_id == phone.id
-    await eventually(lambda: all(c.status is ConnectionStatus.CONNECTED for c in clients))
-    await assert_stores_match(server, *clients)
-
-    await agent.sessions.start_recording(session_id)
-    await eventually(
-        lambda: (
-            (r := stored(agent, session_id).live_recording) is not None
-            and r.state is RecordingState.ACTIVE
-        )
-    )
-    assert agent.sessions.can(session_id, "stop_recording")
-    await assert_stores_match(server, *clients)
-    stopped = await agent.sessions.stop_recording(session_id)
-    assert stopped.live_recording is None
-    await assert_stores_match(server, *clients)
+    await drop_connections_then_dial_and_record(server, realtime, clients, session_id)
 
     held = await agent.sessions.hold(session_id)
     assert held.state == "on_hold"

@@ -122,6 +122,16 @@ async def test_parallel_rings_every_available_agent_and_one_answer_withdraws_the
     session = started["session"]
     assert started["join"] is not None
     assert session["route"]["team"] == "support"
+    await assert_every_agent_rung(api, session)
+    answered = await answer(api, session, 43)
+    assert answered.status_code == 200, answered.text
+    await assert_43_won_and_the_rest_withdrawn(api, app, answered.json()["session"])
+    late = await answer(api, session, 42)
+    assert (late.status_code, late.json()["code"]) == (409, "invite_not_pending")
+
+
+async def assert_every_agent_rung(api: Api, session: dict[str, Any]) -> None:
+    """A parallel dispatch ringing all of AGENTS, each with an invite naming it."""
     (dispatch,) = session["dispatches"]
     assert (dispatch["state"], dispatch["strategy"], dispatch["team"]) == (
         "ringing",
@@ -135,17 +145,20 @@ async def test_parallel_rings_every_available_agent_and_one_answer_withdraws_the
         invite = (await api.get(agent, "/vendors/acme/invites")).json()["invites"][0]
         assert invite["dispatch_id"] == dispatch["id"]
 
-    answered = await answer(api, session, 43)
-    assert answered.status_code == 200, answered.text
-    final = answered.json()["session"]
+
+async def assert_43_won_and_the_rest_withdrawn(
+    api: Api, app: FastAPI, final: dict[str, Any]
+) -> None:
+    """43's accept resolved the dispatch; 42 and 44 are withdrawn and told at once."""
     assert (final["state"], final["version"]) == ("active", 2)
     (dispatch,) = final["dispatches"]
     winner = next(p for p in final["participants"] if p["user_id"] == 43)
     assert (dispatch["state"], dispatch["reason"]) == ("resolved", "answered")
     assert dispatch["resolved_participant_id"] == winner["id"]
-    for p in final["participants"]:
-        if p["user_id"] in (42, 44):
-            assert (p["state"], p["state_reason"]) == ("withdrawn", "answered_elsewhere")
+    siblings = [p for p in final["participants"] if p["user_id"] in (42, 44)]
+    assert [(p["state"], p["state_reason"]) for p in siblings] == [
+        ("withdrawn", "answered_elsewhere")
+    ] * 2
     for agent in AGENTS:
         assert await invites_of(api, agent) == []
     # The siblings' apps are told at once, on their own channels.
@@ -158,8 +171,6 @@ async def test_parallel_rings_every_available_agent_and_one_answer_withdraws_the
         "agent:acme#42",
         "agent:acme#44",
     ]
-    late = await answer(api, session, 42)
-    assert (late.status_code, late.json()["code"]) == (409, "invite_not_pending")
 
 
 async def test_sequential_in_order_moves_on_at_reject_and_ring_timeout(

@@ -25,6 +25,14 @@ async def call_agent(api: Api) -> dict[str, Any]:
 
 
 async def test_customer_calls_agent_who_answers_and_hosts_the_call(api: Api, acme: Any) -> None:
+    sid = await ring_and_answer(api)
+    await dial_a_phone_and_record(api, sid)
+    await hold_unhold_and_end(api, sid)
+
+
+async def ring_and_answer(api: Api) -> str:
+    """The customer's call rings the agent (an invite, a grant for the caller); the agent
+    answers and hosts it. Returns the session id."""
     started = await call_agent(api)
     session = started["session"]
     assert session["state"] == "ringing"
@@ -52,7 +60,11 @@ async def test_customer_calls_agent_who_answers_and_hosts_the_call(api: Api, acm
     assert participant(session, AGENT)["role"] == "host"
     assert accepted.json()["join"]["participant_id"] == pid
     assert (await api.get(AGENT, "/vendors/acme/invites")).json()["invites"] == []
+    return str(sid)
 
+
+async def dial_a_phone_and_record(api: Api, sid: str) -> None:
+    """The host adds a phone leg that answers, then records and stops recording."""
     added = await api.post(
         AGENT,
         f"/vendors/acme/sessions/{sid}/participants",
@@ -88,6 +100,9 @@ async def test_customer_calls_agent_who_answers_and_hosts_the_call(api: Api, acm
     assert stopped.status_code == 200, stopped.text
     assert stopped.json()["recordings"][0]["state"] == "stopped"
 
+
+async def hold_unhold_and_end(api: Api, sid: str) -> None:
+    """Hold silences the customer's grant; unhold; the host ends the call for everyone."""
     held = await api.post(AGENT, f"/vendors/acme/sessions/{sid}/hold")
     assert held.json()["state"] == "on_hold"
     customer_grant = (await api.post(CUSTOMER, f"/vendors/acme/sessions/{sid}/join")).json()

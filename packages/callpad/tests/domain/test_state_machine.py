@@ -47,29 +47,40 @@ steps = st.lists(
 
 
 def assert_invariants(s: Session) -> None:
-    accepted = [p for p in s.participants if p.state is ParticipantState.ACCEPTED]
-    invited = [p for p in s.participants if p.state is ParticipantState.INVITED]
     assert sum(1 for r in s.recordings if r.is_live) <= 1
     if s.state is SessionState.ENDED:
-        assert s.ended_at is not None and s.end_reason is not None
-        assert not accepted and not invited
-        assert not s.on_hold
-        assert all(not capabilities(s, p) for p in s.participants)
-        assert s.live_recording is None
+        assert_ended_invariants(s)
     elif s.answered_at is not None:
+        accepted = [p for p in s.participants if p.state is ParticipantState.ACCEPTED]
         assert len(accepted) >= 2
         assert any(p.role is Role.HOST for p in accepted) or not any(
             p.role is Role.AGENT for p in accepted
         )
     else:
-        assert s.state is SessionState.RINGING
-        assert invited or any(d.state is DispatchState.QUEUED for d in s.dispatches)
-        initiator = s.participant(s.route.initiator_participant_id)
-        assert initiator is not None and initiator.state is ParticipantState.ACCEPTED
+        assert_ringing_invariants(s)
     for p in s.participants:
         assert p.is_live == (p.state_reason is None)
         assert (p.state is ParticipantState.INVITED) == (p.expires_at is not None)
     assert_dispatch_invariants(s)
+
+
+def assert_ended_invariants(s: Session) -> None:
+    """An ended session has its reason and time, nobody in it, and nothing to do."""
+    assert s.ended_at is not None and s.end_reason is not None
+    assert not any(p.is_live for p in s.participants)
+    assert not s.on_hold
+    assert all(not capabilities(s, p) for p in s.participants)
+    assert s.live_recording is None
+
+
+def assert_ringing_invariants(s: Session) -> None:
+    """A session not yet answered rings someone (or waits in a team's queue) for its
+    initiator, who is in it."""
+    assert s.state is SessionState.RINGING
+    invited = [p for p in s.participants if p.state is ParticipantState.INVITED]
+    assert invited or any(d.state is DispatchState.QUEUED for d in s.dispatches)
+    initiator = s.participant(s.route.initiator_participant_id)
+    assert initiator is not None and initiator.state is ParticipantState.ACCEPTED
 
 
 def assert_dispatch_invariants(s: Session) -> None:
