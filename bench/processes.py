@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import socket
@@ -42,10 +41,10 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+from api import Connection, HttpError, expect  # bench/api.py: the small HTTP/1.1 client
 from callpad.auth import mint_user_token
 from callpad.config import Settings
 from callpad.testing import migrate
@@ -55,58 +54,6 @@ GOAL_SPEED_UP = 1.6
 GOAL_IDLE_MS = 2.0
 WARMUP_S = 1.0
 SETTLE_S = 3.0
-
-# -- a small HTTP/1.1 keep-alive client ---------------------------------------------------
-
-
-class HttpError(RuntimeError):
-    pass
-
-
-class Connection:
-    """One keep-alive connection, one request at a time."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def request(
-        self, method: str, path: str, body: Any = None, token: str | None = None
-    ) -> tuple[int, Any]:
-        if self.reader is None or self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
-        payload = b"" if body is None else json.dumps(body).encode()
-        head = [f"{method} {path} HTTP/1.1", f"host: {HOST}:{self.port}"]
-        if token is not None:
-            head.append(f"authorization: Bearer {token}")
-        head.append(f"content-length: {len(payload)}")
-        if body is not None:
-            head.append("content-type: application/json")
-        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
-        status_line = await self.reader.readline()
-        if not status_line:
-            raise HttpError("the server closed the connection")
-        length = 0
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.decode("latin-1").partition(":")
-            if name.strip().lower() == "content-length":
-                length = int(value)
-        data = await self.reader.readexactly(length) if length else b""
-        return int(status_line.split()[1]), json.loads(data) if data else None
-
-    async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            with contextlib.suppress(ConnectionError):
-                await self.writer.wait_closed()
-
-
-def expect(status: int, body: Any, wanted: int) -> Any:
-    if status != wanted:
-        raise HttpError(f"expected {wanted}, got {status}: {body}")
-    return body
-
 
 # -- processes ---------------------------------------------------------------------------
 
