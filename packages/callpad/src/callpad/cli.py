@@ -190,7 +190,7 @@ async def _run_server(settings: Settings, sock: socket.socket, bound: str) -> No
     import uvicorn
 
     from .app import create_app
-    from .realtime.server import HubWebSocketProtocol
+    from .realtime.runtime import hub_websocket_protocol
 
     app = create_app(settings)
     # The lifespan runs here rather than under uvicorn, so a failing start (database,
@@ -211,7 +211,7 @@ async def _run_server(settings: Settings, sock: socket.socket, bound: str) -> No
             log_level="info",
             # Centrifugo clients: accept an empty subprotocol header; no compression, as
             # Centrifugo's default (it costs memory per connection).
-            ws=HubWebSocketProtocol,
+            ws=hub_websocket_protocol(app),
             ws_per_message_deflate=False,
         )
         server = uvicorn.Server(config)

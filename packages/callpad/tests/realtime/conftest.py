@@ -23,7 +23,7 @@ from callpad.context import AppContext, write_transaction
 from callpad.db.tables import outbox
 from callpad.realtime.hub import Hub
 from callpad.realtime.outbox import OutboxEvent, write_events
-from callpad.realtime.server import HubWebSocketProtocol
+from callpad.realtime.runtime import hub_websocket_protocol
 from callpad.testing import fast_settings, migrate
 from centrifuge import (
     Client,
@@ -97,7 +97,7 @@ async def live_server(tmp_path: Path, **overrides: Any) -> AsyncIterator[LiveSer
     settings = fast_settings(f"sqlite:///{tmp_path / 'callpad.db'}", **values)
     await migrate(settings)
     app = create_app(settings)
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", ws=HubWebSocketProtocol)
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", ws=hub_websocket_protocol(app))
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:

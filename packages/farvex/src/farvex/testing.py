@@ -329,7 +329,7 @@ async def running_server(
     SQLite database in `directory` (a temporary one by default). `overrides` are Settings."""
     import uvicorn
     from callpad.app import create_app
-    from callpad.realtime.server import HubWebSocketProtocol
+    from callpad.realtime.runtime import hub_websocket_protocol
     from callpad.testing import fast_settings
 
     with contextlib.ExitStack() as stack:
@@ -347,7 +347,9 @@ async def running_server(
         values.update(overrides)
         settings = fast_settings(f"sqlite:///{database}", **values)
         app = create_app(settings)
-        config = uvicorn.Config(app, log_level="warning", lifespan="on", ws=HubWebSocketProtocol)
+        config = uvicorn.Config(
+            app, log_level="warning", lifespan="on", ws=hub_websocket_protocol(app)
+        )
         server = uvicorn.Server(config)
         task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
         try:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
@@ -16,8 +18,9 @@ from .endpoints import HUB_PATH
 from .hub import Hub, HubConfig
 from .publishers import CentrifugoPublisher, HubPublisher, Publisher
 from .relay import OutboxRelay
+from .server import HubWebSocketProtocol
 
-__all__ = ["HubShortcut", "hub_config", "running_realtime"]
+__all__ = ["HubShortcut", "hub_config", "hub_websocket_protocol", "running_realtime", "serve_hub"]
 
 
 def hub_config(settings: Settings) -> HubConfig:
@@ -71,13 +74,31 @@ async def running_realtime(ctx: AppContext) -> AsyncIterator[None]:
         await publisher.close()
 
 
+async def serve_hub(app: Starlette, scope: Scope, receive: Receive, send: Send) -> None:
+    """Serve a WebSocket for `HUB_PATH` with the app's hub (refused in Centrifugo mode)."""
+    ctx: AppContext = app.state.ctx
+    websocket = WebSocket(scope, receive, send)
+    if ctx.hub is None:
+        await websocket.close(1008)  # Centrifugo mode: clients connect to Centrifugo
+        return
+    await ctx.hub.serve(websocket)
+
+
+def hub_websocket_protocol(app: Starlette) -> type[HubWebSocketProtocol]:
+    """uvicorn's `ws` protocol for `app`: the hub's WebSockets go straight to the hub,
+    without passing through the app (see `HubWebSocketProtocol.with_endpoint`)."""
+    return HubWebSocketProtocol.with_endpoint(HUB_PATH, functools.partial(serve_hub, app))
+
+
 class HubShortcut:
     """ASGI middleware, outermost: a WebSocket for `HUB_PATH` goes straight to the hub.
 
     An idle realtime connection lives for hours inside the coroutines of whatever it
     passed through; the app's middleware, exception handlers and router would each hold
     a frame per connection for nothing (none of them acts on the hub's WebSocket), about
-    7 KB of the memory of every idle connection. Everything else passes through.
+    7 KB of the memory of every idle connection. Everything else passes through. (Under
+    `hub_websocket_protocol`, as `callpad serve` runs, the hub's sockets do not even
+    reach the app.)
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -85,11 +106,6 @@ class HubShortcut:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope["path"] == HUB_PATH:
-            ctx: AppContext = scope["app"].state.ctx
-            websocket = WebSocket(scope, receive, send)
-            if ctx.hub is None:
-                await websocket.close(1008)  # Centrifugo mode: clients connect to Centrifugo
-                return
-            await ctx.hub.serve(websocket)
+            await serve_hub(scope["app"], scope, receive, send)
             return
         await self.app(scope, receive, send)

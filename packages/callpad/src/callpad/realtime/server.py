@@ -23,16 +23,29 @@
   allocates deques of 64 slots, ~2.3 KB and ~0.8 KB per socket, for a queue that is
   nearly always empty and a flag that is nearly always set), and the handshake's request
   and response and the scope's copy of the headers (~5 KB) are dropped once the
-  handshake is sent.
+  handshake is sent. The protocol's ~40 attributes live in slots, not a dict (~1.3 KB).
+  The websockets parser ends the generator that parsed the handshake before it reads
+  frames: websockets' own parser reads frames inside it, keeping the request and its
+  headers alive in its frame for the life of the socket (~2.3 KB).
+- `HubWebSocketProtocol.with_endpoint(path, endpoint)` serves a WebSocket for `path`
+  with `endpoint` directly instead of the app: an idle connection lives for hours inside
+  the coroutines of whatever it passed through (uvicorn's proxy-headers middleware, the
+  application, its error middleware: ~1.4 KB), and the endpoint's scope keeps only its
+  type and extensions once the handshake is sent.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Generic, TypeVar
+from collections.abc import Generator
+from typing import Any, ClassVar, Generic, TypeVar
+from urllib.parse import unquote
 
+from starlette.types import ASGIApp
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
+from websockets.protocol import Protocol
+from websockets.server import ServerProtocol
 
 __all__ = [
     "INITIAL_MAX_MESSAGE_BYTES",
@@ -40,6 +53,7 @@ __all__ = [
     "SEND_TEXT_NOWAIT",
     "SET_MAX_MESSAGE_SIZE",
     "HubWebSocketProtocol",
+    "LeanServerProtocol",
 ]
 
 SEND_TEXT_NOWAIT = "callpad.send_text_nowait"
@@ -115,9 +129,86 @@ class Flag:
                     self._waiters.remove(waiter)
 
 
+class _HandshakeOnly(Protocol):
+    """Ends `ServerProtocol.parse` once it has queued the handshake request (see below)."""
+
+    def parse(self) -> Generator[None]:
+        return
+        yield  # a generator that stops at once
+
+
+class LeanServerProtocol(ServerProtocol, _HandshakeOnly):
+    """websockets' server protocol, its frames parsed in a generator that never held the
+    handshake request. `ServerProtocol.parse` reads the request, queues it, then reads
+    frames in the same generator, whose frame keeps the request (and its headers) alive
+    as long as the socket. Here its call to the next parser in line (`super().parse()`)
+    reaches `_HandshakeOnly.parse` and returns, so that generator ends after the
+    handshake; frames are then read by `Protocol.parse` in a generator of their own. No
+    byte is read in between: the same reader continues."""
+
+    def parse(self) -> Generator[None]:
+        yield from ServerProtocol.parse(self)
+        yield from Protocol.parse(self)
+
+
 class HubWebSocketProtocol(WebSocketsSansIOProtocol):
+    # Every attribute uvicorn's protocol sets, and ours: slots instead of a dict per socket.
+    __slots__ = (
+        "app",
+        "app_state",
+        "asgi_version",
+        "client",
+        "close_sent",
+        "close_timeout",
+        "close_timer",
+        "config",
+        "conn",
+        "connections",
+        "curr_msg_data_type",
+        "default_headers",
+        "disconnected",
+        "frames",
+        "handshake_complete",
+        "handshake_initiated",
+        "initial_response",
+        "last_ping_rtt",
+        "logger",
+        "loop",
+        "pending_ping_payload",
+        "ping_interval",
+        "ping_sent_at",
+        "ping_timeout",
+        "ping_timer",
+        "pong_timer",
+        "queue",
+        "read_paused",
+        "request",
+        "response",
+        "root_path",
+        "scheme",
+        "scope",
+        "server",
+        "tasks",
+        "transport",
+        "writable",
+    )
+
+    # Set by `with_endpoint`: the path served without the app, and what serves it.
+    endpoint: ClassVar[tuple[str, ASGIApp] | None] = None
+
+    @classmethod
+    def with_endpoint(cls, path: str, endpoint: ASGIApp) -> type[HubWebSocketProtocol]:
+        """This protocol, serving a WebSocket for `path` with `endpoint` (not the app)."""
+        return type(cls.__name__, (cls,), {"__slots__": (), "endpoint": (path, endpoint)})
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        default = self.conn
+        self.conn = LeanServerProtocol(
+            extensions=default.available_extensions,
+            max_size=(default.max_message_size, default.max_fragment_size),
+            logger=default.logger,
+        )
         self.queue = Inbox()  # type: ignore[assignment]
         writable = Flag()
         writable.set()
@@ -129,12 +220,22 @@ class HubWebSocketProtocol(WebSocketsSansIOProtocol):
             # Sent: nothing reads the handshake's request or response again, and the
             # app has read the headers it needs (none, for the hub) before accepting.
             self.request = self.response = None  # type: ignore[assignment]
-            self.scope["headers"] = []
+            scope: dict[str, Any] = self.scope  # type: ignore[assignment]
+            if self.endpoint is not None and self.app is self.endpoint[1]:
+                extensions = scope["extensions"]
+                scope.clear()
+                scope.update(type="websocket", extensions=extensions)
+            else:
+                scope["headers"] = []
 
     def handle_connect(self, event: Request) -> None:
         offered = event.headers.get_all("Sec-WebSocket-Protocol")
         if offered and not any(value.strip(" ,") for value in offered):
             del event.headers["Sec-WebSocket-Protocol"]
+        if self.endpoint is not None:
+            path, endpoint = self.endpoint
+            if unquote(event.path.partition("?")[0]) == path:
+                self.app = endpoint
         # Frames pipelined behind the handshake are parsed before the app runs.
         self.set_max_message_size(INITIAL_MAX_MESSAGE_BYTES)
         super().handle_connect(event)

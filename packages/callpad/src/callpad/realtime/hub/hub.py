@@ -274,6 +274,9 @@ class Hub:
                 await self._handle_message(connection, message)
                 if connection.connected and not was_connected and set_max_message_size:
                     set_max_message_size(self.config.message_max_bytes)
+                # An idle connection waits in receive() for hours: the last message (the
+                # connect command, its token) would stay alive in this frame meanwhile.
+                del message
         finally:
             await connection.finish()
 
