@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from .edits import close_all, invite, with_dispatch
+from .edits import close_all, invite_all, with_dispatch
 from .model import (
     Attempt,
     Dispatch,
@@ -339,20 +339,20 @@ def _user(session: Session, attempt: Attempt) -> int | None:
 def _ring(
     session: Session, dispatch: Dispatch, user_ids: Sequence[int], ids: Iterator[str], now: datetime
 ) -> Session:
-    attempts = list(dispatch.attempts)
-    for user_id in user_ids:
-        participant_id = next(ids)
-        session = invite(
-            session,
-            participant_id,
-            Invitee(ParticipantKind.USER, Role.AGENT, user_id=user_id, member=True),
-            invited_by=dispatch.requested_by,
-            now=now,
-            ring_timeout_s=dispatch.policy.ring_timeout_s,
-            dispatch_id=dispatch.id,
-        )
-        attempts.append(Attempt(participant_id, dispatch.round))
-    return with_dispatch(session, replace(dispatch, attempts=tuple(attempts)))
+    rung = [
+        (next(ids), Invitee(ParticipantKind.USER, Role.AGENT, user_id=user_id, member=True))
+        for user_id in user_ids
+    ]
+    session = invite_all(
+        session,
+        rung,
+        invited_by=dispatch.requested_by,
+        now=now,
+        ring_timeout_s=dispatch.policy.ring_timeout_s,
+        dispatch_id=dispatch.id,
+    )
+    attempts = (*dispatch.attempts, *(Attempt(pid, dispatch.round) for pid, _ in rung))
+    return with_dispatch(session, replace(dispatch, attempts=attempts))
 
 
 def _give_up(
