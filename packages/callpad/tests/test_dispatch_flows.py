@@ -123,6 +123,11 @@ async def test_parallel_rings_every_available_agent_and_one_answer_withdraws_the
     assert started["join"] is not None
     assert session["route"]["team"] == "support"
     await assert_every_agent_rung(api, session)
+    # Each agent's invite event is the invite the API lists for them, field for field.
+    upserts = await events(app, "session.invite.upsert")
+    for agent in AGENTS:
+        listed = (await api.get(agent, "/vendors/acme/invites")).json()["invites"]
+        assert [d for channels, d in upserts if channels == [f"agent:acme#{agent}"]] == listed
     answered = await answer(api, session, 43)
     assert answered.status_code == 200, answered.text
     await assert_43_won_and_the_rest_withdrawn(api, app, answered.json()["session"])

@@ -43,12 +43,11 @@ def session_events(before: Session | None, after: Session) -> list[OutboxEvent]:
     was_live = session_audience(before) if before else set()
     is_live = session_audience(after)
     feed = vendor_feed(after.vendor)
-    view = SessionView.of(after)
-    view_data = view.model_dump(mode="json")
+    view_data = SessionView.of(after).model_dump(mode="json")
     # By id, once: a team call opens or closes hundreds of rings in one change.
     people = {p.id: p for p in after.participants}
-    views = {v.id: v for v in view.participants}
     dumped = {d["id"]: d for d in view_data["participants"]}
+    teams = {d.id: d.team for d in after.dispatches}
     events = [
         OutboxEvent(
             "session.upsert", view_data, (*sorted(channel(u) for u in was_live | is_live), feed)
@@ -60,10 +59,10 @@ def session_events(before: Session | None, after: Session) -> list[OutboxEvent]:
         participant = people[change.participant_id]
         if change.opened:
             inviter = people.get(participant.invited_by) if participant.invited_by else None
-            invite = InviteView.of(after, participant, view=views[participant.id], inviter=inviter)
-            # The participant as the session's view already dumped it.
-            data = invite.model_dump(mode="json", exclude={"participant"})
-            data["participant"] = dumped[participant.id]
+            team = teams.get(participant.dispatch_id) if participant.dispatch_id else None
+            data = InviteView.data_of(
+                after, participant, dumped[participant.id], inviter=inviter, team=team
+            )
             events.append(OutboxEvent("session.invite.upsert", data, (channel(change.user_id),)))
         else:
             data = {
