@@ -13,8 +13,11 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet uv==0.13.8
 
+# Bytecode is compiled at install, as pip does: with PYTHONDONTWRITEBYTECODE set (CI
+# machines set it), every process would otherwise compile every module it imports.
 $(VENV)/.synced: $(UV) uv.lock pyproject.toml packages/callpad/pyproject.toml packages/farvex/pyproject.toml
-	$(UV) sync --frozen --all-packages --quiet
+	$(UV) sync --frozen --all-packages --quiet --compile-bytecode
+	$(VENV)/bin/python -m compileall -q packages/callpad/src packages/farvex/src
 	touch $@
 
 install: $(VENV)/.synced

@@ -110,6 +110,37 @@ async def test_a_commit_due_before_the_sleep_target_wakes_the_loop_and_a_later_o
     assert runs == 2
 
 
+async def test_a_commit_due_later_shortens_the_sleep_without_running_the_step() -> None:
+    alarm = Alarm()
+    runs: list[datetime] = []
+    sleeping = asyncio.Event()
+
+    async def step() -> int:
+        runs.append(utcnow())
+        return 0
+
+    async def next_due() -> None:
+        sleeping.set()
+        return None  # nothing due: it sleeps for its (long) safety poll
+
+    loop = asyncio.create_task(
+        poll_loop(step, interval_s=3600, wake=alarm, next_due=next_due, name="test")
+    )
+    await asyncio.wait_for(sleeping.wait(), 30)
+    sleeping.clear()
+    due = utcnow() + timedelta(milliseconds=300)
+    alarm.due(due)  # a ring written with this deadline: no step until it falls due
+    await asyncio.sleep(0.05)
+    assert len(runs) == 1
+    assert alarm.sleeping_until == due
+    await asyncio.wait_for(sleeping.wait(), 30)
+    loop.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await loop
+    assert len(runs) == 2
+    assert runs[1] >= due
+
+
 async def test_a_ring_times_out_on_time_with_no_polling(tmp_path: Path) -> None:
     settings = fast_settings(
         f"sqlite:///{tmp_path / 'callpad.db'}",

@@ -9,7 +9,6 @@ a slow safety poll, for what no wake-up can announce (a LISTEN connection lost u
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -22,20 +21,31 @@ logger = logging.getLogger("callpad.background")
 
 
 class Alarm:
-    """Wakes a timer loop when a commit writes a row due before the one it sleeps for."""
+    """Wakes a timer loop for a commit's row due before the one it sleeps for: at once when
+    that row is due already, otherwise only to sleep less (no step, so no query, runs)."""
 
     def __init__(self) -> None:
         self.event = asyncio.Event()
         # The due time the loop sleeps until; None while it runs or knows of nothing due,
         # when any new due row must wake it.
         self.sleeping_until: datetime | None = None
+        # The earliest due time announced since the loop last woke.
+        self.announced: datetime | None = None
 
     def due(self, at: datetime) -> None:
         if self.sleeping_until is None or at < self.sleeping_until:
+            if self.announced is None or at < self.announced:
+                self.announced = at
             self.event.set()
 
-    def ring(self) -> None:
-        self.event.set()
+    def earlier_deadline(self) -> datetime | None:
+        """What woke the loop, when it is a deadline still to come; None when the loop
+        must run its step now. Clears the wake-up."""
+        announced, self.announced = self.announced, None
+        self.event.clear()
+        if announced is None or announced <= utcnow():
+            return None
+        return announced
 
 
 async def poll_loop(
@@ -64,6 +74,7 @@ async def poll_loop(
         event.clear()
         if alarm is not None:
             alarm.sleeping_until = None
+            alarm.announced = None
         try:
             done = await step()
             due = None if done or next_due is None else await next_due()
@@ -77,10 +88,25 @@ async def poll_loop(
             continue
         if done:
             continue
+        await _sleep(event, alarm, due, interval_s)
+
+
+async def _sleep(
+    event: asyncio.Event, alarm: Alarm | None, due: datetime | None, interval_s: float
+) -> None:
+    """Until `event`, `due` or `interval_s`. An alarm that only moves the deadline earlier
+    shortens the sleep without waking the loop's step."""
+    while True:
         timeout = interval_s
         if due is not None:
             if alarm is not None:
                 alarm.sleeping_until = due
             timeout = min(timeout, max(0.0, (due - utcnow()).total_seconds()))
-        with contextlib.suppress(TimeoutError):
+        try:
             await asyncio.wait_for(event.wait(), timeout)
+        except TimeoutError:
+            return
+        earlier = alarm.earlier_deadline() if alarm is not None else None
+        if earlier is None:
+            return
+        due = earlier if due is None else min(due, earlier)

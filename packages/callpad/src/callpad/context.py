@@ -39,10 +39,13 @@ class AppContext:
     outbox_written: asyncio.Event = field(default_factory=asyncio.Event)
     media_jobs_due: Alarm = field(default_factory=Alarm)
     timers_due: Alarm = field(default_factory=Alarm)
-    # Set after a commit that changed the dispatch queue or may let a queued team call
-    # reach an agent (one turned available, or stopped ringing or talking), so the queue
-    # is served at once.
+    # Set after a commit that changed the dispatch queue, or that may let a queued team
+    # call reach an agent (one turned available, or stopped ringing or talking) while
+    # calls wait, so the queue is served at once.
     dispatch_queue_changed: asyncio.Event = field(default_factory=asyncio.Event)
+    # Whether team calls waited in the queue after it was last served (True until then):
+    # a freed agent wakes the queue only then, so ordinary calls cost it no query.
+    dispatch_queue_waiting: bool = True
     # The embedded realtime hub, set by the lifespan (None in Centrifugo mode).
     hub: Hub | None = None
     # The outbox relay, set by the lifespan.
@@ -62,7 +65,9 @@ class AppContext:
             self.media_jobs_due.due(committed.media_job_due)
         if committed.timer_due is not None:
             self.timers_due.due(committed.timer_due)
-        if committed.dispatch_queue_changed:
+        if committed.dispatch_queue_changed or (
+            committed.agents_freed and self.dispatch_queue_waiting
+        ):
             self.dispatch_queue_changed.set()
 
     async def announce(self, conn: AsyncConnection, committed: AfterCommit) -> None:

@@ -175,6 +175,7 @@ class Workers:
         async with self.ctx.db.read() as conn:
             queued = await dispatch_repo.queued_dispatches(conn)
         changed = 0
+        calls_wait = False
         teams: dict[tuple[int, str], list[dispatch_repo.QueuedDispatch]] = {}
         for entry in queued:
             teams.setdefault((entry.vendor_id, entry.team), []).append(entry)
@@ -191,6 +192,7 @@ class Workers:
                 if outcome == "served":
                     QUEUED_DISPATCHES_SERVED.inc()
                     changed += 1
+            calls_wait = calls_wait or bool(still)
             for position, entry in enumerate(still, start=1):
                 if entry.queue_position != position:
                     async with write_transaction(self.ctx) as conn:
@@ -198,6 +200,7 @@ class Workers:
                             self.ctx, conn, entry.session_id, entry.dispatch_id, position, utcnow()
                         ):
                             changed += 1
+        self.ctx.dispatch_queue_waiting = calls_wait
         return changed
 
     async def track_presence(self) -> int:

@@ -49,6 +49,8 @@ def encode(record: AfterCommit, sender: str) -> str:
         body["outbox"] = 1
     if record.dispatch_queue_changed:
         body["queue"] = 1
+    if record.agents_freed:
+        body["freed"] = 1
     if record.timer_due is not None:
         body["timer"] = record.timer_due.timestamp()
     if record.media_job_due is not None:
@@ -66,6 +68,7 @@ def decode(payload: str, receiver: str) -> AfterCommit | None:
         record = AfterCommit(
             outbox_written=bool(body.get("outbox")),
             dispatch_queue_changed=bool(body.get("queue")),
+            agents_freed=bool(body.get("freed")),
         )
         if "timer" in body:
             record.timer_at(datetime.fromtimestamp(float(body["timer"]), UTC))
@@ -80,7 +83,7 @@ def decode(payload: str, receiver: str) -> AfterCommit | None:
 def everything_changed() -> AfterCommit:
     """What to assume after missing notifications: every worker looks again."""
     earliest = datetime.min.replace(tzinfo=UTC)
-    record = AfterCommit(outbox_written=True, dispatch_queue_changed=True)
+    record = AfterCommit(outbox_written=True, dispatch_queue_changed=True, agents_freed=True)
     record.timer_at(earliest)
     record.media_job_at(earliest)
     return record

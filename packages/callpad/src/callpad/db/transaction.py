@@ -27,8 +27,11 @@ class AfterCommit:
     media_job_due: datetime | None = None
     # The earliest deadline written (a ring, a dispatch timeout or queue wait).
     timer_due: datetime | None = None
-    # The dispatch queue changed, or a queued team call may now reach an agent.
+    # The dispatch queue changed: a team call joined it, left it or moved in it.
     dispatch_queue_changed: bool = False
+    # An agent may have turned free (available, or no longer ringing or talking): a
+    # queued team call may now reach them.
+    agents_freed: bool = False
     # Set before the writers run: `on_commit` hands the outbox rows this transaction writes
     # to this process's own hub, so they are written already marked published (the relay
     # then has nothing to mark; other processes read rows by id whatever the mark says).
@@ -49,6 +52,7 @@ class AfterCommit:
         return (
             self.outbox_written
             or self.dispatch_queue_changed
+            or self.agents_freed
             or self.media_job_due is not None
             or self.timer_due is not None
         )

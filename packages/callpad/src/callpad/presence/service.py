@@ -22,13 +22,13 @@ async def set_my_presence(
 ) -> PresenceView:
     """Set the caller's status and publish `presence.upsert` to every member (on their
     vendor-scoped channels) and the vendor feed. An agent turning available wakes the
-    dispatch queue at once (in this process; the others poll)."""
+    dispatch queue of every process at once, when calls wait in it."""
     vendor = await require_vendor(conn, vendor_slug)
     await require_member(conn, vendor, user_id)
     row = await repo.set_status(conn, vendor.id, user_id, status, now)
     view = await _publish(conn, vendor.id, vendor.slug, row, now)
     if status == "available":
-        after_commit(conn).dispatch_queue_changed = True
+        after_commit(conn).agents_freed = True
     return view
 
 

@@ -806,8 +806,10 @@ def _flag_queue(conn: AsyncConnection, before: Session | None, after: Session) -
         )
         for d in dispatch_changes(before, after)
     )
-    if queue_moved or members_freed(before, after):
+    if queue_moved:
         after_commit(conn).dispatch_queue_changed = True
+    if members_freed(before, after):
+        after_commit(conn).agents_freed = True
 
 
 async def _emit(
