@@ -14,9 +14,12 @@
   memory). Until the app sets it, `INITIAL_MAX_MESSAGE_BYTES` applies (or uvicorn's
   `ws_max_size`, if smaller): a socket that has not authenticated gets little.
 - A peer whose message breaks that limit gets its close frame (1009) at once, but its
-  socket is then neither read nor closed for `REFUSED_HOLD_S`: closing at once would let
-  a client that waits for the close (as one blocked sending 16 MiB does) retry at once,
-  and each retry costs a handshake. Nothing of it is read meanwhile; shutdown closes it.
+  socket is then neither read nor closed for `REFUSED_HOLD_S` (jittered by half either
+  way): closing at once would let a client that waits for the close (as one blocked
+  sending 16 MiB does) retry at once, and each retry costs a handshake. Attackers that
+  start together would otherwise all come back in the same instant, their handshakes
+  queued in front of every request; the jitter spreads them. Nothing of it is read
+  meanwhile; shutdown closes it.
 - Memory: an idle realtime connection may live for hours, and thousands of them are
   normal, so each holds as little as it can. The receive queue and the "writable" flag
   are single-purpose versions of `asyncio.Queue` and `asyncio.Event` (each of those
@@ -37,6 +40,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Generator
 from typing import Any, ClassVar, Generic, TypeVar
 from urllib.parse import unquote
@@ -253,7 +257,8 @@ class HubWebSocketProtocol(WebSocketsSansIOProtocol):
         self.close_sent = True
         self.read_paused = False  # so that the app's last receive() does not resume reading
         self.transport.pause_reading()
-        self.close_timer = self.loop.call_later(REFUSED_HOLD_S, self.transport.close)
+        hold = REFUSED_HOLD_S * random.uniform(0.5, 1.5)
+        self.close_timer = self.loop.call_later(hold, self.transport.close)
 
     def set_max_message_size(self, size: int) -> None:
         limit = self.config.ws_max_size
