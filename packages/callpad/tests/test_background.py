@@ -4,12 +4,17 @@ timers run at their due time, woken by commits, not by polling."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from callpad.background import Alarm, poll_loop
 from callpad.clock import utcnow
+from callpad.db import changes
+from callpad.db.filewatch import FileWatch
+from callpad.db.transaction import AfterCommit
 from callpad.testing import fast_settings
 
 from testsupport.api import Api, eventually, running_app
@@ -160,3 +165,37 @@ async def test_a_ring_times_out_on_time_with_no_polling(tmp_path: Path) -> None:
             return bool(view["state"] == "ended" and view["end_reason"] == "missed")
 
         await eventually(missed, within_s=30)
+
+
+@pytest.mark.parametrize("how", ["inotify", "polling"])
+async def test_another_process_commit_on_the_sqlite_file_wakes_the_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """The file watch wakes on a commit made through another connection (as another
+    server process or `callpad admin` would), and not while nobody writes; where inotify
+    is missing, by comparing the files."""
+    if how == "polling":
+        monkeypatch.setattr(FileWatch, "open", lambda *_: None)
+    path = tmp_path / "shared.db"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("CREATE TABLE t (x INTEGER)")
+    woken: list[AfterCommit] = []
+    wake = asyncio.Event()
+
+    def on_change(record: AfterCommit) -> None:
+        woken.append(record)
+        wake.set()
+
+    watch = asyncio.create_task(changes.watch_sqlite_file(path, on_change, interval_s=0.01))
+    try:
+        await asyncio.sleep(0.2)  # the watch is in place; nothing was written since
+        assert woken == []
+        writer.execute("INSERT INTO t VALUES (1)")
+        await asyncio.wait_for(wake.wait(), 10)
+        assert woken[0].outbox_written and woken[0].dispatch_queue_changed
+    finally:
+        watch.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watch
+        writer.close()

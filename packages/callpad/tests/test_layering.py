@@ -39,7 +39,13 @@ LAYERS: list[tuple[str, ...]] = [
         "callpad.recordings",
         "callpad.realtime.endpoints",
     ),
-    ("callpad.realtime.runtime", "callpad.workers", "callpad.app", "callpad.cli"),
+    (
+        "callpad.realtime.runtime",
+        "callpad.workers",
+        "callpad.app",
+        "callpad.serving",
+        "callpad.cli",
+    ),
     ("callpad.testing",),
 ]
 FEATURES = LAYERS[7]

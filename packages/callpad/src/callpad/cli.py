@@ -13,7 +13,6 @@ import gc
 import ipaddress
 import json
 import logging
-import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -187,10 +186,9 @@ def _serve(args: argparse.Namespace) -> None:
 
 
 async def _run_server(settings: Settings, sock: socket.socket, bound: str) -> None:
-    import uvicorn
-
     from .app import create_app
     from .realtime.runtime import hub_websocket_protocol
+    from .serving import serve
 
     app = create_app(settings)
     # The lifespan runs here rather than under uvicorn, so a failing start (database,
@@ -205,26 +203,14 @@ async def _run_server(settings: Settings, sock: socket.socket, bound: str) -> No
     # (each one paused every request for 100+ ms on a loaded machine: the p99 of rings).
     gc.freeze()
     try:
-        config = uvicorn.Config(
+        # From the banner on, Ctrl-C or SIGTERM stops the server gracefully.
+        await serve(
             app,
-            lifespan="off",
-            log_level="info",
-            # Centrifugo clients: accept an empty subprotocol header; no compression, as
-            # Centrifugo's default (it costs memory per connection).
-            ws=hub_websocket_protocol(app),
-            ws_per_message_deflate=False,
+            sock,
+            websocket_protocol=hub_websocket_protocol(app),
+            shutdown_timeout_s=settings.shutdown_timeout_s,
+            on_listening=lambda: print(_banner(settings, bound), flush=True),
         )
-        server = uvicorn.Server(config)
-        # From the banner on, Ctrl-C or SIGTERM stops the server gracefully, even before
-        # uvicorn installs its own handlers; uvicorn re-raises the signal once it has
-        # stopped, and these same handlers take it, so the app's shutdown below still runs.
-        for stop in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(stop, server.handle_exit)
-        print(_banner(settings, bound), flush=True)
-        await server.serve(sockets=[sock])
-        # A shutdown that hangs can still be interrupted.
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     finally:
         await lifespan.__aexit__(None, None, None)
 

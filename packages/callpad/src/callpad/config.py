@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # HTTP
     public_url: str = "http://127.0.0.1:8080"
     max_body_bytes: int = 64 * 1024
+    # On SIGTERM: how long open requests and connections get to finish before they are
+    # cancelled (the database and realtime shut down after that).
+    shutdown_timeout_s: int = Field(default=5, ge=0)
 
     # Auth
     auth_secret: str | None = DEV_AUTH_SECRET
@@ -61,7 +64,8 @@ class Settings(BaseSettings):
     # others' through NOTIFY or the SQLite file) and at their next due row; this is only
     # the safety poll behind those wake-ups.
     timer_poll_interval_s: float = 30.0
-    # SQLite: how often the database file is checked for other processes' commits.
+    # SQLite: at most how often other processes' commits wake this one's workers (where
+    # inotify is missing: how often the database file is checked for them).
     sqlite_watch_interval_s: float = 0.5
     # Embedded hub: a member whose every realtime connection has been gone this long is
     # set offline. 0: connections never change presence.

@@ -3,12 +3,16 @@ selection, and history bounded by size and by time (a `now` passed in, never a s
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 import orjson
 from callpad.realtime.hub import Hub, HubConfig
 from callpad.realtime.hub.streams import Stream, Streams, protocol_int
 from callpad.realtime.protocol import ErrorCode, encode
+
+from testsupport.api import eventually
 
 CHANNEL = "user:#7"
 TTL_S = 60.0
@@ -210,3 +214,29 @@ def test_without_history_a_publication_is_only_delivered() -> None:
     read.subscribers.add(Reader())
     streams.publish(CHANNEL, "2", None, now=1.0)
     assert streams.get(CHANNEL) is read  # kept for its reader, without history
+
+
+async def test_the_ticker_sleeps_while_nothing_is_due_and_wakes_for_a_publication() -> None:
+    """An idle hub does not tick; history published while it sleeps still leaves on time."""
+    hub = Hub(HubConfig(secret="", history_ttl_s=0.05, ping_interval_s=0.04))
+    passes = 0
+    check = hub.check_connections
+
+    def counted() -> float | None:
+        nonlocal passes
+        passes += 1
+        return check()
+
+    hub.check_connections = counted  # type: ignore[method-assign]
+    ticker = asyncio.create_task(hub.run())
+    try:
+        await asyncio.sleep(0.3)  # 30 of the old 0.01 s ticks
+        assert passes == 1  # the first pass found nothing due
+        hub.publish(CHANNEL, {"n": 1}, key="outbox-1")
+        assert hub.history(CHANNEL) == [(1, {"n": 1})]
+        await eventually(lambda: len(hub.streams) == 0)
+        assert hub.history(CHANNEL) == []
+    finally:
+        ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticker

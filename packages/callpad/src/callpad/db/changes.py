@@ -7,9 +7,9 @@ instead of polling.
   LISTENs on a dedicated asyncpg connection, reconnecting with backoff; on each
   (re)connect it treats everything as changed, since notifications sent while it was not
   listening are lost.
-- SQLite: the database file and its write-ahead log change on every commit, whoever made
-  it (a second server, `callpad admin`): a `stat` of both every `interval_s` costs next to
-  nothing and wakes the workers when they changed.
+- SQLite: the database file and its write-ahead log are written to on every commit,
+  whoever made it (a second server, `callpad admin`): inotify wakes the workers then, and
+  an idle server does not wake at all (elsewhere, a `stat` of both every `interval_s`).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from .filewatch import FileWatch
 from .transaction import AfterCommit
 
 if TYPE_CHECKING:
@@ -158,9 +159,26 @@ def _file_state(path: Path) -> tuple[int, int, int]:
 async def watch_sqlite_file(
     path: Path, on_change: Callable[[AfterCommit], None], *, interval_s: float
 ) -> None:
-    """Call `on_change` when the database file or its write-ahead log changed (commits of
-    this process too: its workers then look once more, at most every `interval_s`)."""
+    """Call `on_change` when the database file or its write-ahead log is written to (by
+    commits of this process too: its workers then look once more), at most every
+    `interval_s`. Where inotify is missing, both files are compared every `interval_s`."""
     files = (path, path.with_name(path.name + "-wal"))
+    watch = FileWatch.open(path.parent, {f.name for f in files})
+    if watch is None:
+        await _poll_files(files, on_change, interval_s=interval_s)
+        return
+    try:
+        while True:
+            await watch.written()
+            on_change(everything_changed())
+            await asyncio.sleep(interval_s)
+    finally:
+        watch.close()
+
+
+async def _poll_files(
+    files: tuple[Path, ...], on_change: Callable[[AfterCommit], None], *, interval_s: float
+) -> None:
     last = [_file_state(f) for f in files]
     while True:
         await asyncio.sleep(interval_s)

@@ -177,6 +177,7 @@ def refresh(request: Request) -> None:
         connection.close(Disconnect.INVALID_TOKEN)
         return
     connection.expires_at = claims.expires_at
+    request.hub.connection_due(connection)
     request.answer(_expiry({"client": connection.client_id, "version": HUB_VERSION}, claims))
 
 

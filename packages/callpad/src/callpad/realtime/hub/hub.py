@@ -58,11 +58,18 @@ class Hub:
         self._authorize = authorize
         self._clock = clock
         self.streams = Streams(config.history_size, config.history_ttl_s)
+        self.streams.on_earliest_expiry = self._due_at
         self._connections: set[Connection] = set()
         self._by_user: dict[str, set[Connection]] = {}
         # (user, channel) -> the second it was revoked; oldest first.
         self._revoked: dict[tuple[str, str], int] = {}
         self.accepting = True
+        # The ticker (`run`): when it next wakes (monotonic; None: nothing is due), the
+        # event that wakes it sooner, and its shortest sleep.
+        self._wake_at: float | None = None
+        self._next_pass_from = 0.0
+        self._due_sooner = asyncio.Event()
+        self._tick_s = max(0.01, min(1.0, config.ping_interval_s / 4, config.pong_timeout_s / 4))
 
     def now(self) -> float:
         """The hub's monotonic clock (injectable, for tests of expiry)."""
@@ -132,6 +139,9 @@ class Hub:
         for channel in channels:
             self._revoked.pop((user, channel), None)
             self._revoked[(user, channel)] = at
+        forget = self._next_forget(self._clock())
+        if forget is not None:
+            self._due_at(forget)
         reading = [
             c for c in self._by_user.get(user, ()) if any(ch in c.streams for ch in channels)
         ]
@@ -168,6 +178,7 @@ class Hub:
         connection.user = user
         connection.connected = True
         self._by_user.setdefault(user, set()).add(connection)
+        self.connection_due(connection)
 
     def attach(
         self, connection: Connection, channel: str, params: Mapping[str, Any]
@@ -210,24 +221,55 @@ class Hub:
     # Periodic work, run by the app's lifespan
 
     async def run(self) -> None:
-        config = self.config
-        tick = max(0.01, min(1.0, config.ping_interval_s / 4, config.pong_timeout_s / 4))
+        """Pings, pong and connect deadlines, token expiry, history TTL, revocations, each
+        when due: the ticker sleeps until the earliest of them (at least `_tick_s` after
+        its last pass, so many connections' pings go in one pass), and not at all while
+        nothing is due. What becomes due sooner wakes it (`_due_at`)."""
         while True:
-            await asyncio.sleep(tick)
-            self.check_connections()
-            self.streams.expire(self._clock())
+            now = self._clock()
+            due = self.check_connections()
+            self.streams.expire(now)
             self._forget_revocations(time.time())
+            due = _earliest(due, self.streams.next_expiry(), self._next_forget(now))
+            self._next_pass_from = now + self._tick_s
+            self._wake_at = None if due is None else max(due, self._next_pass_from)
+            self._due_sooner.clear()
+            while self._wake_at is None or self._clock() < self._wake_at:
+                timeout = None if self._wake_at is None else self._wake_at - self._clock()
+                try:
+                    await asyncio.wait_for(self._due_sooner.wait(), timeout)
+                except TimeoutError:
+                    break
+                self._due_sooner.clear()  # `_wake_at` moved sooner: sleep until then
 
-    def check_connections(self) -> None:
-        """Pings, pong deadlines, token expiry, and sockets that never sent `connect`."""
+    def _due_at(self, at: float) -> None:
+        """Something is due at `at` (monotonic): wake the ticker then, if it sleeps longer."""
+        at = max(at, self._next_pass_from)
+        if self._wake_at is None or at < self._wake_at:
+            self._wake_at = at
+            self._due_sooner.set()
+
+    def _next_forget(self, now: float) -> float | None:
+        if not self._revoked:
+            return None
+        oldest = next(iter(self._revoked.values()))
+        return now + (oldest + self.config.token_ttl_s - time.time())
+
+    def check_connections(self) -> float | None:
+        """Pings, pong deadlines, token expiry, and sockets that never sent `connect`.
+        Returns when the next of these is due (monotonic), None when nothing is."""
         now, wall = self._clock(), time.time()
         config = self.config
+        due: float | None = None
         for connection in list(self._connections):
             if connection.closing is not None:
                 continue
             if not connection.connected:
-                if now - connection.created_at > config.connect_timeout_s:
+                deadline = connection.created_at + config.connect_timeout_s
+                if now > deadline:
                     connection.close(Disconnect.STALE)
+                else:
+                    due = _earliest(due, deadline)
                 continue
             if connection.pong_due_at is not None and now > connection.pong_due_at:
                 connection.close(Disconnect.NO_PONG)
@@ -241,6 +283,22 @@ class Hub:
                 if connection.pong_due_at is None:
                     connection.pong_due_at = now + config.pong_timeout_s
                 connection.next_ping_at = now + config.ping_interval_s
+            due = _earliest(due, connection.next_ping_at, connection.pong_due_at)
+            if expires_at is not None:
+                due = _earliest(due, now + expires_at + config.expired_close_delay_s - wall)
+        return due
+
+    def connection_due(self, connection: Connection) -> None:
+        """A connection's deadlines changed (`connect`, `refresh`): the ticker wakes in time."""
+        if connection.connected:
+            due = _earliest(connection.next_ping_at, connection.pong_due_at)
+            if connection.expires_at is not None:
+                wall_due = connection.expires_at + self.config.expired_close_delay_s
+                due = _earliest(due, self._clock() + wall_due - time.time())
+        else:
+            due = connection.created_at + self.config.connect_timeout_s
+        if due is not None:
+            self._due_at(due)
 
     # The WebSocket endpoint
 
@@ -263,6 +321,7 @@ class Hub:
             now=self._clock(),
         )
         self._connections.add(connection)
+        self.connection_due(connection)
         try:
             while True:
                 message = await websocket.receive()
@@ -307,3 +366,7 @@ class Hub:
         except Exception:
             logger.exception("the hub failed on a message from user %r", connection.user)
             connection.close(Disconnect.SERVER_ERROR)
+
+
+def _earliest(*times: float | None) -> float | None:
+    return min((t for t in times if t is not None), default=None)

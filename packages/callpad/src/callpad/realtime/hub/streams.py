@@ -13,7 +13,7 @@ import heapq
 import itertools
 import secrets
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 from ..protocol import ErrorCode, RawJson, dumps
@@ -163,6 +163,8 @@ class Streams:
         self._streams: dict[str, Stream] = {}
         self._due: list[tuple[float, int, Stream]] = []  # (oldest publication + ttl, _, stream)
         self._order = itertools.count()
+        # Called with the time of an expiry that became the earliest (the hub's ticker).
+        self.on_earliest_expiry: Callable[[float], None] = _ignore
 
     def __len__(self) -> int:
         return len(self._streams)
@@ -216,10 +218,20 @@ class Streams:
             else:
                 self.release(stream)
 
+    def next_expiry(self) -> float | None:
+        """When `expire` next has something to do."""
+        return self._due[0][0] if self._due else None
+
     def _schedule(self, stream: Stream) -> None:
         stream.expiry_scheduled = True
         entry = (stream.history[0].at + self.ttl_s, next(self._order), stream)
         heapq.heappush(self._due, entry)
+        if self._due[0] is entry:
+            self.on_earliest_expiry(entry[0])
+
+
+def _ignore(_at: float) -> None:
+    pass
 
 
 def protocol_int(value: Any, *, signed: bool = False) -> int | None:
