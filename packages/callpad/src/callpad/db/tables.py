@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
 
 __all__ = [
     "contacts",
@@ -34,7 +35,23 @@ metadata = sa.MetaData(
     }
 )
 
-Json = sa.JSON().with_variant(JSONB(), "postgresql")
+
+class _Json(sa.TypeDecorator[Any]):
+    """JSON; JSONB on PostgreSQL, whose dialect is imported only when one is used (it
+    is a large part of a server's start-up on SQLite)."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(sa.JSON())
+
+
+Json = _Json()
 
 
 class Timestamp(sa.TypeDecorator[datetime]):
@@ -170,8 +187,9 @@ sessions = sa.Table(
         "vendor_id",
         "created_at",
         "id",
+        # Partial on PostgreSQL too (migration 0004): `postgresql_where` here would load
+        # PostgreSQL's dialect in every server, a large part of a start-up on SQLite.
         sqlite_where=sa.text(LIVE_SESSION),
-        postgresql_where=sa.text(LIVE_SESSION),
     ),
 )
 

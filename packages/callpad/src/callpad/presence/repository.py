@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects.postgresql.dml import Insert as PostgresqlInsert
 
 from ..db.tables import presence, realtime_users, vendors
 from ..domain import CallEnding
@@ -88,7 +91,7 @@ async def record_connected(conn: AsyncConnection, user_ids: Collection[int], now
     """The users were connected to this process's hub at `now` (or until `now`)."""
     if not user_ids:
         return
-    insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
+    insert = sqlite_insert if conn.dialect.name == "sqlite" else _postgresql_insert()
     statement = insert(realtime_users).values(
         [{"user_id": u, "last_seen_at": now} for u in sorted(user_ids)]
     )
@@ -160,3 +163,10 @@ async def set_gone_members_offline(
         )
         for r in sorted(rows, key=lambda r: (r.vendor_id, r.user_id))
     ]
+
+
+def _postgresql_insert() -> Callable[[sa.Table], PostgresqlInsert]:
+    # Imported when used: PostgreSQL's dialect is a large part of a server's start-up.
+    from sqlalchemy.dialects.postgresql import insert
+
+    return insert
