@@ -194,3 +194,23 @@ async def test_subscribe_presence_and_unsubscribe(server: LiveServer) -> None:
         assert left == {"id": 8, "unsubscribe": {}}
         assert gone["error"]["code"] == 103
         assert server.hub.subscribers(own) == 0
+
+
+async def test_a_transactions_events_reach_a_connection_as_one_message(
+    server: LiveServer,
+) -> None:
+    own = user_channel(CUSTOMER)
+    async with websockets.connect(server.ws_url) as ws:
+        await send(ws, {"id": 1, "connect": {"token": token(server, CUSTOMER)}})
+        await replies(ws, 1)
+        await send(ws, {"id": 2, "subscribe": {"channel": own}})
+        await replies(ws, 1)
+        await server.emit(
+            OutboxEvent("test.first", {"n": 1}, (own,)),
+            OutboxEvent("test.second", {"n": 2}, (own, agent_channel("acme", AGENT))),
+        )
+        message = await ws.recv()
+        pushes = [json.loads(line)["push"] for line in message.split("\n")]
+        assert [p["channel"] for p in pushes] == [own, own]
+        assert [p["pub"]["data"]["topic"] for p in pushes] == ["test.first", "test.second"]
+        assert [p["pub"]["offset"] for p in pushes] == [1, 2]

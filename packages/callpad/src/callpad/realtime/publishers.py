@@ -42,8 +42,9 @@ class HubPublisher:
         self.hub = hub
 
     async def publish(self, rows: Sequence[OutboxRow]) -> None:
-        for row in rows:
-            self.publish_now(row)
+        with self.hub.corked():
+            for row in rows:
+                self.publish_now(row)
 
     def publish_now(self, row: OutboxRow) -> None:
         user = revoked_user(row)

@@ -82,18 +82,19 @@ class OutboxRelay:
             self.wake.set()
             return
         now = time.monotonic()
-        for row in rows:
-            if row.id != cursor.position + 1:
-                self.wake.set()  # rows of another transaction or process come first
-                return
-            try:
-                self.publisher.publish_now(row)
-            except Exception:  # the change is committed: its request must not fail now
-                logger.exception("publishing outbox row %s from its commit failed", row.id)
-                self.wake.set()  # the relay publishes it again (the hub keeps it once)
-                return
-            cursor.published((row.id,))
-            cursor.advance(now)
+        with self.publisher.hub.corked():  # one socket write per connection
+            for row in rows:
+                if row.id != cursor.position + 1:
+                    self.wake.set()  # rows of another transaction or process come first
+                    return
+                try:
+                    self.publisher.publish_now(row)
+                except Exception:  # the change is committed: its request must not fail now
+                    logger.exception("publishing outbox row %s from its commit failed", row.id)
+                    self.wake.set()  # the relay publishes it again (the hub keeps it once)
+                    return
+                cursor.published((row.id,))
+                cursor.advance(now)
 
     async def step(self) -> int:
         if self.publisher.shared:
