@@ -210,6 +210,7 @@ async def test_a_transactions_events_reach_a_connection_as_one_message(
             OutboxEvent("test.second", {"n": 2}, (own, agent_channel("acme", AGENT))),
         )
         message = await ws.recv()
+        assert isinstance(message, str)
         pushes = [json.loads(line)["push"] for line in message.split("\n")]
         assert [p["channel"] for p in pushes] == [own, own]
         assert [p["pub"]["data"]["topic"] for p in pushes] == ["test.first", "test.second"]

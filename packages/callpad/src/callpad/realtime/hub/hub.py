@@ -26,7 +26,7 @@ from .commands import handle_command
 from .config import HubConfig
 from .connection import Connection
 from .frames import BadFrame, commands
-from .streams import Streams
+from .streams import Streams, Subscriber
 
 __all__ = ["Authorizer", "Clock", "Hub", "StreamPosition"]
 
@@ -65,7 +65,7 @@ class Hub:
         # (user, channel) -> the second it was revoked; oldest first.
         self._revoked: dict[tuple[str, str], int] = {}
         # While `corked()`: the frames published, per connection, to send as one message.
-        self._corked: dict[Connection, list[str]] | None = None
+        self._corked: dict[Subscriber, list[str]] | None = None
         self.accepting = True
         # The ticker (`run`): when it next wakes (monotonic; None: nothing is due), the
         # event that wakes it sooner, and its shortest sleep.
