@@ -7,18 +7,29 @@ reordered here is a command lost; a waiter not woken is a writer stuck forever."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import weakref
+from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
+from callpad.app import create_app
+from callpad.realtime.channels import user_channel
 from callpad.realtime.hub.streams import Stream
+from callpad.realtime.runtime import hub_websocket_protocol
 from callpad.realtime.server import Flag, HubWebSocketProtocol, Inbox, LeanServerProtocol
+from callpad.realtime.tokens import mint_connection_token
+from callpad.testing import fast_settings, migrate
 from uvicorn.server import ServerState
 from websockets.frames import Frame
 from websockets.http11 import Request
 from websockets.server import ServerProtocol
+
+from testsupport.api import eventually
+
+from .conftest import bound_socket
 
 
 async def test_inbox_gives_items_in_order_and_wakes_its_reader() -> None:
@@ -98,7 +109,11 @@ def _masked_text(text: str) -> bytes:
     payload = text.encode()
     mask = b"\x01\x02\x03\x04"
     masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-    return bytes([0x81, 0x80 | len(payload)]) + mask + masked
+    if len(payload) < 126:
+        head = bytes([0x81, 0x80 | len(payload)])
+    else:
+        head = bytes([0x81, 0x80 | 126]) + len(payload).to_bytes(2, "big")
+    return head + mask + masked
 
 
 def test_lean_parser_forgets_the_handshake_and_loses_no_frame_pipelined_behind_it() -> None:
@@ -145,3 +160,51 @@ async def test_hub_protocol_keeps_its_state_in_slots_not_a_dict() -> None:
     config.load()
     protocol = HubWebSocketProtocol(config, ServerState(), {})
     assert vars(protocol) == {}
+
+
+async def _frames(reader: asyncio.StreamReader, seconds: float) -> list[tuple[int, bytes]]:
+    """(opcode, payload) of every unmasked frame the server sends within `seconds`."""
+    frames: list[tuple[int, bytes]] = []
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            while True:
+                head = await reader.readexactly(2)
+                size = head[1] & 0x7F
+                if size == 126:
+                    size = int.from_bytes(await reader.readexactly(2), "big")
+                elif size == 127:
+                    size = int.from_bytes(await reader.readexactly(8), "big")
+                frames.append((head[0] & 0x0F, await reader.readexactly(size)))
+    return frames
+
+
+async def test_hub_sockets_carry_the_hubs_pings_not_uvicorns(tmp_path: Path) -> None:
+    # uvicorn set to ping every 0.1 s: the hub's sockets still get only the hub's `{}`.
+    settings = fast_settings(f"sqlite:///{tmp_path / 'callpad.db'}", realtime_ping_interval_s=0.3)
+    await migrate(settings)
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app, log_level="warning", ws=hub_websocket_protocol(app), ws_ping_interval=0.1
+    )
+    server = uvicorn.Server(config)
+    sock = bound_socket()
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        await eventually(lambda: server.started)
+        port = sock.getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(_handshake())
+        assert b" 101 " in await reader.readuntil(b"\r\n\r\n")
+        token, _ = mint_connection_token(settings.realtime_hmac_secret, 7, [user_channel(7)], 60)
+        writer.write(_masked_text(f'{{"id":1,"connect":{{"token":"{token}"}}}}'))
+        frames = await _frames(reader, 1.0)
+        writer.close()
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+    opcodes = {opcode for opcode, _ in frames}
+    assert opcodes == {0x1}, frames  # text frames only: no ping (0x9) from uvicorn
+    texts = [payload.decode() for _, payload in frames]
+    assert '"connect"' in texts[0]
+    assert texts.count("{}") >= 2  # the hub's own pings, every 0.3 s

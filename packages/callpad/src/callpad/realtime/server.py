@@ -34,7 +34,8 @@
   with `endpoint` directly instead of the app: an idle connection lives for hours inside
   the coroutines of whatever it passed through (uvicorn's proxy-headers middleware, the
   application, its error middleware: ~1.4 KB), and the endpoint's scope keeps only its
-  type and extensions once the handshake is sent.
+  type and extensions once the handshake is sent. Such a socket gets no WebSocket pings
+  from uvicorn: the endpoint pings at its own protocol's level.
 """
 
 from __future__ import annotations
@@ -240,6 +241,10 @@ class HubWebSocketProtocol(WebSocketsSansIOProtocol):
             path, endpoint = self.endpoint
             if unquote(event.path.partition("?")[0]) == path:
                 self.app = endpoint
+                # The hub pings its clients itself (Centrifugo's `{}`, answered by the
+                # client) and closes a silent one: uvicorn's WebSocket pings on top would
+                # cost a timer per socket and a ping and a pong per interval for nothing.
+                self.ping_interval = None
         # Frames pipelined behind the handshake are parsed before the app runs.
         self.set_max_message_size(INITIAL_MAX_MESSAGE_BYTES)
         super().handle_connect(event)
