@@ -366,8 +366,11 @@ Measure = Callable[[float], Awaitable[Rate]]
 async def plain_server(workdir: Path, clients: int) -> AsyncIterator[Measure]:
     """The baseline server, running; yields `measure(seconds)`."""
     port = free_port()
-    log = workdir / "plain.log"
-    argv = [sys.executable, __file__, "--serve-plain", str(port), str(workdir / "plain.db")]
+    # A folder of its own: Callpad's SQLite watch wakes for writes in its database's folder.
+    own = workdir / "plain"
+    own.mkdir()
+    log = own / "plain.log"
+    argv = [sys.executable, __file__, "--serve-plain", str(port), str(own / "plain.db")]
     async with process(argv, dict(os.environ), log) as pid:
         await wait_ready(port, "/openapi.json", log)
 

@@ -24,6 +24,7 @@ LAYERS: list[tuple[str, ...]] = [
         "callpad.phone",
         "callpad.metrics",
         "callpad.background",
+        "callpad.signing",
     ),
     ("callpad.db",),
     ("callpad.auth", "callpad.vendors"),

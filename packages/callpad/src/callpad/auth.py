@@ -14,6 +14,7 @@ import jwt
 from .config import Settings
 from .inputs import canonical_user_id
 from .problems import Problem, ProblemCode
+from .signing import sign_hs256
 
 __all__ = ["TokenVerifier", "mint_user_token"]
 
@@ -122,7 +123,7 @@ def mint_user_token(settings: Settings, user_id: int, ttl_s: int | None = None) 
         claims["aud"] = settings.auth_audience
     if settings.auth_issuer:
         claims["iss"] = settings.auth_issuer
-    return jwt.encode(claims, settings.auth_secret, algorithm="HS256")
+    return sign_hs256(claims, settings.auth_secret)
 
 
 def _bearer(authorization: str | None) -> str:

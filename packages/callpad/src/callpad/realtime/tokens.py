@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import jwt
 
+from ..signing import sign_hs256
+
 __all__ = [
     "ConnectionClaims",
     "TokenExpired",
@@ -39,7 +41,7 @@ def mint_connection_token(
     issued = int(time.time()) if now is None else now
     expires_at = issued + ttl_s
     claims = {"sub": str(user_id), "iat": issued, "exp": expires_at, "channels": channels}
-    return jwt.encode(claims, secret, algorithm="HS256"), expires_at
+    return sign_hs256(claims, secret), expires_at
 
 
 def decode_connection_token(secret: str, token: str) -> ConnectionClaims:

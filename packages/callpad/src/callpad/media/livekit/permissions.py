@@ -10,16 +10,13 @@ the tracks it took away: clients publish their microphone again (docs/media.md).
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-import jwt
-from jwt.warnings import InsecureKeyLengthWarning
-
-from ...config import DEV_LIVEKIT_SECRET, Settings
+from ...config import Settings
 from ...domain import Participant, ParticipantKind, Session
+from ...signing import sign_hs256
 
 if TYPE_CHECKING:
     from livekit.protocol.models import ParticipantPermission
@@ -75,8 +72,8 @@ def room_token(
 ) -> str:
     """A LiveKit access token, with the claims livekit-api's `AccessToken.to_jwt` writes
     (HS256; `iss` the API key, `sub` the identity, the `video` grant in camelCase). Signed
-    here with PyJWT: importing livekit-api (and its HTTP client) only to sign a token
-    cost every server process a large part of its start-up."""
+    here: importing livekit-api (and its HTTP client) only to sign a token cost every
+    server process a large part of its start-up."""
     now = int(time.time())
     claims = {
         "name": name,
@@ -86,11 +83,7 @@ def room_token(
         "nbf": now,
         "exp": now + int(ttl.total_seconds()),
     }
-    with warnings.catch_warnings():
-        if settings.livekit_api_secret == DEV_LIVEKIT_SECRET:
-            # `livekit-server --dev` uses a 6-byte secret; it is only ever a dev default.
-            warnings.simplefilter("ignore", InsecureKeyLengthWarning)
-        return jwt.encode(claims, settings.livekit_api_secret, algorithm="HS256")
+    return sign_hs256(claims, settings.livekit_api_secret)
 
 
 def recorder_identity(recording_id: str) -> str:
