@@ -346,6 +346,30 @@ def test_serve_banner_says_where_realtime_grants_send_clients(migrated: Path, mo
 
 
 @SERVES
+def test_serve_stops_on_sigterm_though_a_request_never_finishes(migrated: Path) -> None:
+    """A client that sends half a request body holds its request open forever: after
+    SIGTERM the server waits CALLPAD_SHUTDOWN_TIMEOUT_S for it, then cancels it and exits."""
+    process = callpad("serve", "--port", "0", cwd=migrated, env={"CALLPAD_SHUTDOWN_TIMEOUT_S": "1"})
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    assert first.startswith("Callpad on http://127.0.0.1:"), first + finished(process)[2]
+    port = int(first.split()[2].rsplit(":", 1)[1])
+    token = mint_user_token(Settings(auth_secret=DEV_AUTH_SECRET), 7)
+    with socket.create_connection(("127.0.0.1", port)) as stuck:
+        stuck.sendall(
+            b"POST /api/v1/vendors/acme/sessions HTTP/1.1\r\nHost: x\r\n"
+            b"Authorization: Bearer " + token.encode() + b"\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+        )
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz")  # the request has begun
+        assert health.status_code == 200
+        process.send_signal(signal.SIGTERM)
+        code, _out, err = finished(process)
+    assert code == 0, err
+    assert "Traceback" not in err, err
+
+
+@SERVES
 def test_serve_warns_when_the_public_url_names_another_port(migrated: Path) -> None:
     port = free_port()
     process = callpad(

@@ -12,6 +12,7 @@ them up to `shutdown_timeout_s`, then cancels what is left; a second Ctrl-C canc
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import socket
 import time
@@ -63,15 +64,28 @@ async def serve(
     stop_signals = (signal.SIGINT, signal.SIGTERM)
     for sig in stop_signals:
         loop.add_signal_handler(sig, stop, sig)
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    uvicorn_log.addFilter(_no_traceback_for_cancelled_requests)
     try:
         on_listening()
         await server.startup(sockets=[sock])
         await stopping.wait()
         await server.shutdown(sockets=[sock])
+        cancelled = list(server.server_state.tasks)
+        if cancelled:  # past the timeout: let them finish being cancelled
+            await asyncio.wait(cancelled)
     finally:
         # What follows (the app's own shutdown) can still be interrupted.
         for sig in stop_signals:
             loop.remove_signal_handler(sig)
+        uvicorn_log.removeFilter(_no_traceback_for_cancelled_requests)
+
+
+def _no_traceback_for_cancelled_requests(record: logging.LogRecord) -> bool:
+    """uvicorn logs each request it cancels at the shutdown timeout as an error of the
+    app, with a traceback; its own line before them ("Cancel N running task(s), timeout
+    graceful shutdown exceeded") already says what happened."""
+    return not (record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError))
 
 
 class DatedServerState(ServerState):
