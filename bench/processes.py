@@ -22,7 +22,11 @@ goal (issue 12) is at least 1.6x the calls/s of one process with two, and under 
 CPU per second for an idle process. min / median / max over the rounds; the verdicts use
 the medians. PostgreSQL and the load generator share the machine with the servers (on a
 2-core machine, two servers, PostgreSQL and the client compete for the same cores), so
-CPU per call is the figure to trust on a loaded machine.
+CPU per call is the figure to trust on a loaded machine. So each load window also
+splits the machine's CPU per call between the servers, PostgreSQL (every `postgres`
+process), this client and the rest, and prints the calls/s the cores would allow if the
+servers, PostgreSQL and the client had them all: what two processes can add is bounded
+by it.
 """
 
 from __future__ import annotations
@@ -151,12 +155,83 @@ async def fresh_database(postgres: str) -> AsyncIterator[str]:
 # -- measuring ---------------------------------------------------------------------------
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU used so far by every PostgreSQL process on the machine (their exited
+    connections' excluded: a load window's difference is what ran in it)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() == "postgres":
+                total += cpu_seconds(int(entry.name))
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue  # exited meanwhile
+    return total
+
+
+def machine_busy_seconds() -> float:
+    """CPU the whole machine has spent busy (all cores), from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class CpuSample:
+    servers: float
+    postgres: float
+    client: float
+    machine: float
+    at: float
+
+    @classmethod
+    def now(cls, procs: list[Server]) -> CpuSample:
+        return cls(
+            servers=sum(cpu_seconds(s.pid) for s in procs),
+            postgres=postgres_cpu_seconds(),
+            client=time.process_time(),
+            machine=machine_busy_seconds(),
+            at=time.monotonic(),
+        )
+
+
+@dataclass
+class Split:
+    """CPU ms per full call of each party during the load, and how busy the machine was."""
+
+    servers: float
+    postgres: float
+    client: float
+    rest: float  # everything else on the machine (other helpers' work, the kernel's)
+    busy: float  # fraction of all cores busy
+
+    @classmethod
+    def between(cls, a: CpuSample, b: CpuSample, calls: int) -> Split:
+        def per_call(x: float, y: float) -> float:
+            return (y - x) / calls * 1e3 if calls else float("nan")
+
+        servers = per_call(a.servers, b.servers)
+        postgres = per_call(a.postgres, b.postgres)
+        client = per_call(a.client, b.client)
+        rest = per_call(a.machine, b.machine) - servers - postgres - client
+        busy = (b.machine - a.machine) / ((b.at - a.at) * (os.cpu_count() or 1))
+        return cls(servers, postgres, client, rest, busy)
+
+    def ceiling(self) -> float:
+        """Full calls/s the machine's cores allow when servers, PostgreSQL and the client
+        get all of them and nothing else runs."""
+        ours = self.servers + self.postgres + self.client
+        return (os.cpu_count() or 1) * 1e3 / ours if ours else float("nan")
+
+
 @dataclass
 class Figures:
     calls_per_s: float
     cpu_ms_per_call: float
     p99_ms: float
     idle_ms_per_s: list[float]  # one per process
+    split: Split
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -175,19 +250,20 @@ async def idle_cpu(procs: list[Server], seconds: float) -> list[float]:
 
 async def full_calls(
     procs: list[Server], pairs: list[tuple[str, str, int]], seconds: float
-) -> tuple[float, float, float]:
-    """(calls/s, CPU ms per call summed over the processes, p99 ms per request)."""
+) -> tuple[float, float, float, Split]:
+    """(calls/s, CPU ms per call summed over the processes, p99 ms per request, the CPU
+    split per call between servers, PostgreSQL, the client and the rest)."""
     loop = asyncio.get_running_loop()
     start = loop.time() + WARMUP_S
     stop = start + seconds
     calls, latencies, errors = 0, [], []
-    cpu: list[float] = []
+    cpu: list[CpuSample] = []
 
     async def read_cpu() -> None:
         await asyncio.sleep(WARMUP_S)
-        cpu.append(sum(cpu_seconds(s.pid) for s in procs))
+        cpu.append(CpuSample.now(procs))
         await asyncio.sleep(max(0.0, stop - loop.time()))
-        cpu.append(sum(cpu_seconds(s.pid) for s in procs))
+        cpu.append(CpuSample.now(procs))
 
     async def client(index: int) -> None:
         nonlocal calls
@@ -227,8 +303,8 @@ async def full_calls(
     await asyncio.gather(read_cpu(), *(client(i) for i in range(len(pairs))))
     if errors:
         raise SystemExit(f"{len(errors)} failed calls, e.g.\n  " + "\n  ".join(errors[:5]))
-    cpu_ms = (cpu[1] - cpu[0]) / calls * 1e3 if calls else float("nan")
-    return calls / seconds, cpu_ms, percentile(latencies, 0.99) * 1e3
+    split = Split.between(cpu[0], cpu[1], calls)
+    return calls / seconds, split.servers, percentile(latencies, 0.99) * 1e3, split
 
 
 async def set_up_vendor(server: Server, settings: Settings, agents: list[int]) -> None:
@@ -244,6 +320,14 @@ async def set_up_vendor(server: Server, settings: Settings, agents: list[int]) -
                 raise HttpError(f"set member: {status} {body}")
     finally:
         await admin.close()
+
+
+def describe(split: Split) -> str:
+    return (
+        f"CPU ms per call: servers {split.servers:.2f}, PostgreSQL {split.postgres:.2f}, "
+        f"client {split.client:.2f}, rest of the machine {split.rest:.2f}; machine busy "
+        f"{split.busy * 100:.0f} %; these cores allow {split.ceiling():.0f} full calls/s"
+    )
 
 
 def spread(values: list[float]) -> str:
@@ -271,15 +355,16 @@ async def main(args: argparse.Namespace) -> None:
                             await set_up_vendor(procs[0], settings, agents)
                             ready = True
                         idle = await idle_cpu(procs, args.idle_seconds)
-                        calls, cpu_ms, p99 = await full_calls(procs, pairs, args.seconds)
-                    figures = Figures(calls, cpu_ms, p99, idle)
+                        calls, cpu_ms, p99, split = await full_calls(procs, pairs, args.seconds)
+                    figures = Figures(calls, cpu_ms, p99, idle, split)
                     results[count].append(figures)
                     print(
                         f"round {round_}, {count} process{'es' if count > 1 else ''}: "
                         f"{calls:6.1f} full calls/s, {cpu_ms:5.2f} ms server CPU per call, "
                         f"p99 {p99:6.1f} ms per request, idle "
                         + ", ".join(f"{ms:.2f}" for ms in idle)
-                        + f" ms CPU/s; load {os.getloadavg()[0]:.1f}",
+                        + f" ms CPU/s; load {os.getloadavg()[0]:.1f}\n  "
+                        + describe(split),
                         flush=True,
                     )
     one, two = results[1], results[2]
@@ -292,6 +377,14 @@ async def main(args: argparse.Namespace) -> None:
             f"full calls/s {spread([f.calls_per_s for f in runs])}; "
             f"CPU per call {spread([f.cpu_ms_per_call for f in runs])} ms; "
             f"p99 {spread([f.p99_ms for f in runs])} ms"
+        )
+        print(
+            "      CPU ms per call: PostgreSQL "
+            f"{spread([f.split.postgres for f in runs])}, client "
+            f"{spread([f.split.client for f in runs])}, rest of the machine "
+            f"{spread([f.split.rest for f in runs])}; machine busy "
+            f"{spread([f.split.busy * 100 for f in runs])} %; the cores allow "
+            f"{spread([f.split.ceiling() for f in runs])} full calls/s"
         )
     print(f"  2 / 1 processes, calls/s in the same round: {spread(ratios)}")
     print(f"  idle CPU per process: {spread(idle_all)} ms/s")
