@@ -334,6 +334,36 @@ def spread(values: list[float]) -> str:
     return f"{min(values):.3g} / {statistics.median(values):.3g} / {max(values):.3g}"
 
 
+def report(results: dict[int, list[Figures]]) -> None:
+    """min / median / max over the rounds, and the verdicts."""
+    one, two = results[1], results[2]
+    ratios = [b.calls_per_s / a.calls_per_s for a, b in zip(one, two, strict=True)]
+    idle_all = [ms for f in one + two for ms in f.idle_ms_per_s]
+    print("min / median / max over rounds:")
+    for count, runs in results.items():
+        print(
+            f"  {count} process{'es' if count > 1 else '  '}: "
+            f"full calls/s {spread([f.calls_per_s for f in runs])}; "
+            f"CPU per call {spread([f.cpu_ms_per_call for f in runs])} ms; "
+            f"p99 {spread([f.p99_ms for f in runs])} ms"
+        )
+        print(
+            "      CPU ms per call: PostgreSQL "
+            f"{spread([f.split.postgres for f in runs])}, client "
+            f"{spread([f.split.client for f in runs])}, rest of the machine "
+            f"{spread([f.split.rest for f in runs])}; machine busy "
+            f"{spread([f.split.busy * 100 for f in runs])} %; the cores allow "
+            f"{spread([f.split.ceiling() for f in runs])} full calls/s"
+        )
+    print(f"  2 / 1 processes, calls/s in the same round: {spread(ratios)}")
+    print(f"  idle CPU per process: {spread(idle_all)} ms/s")
+    speed_up, idle_ms = statistics.median(ratios), statistics.median(idle_all)
+    met = "goal met" if speed_up >= GOAL_SPEED_UP else "goal missed"
+    print(f"2 processes vs 1 (median): {speed_up:.2f}x (goal >= {GOAL_SPEED_UP:g}x: {met})")
+    met = "goal met" if idle_ms < GOAL_IDLE_MS else "goal missed"
+    print(f"idle process (median): {idle_ms:.2f} ms CPU/s (goal < {GOAL_IDLE_MS:g}: {met})")
+
+
 async def main(args: argparse.Namespace) -> None:
     print(f"load average at start: {os.getloadavg()}", flush=True)
     results: dict[int, list[Figures]] = {1: [], 2: []}
@@ -367,32 +397,7 @@ async def main(args: argparse.Namespace) -> None:
                         + describe(split),
                         flush=True,
                     )
-    one, two = results[1], results[2]
-    ratios = [b.calls_per_s / a.calls_per_s for a, b in zip(one, two, strict=True)]
-    idle_all = [ms for f in one + two for ms in f.idle_ms_per_s]
-    print("min / median / max over rounds:")
-    for count, runs in results.items():
-        print(
-            f"  {count} process{'es' if count > 1 else '  '}: "
-            f"full calls/s {spread([f.calls_per_s for f in runs])}; "
-            f"CPU per call {spread([f.cpu_ms_per_call for f in runs])} ms; "
-            f"p99 {spread([f.p99_ms for f in runs])} ms"
-        )
-        print(
-            "      CPU ms per call: PostgreSQL "
-            f"{spread([f.split.postgres for f in runs])}, client "
-            f"{spread([f.split.client for f in runs])}, rest of the machine "
-            f"{spread([f.split.rest for f in runs])}; machine busy "
-            f"{spread([f.split.busy * 100 for f in runs])} %; the cores allow "
-            f"{spread([f.split.ceiling() for f in runs])} full calls/s"
-        )
-    print(f"  2 / 1 processes, calls/s in the same round: {spread(ratios)}")
-    print(f"  idle CPU per process: {spread(idle_all)} ms/s")
-    speed_up, idle_ms = statistics.median(ratios), statistics.median(idle_all)
-    met = "goal met" if speed_up >= GOAL_SPEED_UP else "goal missed"
-    print(f"2 processes vs 1 (median): {speed_up:.2f}x (goal >= {GOAL_SPEED_UP:g}x: {met})")
-    met = "goal met" if idle_ms < GOAL_IDLE_MS else "goal missed"
-    print(f"idle process (median): {idle_ms:.2f} ms CPU/s (goal < {GOAL_IDLE_MS:g}: {met})")
+    report(results)
     print(f"load average at end: {os.getloadavg()}")
 
 
