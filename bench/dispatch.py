@@ -11,8 +11,10 @@ Each call, alternately:
                    sibling's `session.invite.remove` (withdrawn); then the call ends
     single agent   `start` with {"type": "vendor_user"} -> that agent's invite; cancel
 
-Prints p50/p99/min/max of each, the server's CPU per call (from /proc), the goal
-(p99 <= 50 ms for all 200 invites delivered) and whether it was met.
+Prints p50/p99/min/max of each, the server's CPU per call (from /proc), how many full
+(generation 2) garbage collections the server ran meanwhile (from its /metrics: each stops
+its loop for tens of milliseconds with 200 connections open), the goal (p99 <= 50 ms for
+all 200 invites delivered) and whether it was met.
 
 Usage: python bench/dispatch.py [--agents 200] [--calls 200] [--database-url URL]
 """
@@ -134,6 +136,17 @@ def cpu_seconds(pid: int) -> float:
     return ticks / 100.0
 
 
+GC_COLLECTIONS = re.compile(
+    rb'^python_gc_collections_total\{generation="(\d)"\} ([0-9.e+]+)$', re.M
+)
+
+
+async def gc_collections(http: httpx.AsyncClient) -> dict[int, int]:
+    """The server's garbage collections so far, by generation (prometheus_client's)."""
+    metrics = (await http.get("/metrics")).content
+    return {int(g): int(float(n)) for g, n in GC_COLLECTIONS.findall(metrics)}
+
+
 def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3]) + f" on {os.cpu_count()} cores"
 
@@ -187,6 +200,7 @@ async def measure(server: CallpadProcess, url: str, agents_n: int, calls: int) -
         print(f"{agents_n} agents connected; {calls} team calls and {calls} single-agent rings")
         print(f"machine load (1/5/15 min) before: {load_average()}")
         bench_cpu0 = time.process_time()
+        gc0 = await gc_collections(http)
         invites_ms: list[float] = []
         withdrawn_ms: list[float] = []
         solo_ms: list[float] = []
@@ -237,6 +251,7 @@ async def measure(server: CallpadProcess, url: str, agents_n: int, calls: int) -
                 cancelled = await api.post(caller, f"/vendors/acme/sessions/{sid}/cancel")
                 assert cancelled.status_code == 200, cancelled.text
                 solo_cpu.append(cpu_seconds(server.process.pid) - cpu0)
+            gc1 = await gc_collections(http)
         finally:
             for agent in agents.values():
                 await agent.close()
@@ -250,6 +265,12 @@ async def measure(server: CallpadProcess, url: str, agents_n: int, calls: int) -
         f"per single-agent ring (start, cancel) {1000 * statistics.median(solo_cpu):.0f} ms; "
         f"this bench's own CPU (200 sockets read in one process) "
         f"{1000 * (time.process_time() - bench_cpu0) / max(1, len(team_cpu)):.0f} ms per call pair"
+    )
+    full = gc1.get(2, 0) - gc0.get(2, 0)
+    print(
+        f"server garbage collections during the calls: {full} full (generation 2), "
+        f"{gc1.get(1, 0) - gc0.get(1, 0)} of generation 1, "
+        f"{gc1.get(0, 0) - gc0.get(0, 0)} of generation 0"
     )
     worst = max(p99(invites_ms), p99(withdrawn_ms))
     met = worst <= GOAL_P99_MS

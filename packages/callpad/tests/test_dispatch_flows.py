@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from callpad.context import AppContext
 from callpad.db.tables import outbox
+from callpad.realtime.outbox import stored_events
 from fastapi import FastAPI
 
 from testsupport.api import Api, eventually
@@ -110,7 +111,11 @@ async def events(app: FastAPI, topic: str) -> list[tuple[list[str], dict[str, An
             .where(outbox.c.topic == topic)
             .order_by(outbox.c.id)
         )
-        return [(list(channels), data) for channels, data in rows]
+        return [
+            (event_channels, event_data)
+            for channels, data in rows
+            for _, event_channels, event_data in stored_events(topic, channels, data)
+        ]
 
 
 async def test_parallel_rings_every_available_agent_and_one_answer_withdraws_the_rest(

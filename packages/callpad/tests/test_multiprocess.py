@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from callpad.config import to_async_url
 from callpad.db.engine import Database
 from callpad.db.tables import invites, outbox, sessions
+from callpad.realtime.outbox import stored_events
 from callpad.testing import fast_settings, migrate
 
 from testsupport import processes
@@ -86,11 +87,12 @@ class Store:
     async def events(self, sid: str) -> list[tuple[str, Any]]:
         """(topic, version or invite state) of the session's outbox rows, in commit order."""
         async with self.db.read() as conn:
-            rows = (
-                await conn.execute(sa.select(outbox.c.topic, outbox.c.data).order_by(outbox.c.id))
-            ).all()
+            rows = await conn.execute(
+                sa.select(outbox.c.topic, outbox.c.channels, outbox.c.data).order_by(outbox.c.id)
+            )
+            events = [(t, d) for row in rows for t, _, d in stored_events(*row)]
         found: list[tuple[str, Any]] = []
-        for topic, data in rows:
+        for topic, data in events:
             if topic == "session.upsert" and data["id"] == sid:
                 found.append((topic, data["version"]))
             elif topic == "session.invite.remove" and data["session_id"] == sid:

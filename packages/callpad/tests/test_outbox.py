@@ -9,7 +9,9 @@ import sqlalchemy as sa
 from callpad.clock import utcnow
 from callpad.context import AppContext
 from callpad.db.tables import outbox
+from callpad.realtime.outbox import OutboxEvent, OutboxFanOut
 from callpad.sessions import service
+from callpad.sessions.events import fan_out
 from fastapi import FastAPI
 
 from testsupport.api import Api
@@ -174,3 +176,27 @@ async def test_published_rows_are_purged_after_the_retention(
     assert old not in remaining
     assert recent in remaining
     assert set(ids[2:]) <= remaining  # rows not yet marked published are kept
+
+
+def test_a_run_of_single_channel_events_becomes_one_fan_out_keeping_each_channels_order() -> None:
+    def event(topic: str, n: int, *channels: str) -> OutboxEvent:
+        return OutboxEvent(topic, {"n": n}, channels)
+
+    upsert, remove, invite = "session.upsert", "session.invite.remove", "session.invite.upsert"
+    events = [
+        event(upsert, 1, "user:#7", FEED),
+        event(remove, 2, "agent:acme#1"),
+        event(remove, 3, "agent:acme#2"),
+        event(remove, 4, "agent:acme#1"),  # a channel already in the run: a new run
+        event(invite, 5, "agent:acme#1"),  # another topic: a new run, alone
+        event(remove, 6, "agent:acme#3"),
+        event(upsert, 7, "user:#7", FEED),
+    ]
+    assert fan_out(events) == [
+        events[0],
+        OutboxFanOut(remove, (("agent:acme#1", {"n": 2}), ("agent:acme#2", {"n": 3}))),
+        events[3],
+        events[4],
+        events[5],
+        events[6],
+    ]

@@ -16,7 +16,9 @@ import httpx
 import sqlalchemy as sa
 from callpad.context import AppContext
 from callpad.db.tables import invites, outbox, sessions
+from callpad.realtime.outbox import stored_events
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from testsupport.api import Api
 
@@ -54,6 +56,14 @@ def assert_lost(response: httpx.Response, *codes: str) -> None:
     assert response.json()["code"] in codes, response.text
 
 
+async def outbox_events(conn: AsyncConnection) -> list[tuple[str, Any]]:
+    """(topic, data) of every event in the outbox, in commit order, fan-outs expanded."""
+    rows = await conn.execute(
+        sa.select(outbox.c.topic, outbox.c.channels, outbox.c.data).order_by(outbox.c.id)
+    )
+    return [(topic, data) for row in rows for topic, _, data in stored_events(*row)]
+
+
 async def assert_stored_consistently(app: FastAPI, final: dict[str, Any]) -> None:
     """The stored row, the invites table and the outbox agree with the final view.
 
@@ -79,9 +89,7 @@ async def assert_stored_consistently(app: FastAPI, final: dict[str, Any]) -> Non
                 )
             ).all()
         )
-        events = (
-            await conn.execute(sa.select(outbox.c.topic, outbox.c.data).order_by(outbox.c.id))
-        ).all()
+        events = await outbox_events(conn)
     assert (row.version, row.state) == (final["version"], final["state"])
 
     upserts = [data for topic, data in events if topic == "session.upsert" and data["id"] == sid]

@@ -22,7 +22,7 @@ from callpad.config import Settings
 from callpad.context import AppContext, write_transaction
 from callpad.db.tables import outbox
 from callpad.realtime.hub import Hub
-from callpad.realtime.outbox import OutboxEvent, write_events
+from callpad.realtime.outbox import OutboxEvent, stored_events, write_events
 from callpad.realtime.runtime import hub_websocket_protocol
 from callpad.testing import fast_settings, migrate
 from centrifuge import (
@@ -200,9 +200,10 @@ class CentrifugoMode:
         """What Callpad's outbox holds for the channel, in commit order (the source of truth)."""
         async with self.callpad.ctx.db.read() as conn:
             rows = await conn.execute(
-                sa.select(outbox.c.topic, outbox.c.data, outbox.c.channels).order_by(outbox.c.id)
+                sa.select(outbox.c.topic, outbox.c.channels, outbox.c.data).order_by(outbox.c.id)
             )
-            return [{"topic": t, "data": d} for t, d, chans in rows if channel in chans]
+            events = [e for row in rows for e in stored_events(*row)]
+            return [{"topic": t, "data": d} for t, chans, d in events if channel in chans]
 
 
 @asynccontextmanager

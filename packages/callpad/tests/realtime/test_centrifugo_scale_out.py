@@ -19,6 +19,7 @@ from callpad.config import to_async_url
 from callpad.db.engine import Database
 from callpad.db.tables import outbox
 from callpad.realtime.channels import agent_channel, user_channel
+from callpad.realtime.outbox import stored_events
 from callpad.testing import fast_settings
 
 from testsupport.api import Api, eventually
@@ -62,7 +63,12 @@ async def outbox_for(database_url: str, channel: str) -> tuple[list[Any], int]:
             ).all()
     finally:
         await db.dispose()
-    events = [{"topic": t, "data": d} for t, d, chans, _ in rows if channel in chans]
+    events = [
+        {"topic": t, "data": d}
+        for topic, data, channels, _ in rows
+        for t, chans, d in stored_events(topic, channels, data)
+        if channel in chans
+    ]
     return events, sum(1 for *_, published in rows if published is None)
 
 

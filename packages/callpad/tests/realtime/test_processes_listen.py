@@ -21,7 +21,7 @@ from callpad.db.engine import Database
 from callpad.db.tables import invites, outbox
 from callpad.db.transaction import write_transaction
 from callpad.realtime.channels import user_channel
-from callpad.realtime.outbox import OutboxEvent, write_events
+from callpad.realtime.outbox import OutboxEvent, stored_events, write_events
 from callpad.realtime.tokens import mint_connection_token
 from callpad.testing import fast_settings
 
@@ -51,9 +51,10 @@ def key(publication: dict[str, Any]) -> tuple[str, str]:
 async def outbox_for(db: Database, channel: str) -> list[tuple[str, str]]:
     async with db.read() as conn:
         rows = await conn.execute(
-            sa.select(outbox.c.topic, outbox.c.data, outbox.c.channels).order_by(outbox.c.id)
+            sa.select(outbox.c.topic, outbox.c.channels, outbox.c.data).order_by(outbox.c.id)
         )
-        return [key({"topic": t, "data": d}) for t, d, chans in rows if channel in chans]
+        events = [e for row in rows for e in stored_events(*row)]
+        return [key({"topic": t, "data": d}) for t, chans, d in events if channel in chans]
 
 
 async def pending_rings(db: Database) -> int:

@@ -12,13 +12,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import orjson
 import pytest
 import sqlalchemy as sa
 from callpad.clock import utcnow
 from callpad.config import Settings
 from callpad.db.engine import Database
 from callpad.db.tables import outbox
-from callpad.realtime.channels import user_channel
+from callpad.realtime.channels import agent_channel, user_channel
 from callpad.realtime.outbox import OutboxEvent, write_events
 from callpad.realtime.tokens import mint_connection_token
 from callpad.testing import migrate
@@ -170,3 +171,85 @@ async def test_sigkill_mid_changes_then_restart_publishes_each_committed_event_o
         assert not set(after) & set(rolled_back)
     # Received live before the crash but not yet marked: republished under the new epoch.
     assert set(before) - marked <= set(restarted[CHANNELS[0]])
+
+
+# A process that commits a team ring and is killed before anything publishes it: the
+# SIGKILL comes from the commit's own callback, where this process's hub would be handed
+# the rows.
+RING_AND_DIE = """
+import asyncio, os, signal, sys
+import orjson
+from callpad.clock import utcnow
+from callpad.db.engine import Database
+from callpad.db.transaction import write_transaction
+from callpad.realtime.outbox import OutboxEvent, write_events
+from callpad.sessions.events import fan_out
+
+async def main(url, agents):
+    db = Database(url)
+    topic = "session.invite.upsert"
+    events = fan_out([OutboxEvent(topic, data, (channel,)) for channel, data in agents])
+    assert len(events) == 1, events
+    killed = lambda _record: os.kill(os.getpid(), signal.SIGKILL)
+    async with write_transaction(db, killed) as conn:
+        await write_events(conn, events, utcnow())
+
+asyncio.run(main(sys.argv[1], orjson.loads(sys.argv[2])))
+"""
+
+
+async def test_a_team_ring_whose_process_died_between_commit_and_publish_reaches_every_agent(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'callpad.db'}"
+    settings = Settings(database_url=url)
+    await migrate(settings)
+    agents = {user: agent_channel("acme", user) for user in (42, 43, 44, 45)}
+    invites = [
+        (channel, {"invite_id": f"inv_{user}", "user": user}) for user, channel in agents.items()
+    ]
+    ringer = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", RING_AND_DIE, settings.resolved_database_url(), orjson.dumps(invites)
+    )
+    assert await ringer.wait() == -signal.SIGKILL
+    db = Database(settings.resolved_database_url())
+    try:
+        async with db.read() as conn:
+            rows = (await conn.execute(sa.select(outbox.c.channels, outbox.c.published_at))).all()
+        assert rows == [(list(agents.values()), None)]  # committed, never published
+
+        sock = bound_socket()
+        port = sock.getsockname()[1]
+        sock.close()
+        env = {
+            **os.environ,
+            "CALLPAD_DATABASE_URL": url,
+            "CALLPAD_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "CALLPAD_REALTIME_RELAY_POLL_INTERVAL_S": "0.01",
+        }
+        ws_url = f"ws://127.0.0.1:{port}/connection/websocket"
+        async with server_process(env, port):
+            await _wait_listening(port)
+
+            async def published() -> bool:
+                async with db.read() as conn:
+                    left = await conn.execute(
+                        sa.select(sa.func.count()).where(outbox.c.published_at.is_(None))
+                    )
+                    return left.scalar_one() == 0
+
+            await eventually(published, within_s=30)
+            for user, channel in agents.items():
+                token = mint_connection_token(settings.realtime_hmac_secret, user, [channel], 3600)
+                async with centrifuge_client(ws_url, token[0]) as (client, _):
+                    await client.ready()
+                    history = await client.history(channel, limit=-1)
+                    # Each agent gets their own invite, once.
+                    assert [p.data for p in history.publications] == [
+                        {
+                            "topic": "session.invite.upsert",
+                            "data": {"invite_id": f"inv_{user}", "user": user},
+                        }
+                    ]
+    finally:
+        await db.dispose()

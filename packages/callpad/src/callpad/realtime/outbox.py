@@ -1,5 +1,11 @@
 """The transactional outbox: events are rows written in the transaction of their change,
-and the queries the relay reads them back and marks them with."""
+and the queries the relay reads them back and marks them with.
+
+A row is one event (`{topic, data}` on each of its channels), or a fan-out: one topic with
+a different data for each channel, stored as a JSON array in channel order. A team call
+rings (or withdraws) hundreds of agents in one change, each with their own invite; one
+fan-out row costs a fraction of hundreds of rows to write, and to read in other processes.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ from .protocol import dumps
 
 __all__ = [
     "OutboxEvent",
+    "OutboxFanOut",
     "OutboxRow",
     "claim_unpublished",
     "delete_published_events",
@@ -26,6 +33,7 @@ __all__ = [
     "mark_published",
     "relay_start",
     "rows_after",
+    "stored_events",
     "write_events",
 ]
 
@@ -40,6 +48,15 @@ class OutboxEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class OutboxFanOut:
+    """Publications of one topic with a different data on each channel: `items` holds
+    (channel, data) pairs, each channel once."""
+
+    topic: str
+    items: tuple[tuple[str, dict[str, Any]], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class OutboxRow:
     """A stored event, as the relay reads it back."""
 
@@ -48,13 +65,57 @@ class OutboxRow:
     channels: tuple[str, ...]
     data_json: str  # the event's data as stored: JSON text, passed on without decoding
     marked: bool = False  # published_at is set (a relay need not mark it)
+    # A fan-out's data for each channel, as JSON text (None: split from `data_json`).
+    parts: tuple[str, ...] | None = None
+
+    @property
+    def fanned_out(self) -> bool:
+        """One data per channel (a JSON array; an event's data is always an object)."""
+        return self.parts is not None or self.data_json.lstrip().startswith("[")
 
     def payload_json(self) -> str:
         """`{topic, data}` as JSON text, with the data embedded as stored."""
-        return f'{{"topic":{dumps(self.topic)},"data":{self.data_json}}}'
+        return _payload_json(self.topic, self.data_json)
 
     def payload(self) -> dict[str, Any]:
         return {"topic": self.topic, "data": orjson.loads(self.data_json)}
+
+    def publications(self) -> list[tuple[str, str]]:
+        """(channel, `{topic, data}` JSON text) for each of the row's channels."""
+        if not self.fanned_out:
+            text = self.payload_json()
+            return [(channel, text) for channel in self.channels]
+        parts = self.parts
+        if parts is None:
+            parts = tuple(json_dumps(data) for data in orjson.loads(self.data_json))
+        return [
+            (channel, _payload_json(self.topic, part))
+            for channel, part in zip(self.channels, parts, strict=True)
+        ]
+
+    def payloads(self) -> list[tuple[str, dict[str, Any]]]:
+        """(channel, `{topic, data}`) for each of the row's channels."""
+        data = orjson.loads(self.data_json)
+        if not self.fanned_out:
+            return [(channel, {"topic": self.topic, "data": data}) for channel in self.channels]
+        return [
+            (channel, {"topic": self.topic, "data": part})
+            for channel, part in zip(self.channels, data, strict=True)
+        ]
+
+
+def _payload_json(topic: str, data_json: str) -> str:
+    return f'{{"topic":{dumps(topic)},"data":{data_json}}}'
+
+
+def stored_events(
+    topic: str, channels: Sequence[str], data: Any
+) -> list[tuple[str, list[str], Any]]:
+    """A stored row's (topic, channels, data) as the events it publishes: a fan-out row
+    becomes one event per channel (for those who read the table itself)."""
+    if isinstance(data, list):
+        return [(topic, [c], d) for c, d in zip(channels, data, strict=True)]
+    return [(topic, list(channels), data)]
 
 
 # The ids come back in the order of the rows, so that the committed rows can be handed to
@@ -103,24 +164,34 @@ _MARK_PUBLISHED = (
 )
 
 
-async def write_events(conn: AsyncConnection, events: Iterable[OutboxEvent], now: datetime) -> int:
+async def write_events(
+    conn: AsyncConnection, events: Iterable[OutboxEvent | OutboxFanOut], now: datetime
+) -> int:
     """Write the events with the transaction; once it commits they are handed to this
     process's hub (when it has one) and remain the durable record for the relays."""
     record = after_commit(conn)
     published_at = now if record.outbox_delivered_here else None
     # Each event's data is encoded once: stored as this text, and handed to the hub as it.
-    kept = [(e, json_dumps(e.data)) for e in events if e.channels]
+    kept: list[tuple[str, tuple[str, ...], str, tuple[str, ...] | None]] = []
+    for e in events:
+        if isinstance(e, OutboxFanOut):
+            if e.items:
+                parts = tuple(json_dumps(data) for _, data in e.items)
+                channels = tuple(channel for channel, _ in e.items)
+                kept.append((e.topic, channels, "[" + ",".join(parts) + "]", parts))
+        elif e.channels:
+            kept.append((e.topic, e.channels, json_dumps(e.data), None))
     if not kept:
         return 0
     rows = [
         {
-            "topic": e.topic,
+            "topic": topic,
             "data": orjson.Fragment(data_json),
-            "channels": list(e.channels),
+            "channels": list(channels),
             "created_at": now,
             "published_at": published_at,
         }
-        for e, data_json in kept
+        for topic, channels, data_json, _ in kept
     ]
     if conn.dialect.name == "sqlite":
         ids = sorted((await conn.execute(_INSERT_EVENTS_SQLITE, rows)).scalars())
@@ -129,10 +200,11 @@ async def write_events(conn: AsyncConnection, events: Iterable[OutboxEvent], now
     record.outbox_written = True
     if record.outbox_delivered_here:
         record.outbox_rows.extend(
-            OutboxRow(int(i), e.topic, e.channels, data_json, marked=True)
-            for i, (e, data_json) in zip(ids, kept, strict=True)
+            OutboxRow(int(i), topic, channels, data_json, marked=True, parts=parts)
+            for i, (topic, channels, data_json, parts) in zip(ids, kept, strict=True)
         )
-    return len(rows)
+    # Events, a fan-out counting one per channel.
+    return sum(1 if parts is None else len(parts) for _, _, _, parts in kept)
 
 
 async def delete_published_events(conn: AsyncConnection, published_before: datetime) -> None:

@@ -1,7 +1,8 @@
 """Where the relay publishes: the embedded hub, or a real Centrifugo over its HTTP API.
 
 A publisher gets outbox rows in id order and puts each row's `{topic, data}` on each of the
-row's channels, keyed by the outbox id so that a retried row is not appended twice.
+row's channels (a fan-out row's own data on each), keyed by the outbox id so that a
+retried row is not appended twice (a fan-out names each channel once).
 """
 
 from __future__ import annotations
@@ -51,9 +52,8 @@ class HubPublisher:
         if user is not None:
             self.hub.revoke(user, row.channels)
             return
-        text = row.payload_json()
         key = publication_key(row.id)
-        for channel in row.channels:
+        for channel, text in row.publications():
             self.hub.publish(channel, text, key=key)
 
     async def close(self) -> None:
@@ -81,9 +81,9 @@ class CentrifugoPublisher:
                 continue
             requests.extend(
                 PublishRequest(
-                    channel=channel, data=row.payload(), idempotency_key=publication_key(row.id)
+                    channel=channel, data=payload, idempotency_key=publication_key(row.id)
                 )
-                for channel in row.channels
+                for channel, payload in row.payloads()
             )
         if not requests:
             return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..domain import ParticipantState, Session, SessionState, invite_changes, invite_id
 from ..realtime.channels import agent_channel, user_channel, vendor_feed
-from ..realtime.outbox import OutboxEvent
+from ..realtime.outbox import OutboxEvent, OutboxFanOut
 from .schemas import InviteView, SessionView
 
 __all__ = ["session_audience", "session_events"]
@@ -26,14 +26,15 @@ def session_audience(session: Session) -> set[int]:
     }
 
 
-def session_events(before: Session | None, after: Session) -> list[OutboxEvent]:
+def session_events(before: Session | None, after: Session) -> list[OutboxEvent | OutboxFanOut]:
     """Events for the change `before -> after`.
 
     Every user in the session's audience before or after (`session_audience`) gets
     `session.upsert`; those no longer in it get `session.remove` after it. Members of the
     vendor (as they were when invited) are reached on their vendor-scoped channel, everyone
     else on their global user channel. The vendor feed sees every change. Invite
-    recipients get the small `session.invite.upsert` / `.remove`.
+    recipients get the small `session.invite.upsert` / `.remove`: consecutive ones of a
+    topic go in one fan-out (`fan_out`), a team call's hundreds in one outbox row.
     """
     members = {p.user_id for p in after.participants if p.member}
 
@@ -80,4 +81,33 @@ def session_events(before: Session | None, after: Session) -> list[OutboxEvent]:
     if gone:
         data = {"session_id": after.id, "version": after.version}
         events.append(OutboxEvent("session.remove", data, tuple(gone)))
-    return events
+    return fan_out(events)
+
+
+def fan_out(events: list[OutboxEvent]) -> list[OutboxEvent | OutboxFanOut]:
+    """`events` with each run of two or more single-channel events of one topic, each on
+    a channel of its own, as one fan-out: the order on every channel stays the same."""
+    grouped: list[OutboxEvent | OutboxFanOut] = []
+    run: list[OutboxEvent] = []
+    in_run: set[str] = set()
+
+    def close_run() -> None:
+        if len(run) > 1:
+            grouped.append(OutboxFanOut(run[0].topic, tuple((e.channels[0], e.data) for e in run)))
+        else:
+            grouped.extend(run)
+        run.clear()
+        in_run.clear()
+
+    for event in events:
+        if len(event.channels) != 1:
+            close_run()
+            grouped.append(event)
+            continue
+        channel = event.channels[0]
+        if run and (event.topic != run[0].topic or channel in in_run):
+            close_run()
+        run.append(event)
+        in_run.add(channel)
+    close_run()
+    return grouped
