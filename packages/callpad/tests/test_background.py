@@ -199,3 +199,50 @@ async def test_another_process_commit_on_the_sqlite_file_wakes_the_workers(
         with contextlib.suppress(asyncio.CancelledError):
             await watch
         writer.close()
+
+
+async def test_a_call_waiting_in_the_queue_rings_an_agent_the_moment_their_call_ends(
+    tmp_path: Path,
+) -> None:
+    settings = fast_settings(
+        f"sqlite:///{tmp_path / 'callpad.db'}",
+        timer_poll_interval_s=3600,
+        realtime_relay_poll_interval_s=3600,
+        sqlite_watch_interval_s=3600,  # only the commit itself can wake the queue
+    )
+    async with running_app(settings) as app, Api.in_process(app, settings) as api:
+        await api.create_vendor("acme", {1: "owner", 42: "agent"})
+        put = await api.put(1, "/vendors/acme/teams/support", json={"members": [42]})
+        assert put.status_code == 200, put.text
+        # An ordinary call first, with nothing queued: its end has no queue to wake.
+        talking = await api.post(
+            7, "/vendors/acme/sessions", json={"target": {"type": "vendor_user", "user_id": 42}}
+        )
+        assert talking.status_code == 201, talking.text
+        first = talking.json()["session"]
+        invited = next(p for p in first["participants"] if p["user_id"] == 42)
+        accept = f"/vendors/acme/sessions/{first['id']}/participants/{invited['id']}/accept"
+        assert (await api.post(42, accept)).status_code == 200
+        presence = await api.put(42, "/vendors/acme/presence/me", json={"status": "available"})
+        assert presence.status_code == 200, presence.text
+        waiting = await api.post(
+            8, "/vendors/acme/sessions", json={"target": {"type": "team", "team": "support"}}
+        )
+        assert waiting.status_code == 201, waiting.text
+        sid = waiting.json()["session"]["id"]
+        assert waiting.json()["session"]["dispatches"][0]["state"] == "queued"
+
+        async def placed() -> bool:
+            view = (await api.get(8, f"/vendors/acme/sessions/{sid}")).json()
+            return bool(view["dispatches"][0]["queue_position"] == 1)
+
+        await eventually(placed, within_s=30)  # the queue was served once, in vain
+        await asyncio.sleep(0.5)  # and its worker went back to sleep
+        ended = await api.post(42, f"/vendors/acme/sessions/{first['id']}/end")
+        assert ended.status_code == 200, ended.text
+
+        async def rung() -> bool:
+            view = (await api.get(8, f"/vendors/acme/sessions/{sid}")).json()
+            return any(p["user_id"] == 42 and p["state"] == "invited" for p in view["participants"])
+
+        await eventually(rung, within_s=30)
