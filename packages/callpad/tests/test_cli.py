@@ -14,8 +14,10 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import httpx
@@ -303,6 +305,9 @@ def test_serve_grants_realtime_on_the_port_it_is_bound_to(
     grant = httpx.get(f"{base}/api/v1/realtime/grant", headers={"Authorization": f"Bearer {token}"})
     assert grant.status_code == 200, grant.text
     assert grant.json()["url"] == base.replace("http://", "ws://") + "/connection/websocket"
+    # The Date header is built per response, not by a ticker: present and current.
+    sent_at = parsedate_to_datetime(grant.headers["date"]).timestamp()
+    assert abs(sent_at - time.time()) < 60
     process.send_signal(signal.SIGTERM)
     code, _out, err = finished(process)
     assert code == 0
