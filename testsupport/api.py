@@ -3,7 +3,6 @@ any user (or the admin key), and a poll for outcomes that follow timers or realt
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar, overload
@@ -13,6 +12,7 @@ from callpad.app import create_app
 from callpad.auth import mint_user_token
 from callpad.config import Settings
 from callpad.testing import migrate
+from farvex.testing import eventually as farvex_eventually
 from fastapi import FastAPI
 
 __all__ = ["Api", "eventually", "running_app"]
@@ -38,17 +38,9 @@ async def eventually(check: Callable[..., Awaitable[T | None]], *, within_s: flo
 async def eventually(check: Callable[..., T | None], *, within_s: float = 15.0) -> T: ...
 async def eventually(check: Callable[[], Any], *, within_s: float = 15.0) -> Any:
     """Poll `check()` (sync or async) until it is truthy, and return that; fails only on a
-    hang, never on speed (for outcomes that follow media, timers or realtime)."""
-    deadline = asyncio.get_running_loop().time() + within_s
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not reached within {within_s} s")
-        await asyncio.sleep(0.02)
+    hang, never on speed (for outcomes that follow media, timers or realtime). The SDK's
+    `farvex.testing.eventually`, with this suite's longer default wait."""
+    return await farvex_eventually(check, timeout=within_s)
 
 
 class Api:
