@@ -44,3 +44,23 @@ async def test_sync_keeps_every_live_session_past_one_page(callpad_server: Callp
     assert {s.id for s in owner.sessions.list()} == expected
     assert {s.id for s in agent.sessions.list()} == expected
     assert {i.session_id for i in agent.invites.list()} == expected
+
+
+async def test_presence_holds_every_member_past_one_page(callpad_server: CallpadServer) -> None:
+    server = callpad_server
+    agents = range(FIRST_CUSTOMER, FIRST_CUSTOMER + 204)  # with the owner, 205: over a page
+    await server.create_vendor("acme", {OWNER: "owner"} | {uid: "agent" for uid in agents})
+    expected: dict[int, str] = {}
+    for n, uid in enumerate([OWNER, *agents]):
+        status = ("available", "away", "offline")[n % 3]
+        put = await server.request("PUT", uid, "/vendors/acme/presence/me", json={"status": status})
+        assert put.status_code == 200, put.text
+        expected[uid] = status
+
+    owner = await server.host_client("acme", OWNER)
+    await owner.sessions.sync()  # a sync reads presence with the sessions
+    assert {p.user_id: p.status for p in owner.presence.list()} == expected
+    agent = await server.host_client("acme", agents[-1])
+    refreshed = await agent.presence.refresh()
+    assert [p.user_id for p in refreshed] == sorted(expected)
+    assert {p.user_id: p.status for p in refreshed} == expected

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
@@ -24,7 +25,9 @@ __all__ = [
     "LimitParam",
     "decode_cursor",
     "encode_cursor",
+    "int_key",
     "next_page",
+    "text_key",
     "time_key",
 ]
 
@@ -60,12 +63,23 @@ def decode_cursor(cursor: str | None, arity: int) -> tuple[str, ...] | None:
     if (
         not isinstance(values, list)
         or len(values) != arity
-        or not all(isinstance(v, str) for v in values)
+        or not all(isinstance(v, str) and _storable(v) for v in values)
     ):
         raise Problem(
             422, ProblemCode.VALIDATION_FAILED, "cursor: not a cursor this server issued."
         )
     return tuple(values)
+
+
+def _storable(value: str) -> bool:
+    # A NUL or a lone surrogate is no key we issued, and PostgreSQL would refuse it (a 500).
+    if "\x00" in value:
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def time_key(cursor: str | None) -> tuple[datetime, str] | None:
@@ -79,6 +93,35 @@ def time_key(cursor: str | None) -> tuple[datetime, str] | None:
         raise Problem(
             422, ProblemCode.VALIDATION_FAILED, "cursor: not a cursor this server issued."
         ) from None
+
+
+def text_key(cursor: str | None, pattern: str) -> str | None:
+    """A one-string key matching `pattern` from a cursor (a team's name)."""
+    values = decode_cursor(cursor, 1)
+    if values is None:
+        return None
+    if re.fullmatch(pattern, values[0]) is None:
+        raise Problem(
+            422, ProblemCode.VALIDATION_FAILED, "cursor: not a cursor this server issued."
+        )
+    return values[0]
+
+
+def int_key(cursor: str | None) -> int | None:
+    """A one-integer key from a cursor (a user id)."""
+    values = decode_cursor(cursor, 1)
+    if values is None:
+        return None
+    try:
+        key = int(values[0])
+    except ValueError:
+        key = None
+    # Beyond a BIGINT PostgreSQL would refuse the comparison: no id is there anyway.
+    if key is None or not -(2**63) <= key < 2**63:
+        raise Problem(
+            422, ProblemCode.VALIDATION_FAILED, "cursor: not a cursor this server issued."
+        )
+    return key
 
 
 def next_page(

@@ -220,6 +220,7 @@ class _InviteList(BaseModel):
 
 class _PresenceList(BaseModel):
     presence: list[Presence]
+    next_cursor: str | None = None
 
 
 def _if_match(version: int | None) -> str | Unset:
@@ -662,7 +663,17 @@ class HttpApi:
         return await self._send(put_my_presence, Presence, options, vendor, body=body)
 
     async def list_presence(self, vendor: str, options: RequestOptions) -> list[Presence]:
-        return (await self._send(list_presence, _PresenceList, options, vendor)).presence
+        """Every member's presence, page after page."""
+        found: list[Presence] = []
+        cursor: str | Unset = UNSET
+        while True:
+            page = await self._send(
+                list_presence, _PresenceList, options, vendor, limit=PAGE_SIZE, cursor=cursor
+            )
+            found += page.presence
+            if page.next_cursor is None:
+                return found
+            cursor = page.next_cursor
 
     async def realtime_grant(self, vendor: str | None, options: RequestOptions) -> RealtimeGrant:
         if vendor is None:

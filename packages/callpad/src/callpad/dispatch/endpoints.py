@@ -10,6 +10,7 @@ from ..clock import utcnow
 from ..context import write_transaction
 from ..dependencies import Ctx, CurrentUser
 from ..inputs import TEAM_PATTERN
+from ..pagination import CursorParam, LimitParam, text_key
 from ..problems import problem_responses
 from . import service
 from .schemas import TeamList, TeamPut, TeamView
@@ -54,10 +55,18 @@ async def get_team(vendor: str, team: TeamName, ctx: Ctx, user_id: CurrentUser) 
     response_model=TeamList,
     responses=problem_responses(403, 404),
 )
-async def list_teams(vendor: str, ctx: Ctx, user_id: CurrentUser) -> TeamList:
-    """The vendor's teams (members)."""
+async def list_teams(
+    vendor: str,
+    ctx: Ctx,
+    user_id: CurrentUser,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+) -> TeamList:
+    """The vendor's teams (members), by name, a page at a time: page on with
+    `cursor=next_cursor`."""
+    after = text_key(cursor, TEAM_PATTERN)
     async with ctx.db.read() as conn:
-        return TeamList(teams=await service.list_teams(conn, vendor, user_id))
+        return await service.list_teams(conn, vendor, user_id, limit, after)
 
 
 @router.delete(

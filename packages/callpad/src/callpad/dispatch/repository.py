@@ -84,27 +84,44 @@ async def replace_team(
 
 
 async def get_team(conn: AsyncConnection, vendor_id: int, team: str) -> TeamRow | None:
-    found = await _teams(conn, vendor_id, team)
+    found = await _teams(conn, vendor_id, teams.c.name == team)
     return found[0] if found else None
 
 
-async def list_teams(conn: AsyncConnection, vendor_id: int) -> list[TeamRow]:
-    return await _teams(conn, vendor_id, None)
-
-
-async def _teams(conn: AsyncConnection, vendor_id: int, team: str | None) -> list[TeamRow]:
-    query = sa.select(teams).where(teams.c.vendor_id == vendor_id).order_by(teams.c.name)
-    member_query = (
-        sa.select(team_members.c.team, team_members.c.user_id)
-        .where(team_members.c.vendor_id == vendor_id)
-        .order_by(team_members.c.team, team_members.c.position)
+async def list_teams(
+    conn: AsyncConnection, vendor_id: int, *, limit: int, after: str | None = None
+) -> list[TeamRow]:
+    """Up to `limit` teams by name, from after the name `after` (the primary key
+    `(vendor_id, name)` serves this order)."""
+    return await _teams(
+        conn, vendor_id, None if after is None else teams.c.name > after, limit=limit
     )
-    if team is not None:
-        query = query.where(teams.c.name == team)
-        member_query = member_query.where(team_members.c.team == team)
+
+
+async def _teams(
+    conn: AsyncConnection,
+    vendor_id: int,
+    condition: sa.ColumnElement[bool] | None,
+    *,
+    limit: int | None = None,
+) -> list[TeamRow]:
+    query = sa.select(teams).where(teams.c.vendor_id == vendor_id).order_by(teams.c.name)
+    if condition is not None:
+        query = query.where(condition)
+    if limit is not None:
+        query = query.limit(limit)
     rows = (await conn.execute(query)).all()
+    if not rows:
+        return []
     members: dict[str, list[int]] = {}
-    for name, user_id in await conn.execute(member_query):
+    for name, user_id in await conn.execute(
+        sa.select(team_members.c.team, team_members.c.user_id)
+        .where(
+            team_members.c.vendor_id == vendor_id,
+            team_members.c.team.in_([row.name for row in rows]),
+        )
+        .order_by(team_members.c.team, team_members.c.position)
+    ):
         members.setdefault(name, []).append(int(user_id))
     return [
         TeamRow(

@@ -79,3 +79,6 @@ class TeamView(BaseModel):
 
 class TeamList(BaseModel):
     teams: list[TeamView]
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; null on the last page."
+    )

@@ -23,11 +23,12 @@ from ..domain import (
 )
 from ..domain import dispatch as steps
 from ..domain import transitions as t
+from ..pagination import next_page
 from ..problems import Problem, ProblemCode
 from ..vendors import VendorRow, member_roles, require_manager, require_member, require_vendor
 from . import repository as repo
 from .repository import TeamRow
-from .schemas import TeamPut, TeamView
+from .schemas import TeamList, TeamPut, TeamView
 
 __all__ = [
     "advance_dispatches",
@@ -79,11 +80,15 @@ async def get_team(conn: AsyncConnection, vendor_slug: str, user_id: int, team: 
     return _view(vendor, await _require_team(conn, vendor, team))
 
 
-async def list_teams(conn: AsyncConnection, vendor_slug: str, user_id: int) -> list[TeamView]:
-    """The vendor's teams (members of the vendor)."""
+async def list_teams(
+    conn: AsyncConnection, vendor_slug: str, user_id: int, limit: int, after: str | None = None
+) -> TeamList:
+    """A page of the vendor's teams by name, after the name `after` (members of the vendor)."""
     vendor = await require_vendor(conn, vendor_slug)
     await require_member(conn, vendor, user_id)
-    return [_view(vendor, row) for row in await repo.list_teams(conn, vendor.id)]
+    rows = await repo.list_teams(conn, vendor.id, limit=limit + 1, after=after)
+    page, next_cursor = next_page(rows, limit, lambda row: (row.name,))
+    return TeamList(teams=[_view(vendor, row) for row in page], next_cursor=next_cursor)
 
 
 async def delete_team(conn: AsyncConnection, vendor_slug: str, user_id: int, team: str) -> None:

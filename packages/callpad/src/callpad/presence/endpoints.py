@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from ..clock import utcnow
 from ..context import write_transaction
 from ..dependencies import Ctx, CurrentUser
+from ..pagination import CursorParam, LimitParam, int_key
 from ..problems import problem_responses
 from . import service
 from .schemas import PresenceList, PresencePut, PresenceView
@@ -37,8 +38,15 @@ async def put_my_presence(
     response_model=PresenceList,
     responses=problem_responses(403, 404),
 )
-async def list_presence(vendor: str, ctx: Ctx, user_id: CurrentUser) -> PresenceList:
-    """Every member's presence (members). Changes arrive as `presence.upsert` on the
-    vendor feed."""
+async def list_presence(
+    vendor: str,
+    ctx: Ctx,
+    user_id: CurrentUser,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+) -> PresenceList:
+    """Every member's presence (members), by user id, a page at a time: page on with
+    `cursor=next_cursor`. Changes arrive as `presence.upsert` on the vendor feed."""
+    after = int_key(cursor)
     async with ctx.db.read() as conn:
-        return PresenceList(presence=await service.list_presence(conn, vendor, user_id))
+        return await service.list_presence(conn, vendor, user_id, limit, after)

@@ -76,15 +76,22 @@ async def record_call_endings(
         )
 
 
-async def list_presence(conn: AsyncConnection, vendor_id: int) -> list[PresenceRow]:
-    rows = await conn.execute(
+async def list_presence(
+    conn: AsyncConnection, vendor_id: int, *, limit: int, after: int | None = None
+) -> list[PresenceRow]:
+    """Up to `limit` members' presence by user id, from after the user id `after` (the
+    primary key `(vendor_id, user_id)` serves this order)."""
+    query = (
         sa.select(
             presence.c.user_id, presence.c.status, presence.c.updated_at, presence.c.wrap_up_until
         )
         .where(presence.c.vendor_id == vendor_id)
         .order_by(presence.c.user_id)
+        .limit(limit)
     )
-    return [PresenceRow(*row) for row in rows]
+    if after is not None:
+        query = query.where(presence.c.user_id > after)
+    return [PresenceRow(*row) for row in await conn.execute(query)]
 
 
 async def record_connected(conn: AsyncConnection, user_ids: Collection[int], now: datetime) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ..inputs import RequestModel
 
@@ -32,3 +32,6 @@ class PresenceView(BaseModel):
 
 class PresenceList(BaseModel):
     presence: list[PresenceView]
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; null on the last page."
+    )

@@ -8,11 +8,12 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..db.transaction import after_commit
+from ..pagination import next_page
 from ..realtime.channels import agent_channel, vendor_feed
 from ..realtime.outbox import OutboxEvent, write_events
 from ..vendors import member_roles, require_member, require_vendor
 from . import repository as repo
-from .schemas import PresenceView
+from .schemas import PresenceList, PresenceView
 
 __all__ = ["list_presence", "offline_after_grace", "record_realtime_users", "set_my_presence"]
 
@@ -70,18 +71,23 @@ async def _publish(
 
 
 async def list_presence(
-    conn: AsyncConnection, vendor_slug: str, user_id: int
-) -> list[PresenceView]:
-    """Every member's status (members only)."""
+    conn: AsyncConnection, vendor_slug: str, user_id: int, limit: int, after: int | None = None
+) -> PresenceList:
+    """A page of the members' statuses by user id, after the user id `after` (members)."""
     vendor = await require_vendor(conn, vendor_slug)
     await require_member(conn, vendor, user_id)
-    return [
-        PresenceView(
-            vendor=vendor.slug,
-            user_id=row.user_id,
-            status=row.status,
-            updated_at=row.updated_at,
-            wrap_up_until=row.wrap_up_until,
-        )
-        for row in await repo.list_presence(conn, vendor.id)
-    ]
+    rows = await repo.list_presence(conn, vendor.id, limit=limit + 1, after=after)
+    page, next_cursor = next_page(rows, limit, lambda row: (row.user_id,))
+    return PresenceList(
+        presence=[
+            PresenceView(
+                vendor=vendor.slug,
+                user_id=row.user_id,
+                status=row.status,
+                updated_at=row.updated_at,
+                wrap_up_until=row.wrap_up_until,
+            )
+            for row in page
+        ],
+        next_cursor=next_cursor,
+    )

@@ -8,18 +8,35 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.presence_list import PresenceList
 from ...models.problem_details import ProblemDetails
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     vendor: str,
+    *,
+    limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    params["limit"] = limit
+
+    json_cursor: None | str | Unset
+    if isinstance(cursor, Unset):
+        json_cursor = UNSET
+    else:
+        json_cursor = cursor
+    params["cursor"] = json_cursor
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/api/v1/vendors/{vendor}/presence".format(
             vendor=quote(str(vendor), safe=""),
         ),
+        "params": params,
     }
 
     return _kwargs
@@ -79,14 +96,19 @@ def sync_detailed(
     vendor: str,
     *,
     client: AuthenticatedClient | Client,
+    limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> Response[PresenceList | ProblemDetails]:
     """List Presence
 
-     Every member's presence (members). Changes arrive as `presence.upsert` on the
-    vendor feed.
+     Every member's presence (members), by user id, a page at a time: page on with
+    `cursor=next_cursor`. Changes arrive as `presence.upsert` on the vendor feed.
 
     Args:
         vendor (str):
+        limit (int | Unset): At most this many items (1 to 200). Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page; omit it for the first
+            page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -98,6 +120,8 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         vendor=vendor,
+        limit=limit,
+        cursor=cursor,
     )
 
     response = client.get_httpx_client().request(
@@ -111,14 +135,19 @@ def sync(
     vendor: str,
     *,
     client: AuthenticatedClient | Client,
+    limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> PresenceList | ProblemDetails | None:
     """List Presence
 
-     Every member's presence (members). Changes arrive as `presence.upsert` on the
-    vendor feed.
+     Every member's presence (members), by user id, a page at a time: page on with
+    `cursor=next_cursor`. Changes arrive as `presence.upsert` on the vendor feed.
 
     Args:
         vendor (str):
+        limit (int | Unset): At most this many items (1 to 200). Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page; omit it for the first
+            page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -131,6 +160,8 @@ def sync(
     return sync_detailed(
         vendor=vendor,
         client=client,
+        limit=limit,
+        cursor=cursor,
     ).parsed
 
 
@@ -138,14 +169,19 @@ async def asyncio_detailed(
     vendor: str,
     *,
     client: AuthenticatedClient | Client,
+    limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> Response[PresenceList | ProblemDetails]:
     """List Presence
 
-     Every member's presence (members). Changes arrive as `presence.upsert` on the
-    vendor feed.
+     Every member's presence (members), by user id, a page at a time: page on with
+    `cursor=next_cursor`. Changes arrive as `presence.upsert` on the vendor feed.
 
     Args:
         vendor (str):
+        limit (int | Unset): At most this many items (1 to 200). Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page; omit it for the first
+            page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -157,6 +193,8 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         vendor=vendor,
+        limit=limit,
+        cursor=cursor,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -168,14 +206,19 @@ async def asyncio(
     vendor: str,
     *,
     client: AuthenticatedClient | Client,
+    limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> PresenceList | ProblemDetails | None:
     """List Presence
 
-     Every member's presence (members). Changes arrive as `presence.upsert` on the
-    vendor feed.
+     Every member's presence (members), by user id, a page at a time: page on with
+    `cursor=next_cursor`. Changes arrive as `presence.upsert` on the vendor feed.
 
     Args:
         vendor (str):
+        limit (int | Unset): At most this many items (1 to 200). Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page; omit it for the first
+            page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -189,5 +232,7 @@ async def asyncio(
         await asyncio_detailed(
             vendor=vendor,
             client=client,
+            limit=limit,
+            cursor=cursor,
         )
     ).parsed

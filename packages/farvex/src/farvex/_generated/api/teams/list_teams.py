@@ -8,18 +8,35 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.problem_details import ProblemDetails
 from ...models.team_list import TeamList
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     vendor: str,
+    *,
+    limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    params["limit"] = limit
+
+    json_cursor: None | str | Unset
+    if isinstance(cursor, Unset):
+        json_cursor = UNSET
+    else:
+        json_cursor = cursor
+    params["cursor"] = json_cursor
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/api/v1/vendors/{vendor}/teams".format(
             vendor=quote(str(vendor), safe=""),
         ),
+        "params": params,
     }
 
     return _kwargs
@@ -79,13 +96,19 @@ def sync_detailed(
     vendor: str,
     *,
     client: AuthenticatedClient | Client,
+    limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> Response[ProblemDetails | TeamList]:
     """List Teams
 
-     The vendor's teams (members).
+     The vendor's teams (members), by name, a page at a time: page on with
+    `cursor=next_cursor`.
 
     Args:
         vendor (str):
+        limit (int | Unset): At most this many items (1 to 200). Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page; omit it for the first
+            page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -97,6 +120,8 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         vendor=vendor,
+        limit=limit,
+        cursor=cursor,
     )
 
     response = client.get_httpx_client().request(
@@ -110,13 +135,19 @@ def sync(
     vendor: str,
     *,
     client: AuthenticatedClient | Client,
+    limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> ProblemDetails | TeamList | None:
     """List Teams
 
-     The vendor's teams (members).
+     The vendor's teams (members), by name, a page at a time: page on with
+    `cursor=next_cursor`.
 
     Args:
         vendor (str):
+        limit (int | Unset): At most this many items (1 to 200). Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page; omit it for the first
+            page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -129,6 +160,8 @@ def sync(
     return sync_detailed(
         vendor=vendor,
         client=client,
+        limit=limit,
+        cursor=cursor,
     ).parsed
 
 
@@ -136,13 +169,19 @@ async def asyncio_detailed(
     vendor: str,
     *,
     client: AuthenticatedClient | Client,
+    limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> Response[ProblemDetails | TeamList]:
     """List Teams
 
-     The vendor's teams (members).
+     The vendor's teams (members), by name, a page at a time: page on with
+    `cursor=next_cursor`.
 
     Args:
         vendor (str):
+        limit (int | Unset): At most this many items (1 to 200). Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page; omit it for the first
+            page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -154,6 +193,8 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         vendor=vendor,
+        limit=limit,
+        cursor=cursor,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -165,13 +206,19 @@ async def asyncio(
     vendor: str,
     *,
     client: AuthenticatedClient | Client,
+    limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
 ) -> ProblemDetails | TeamList | None:
     """List Teams
 
-     The vendor's teams (members).
+     The vendor's teams (members), by name, a page at a time: page on with
+    `cursor=next_cursor`.
 
     Args:
         vendor (str):
+        limit (int | Unset): At most this many items (1 to 200). Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page; omit it for the first
+            page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -185,5 +232,7 @@ async def asyncio(
         await asyncio_detailed(
             vendor=vendor,
             client=client,
+            limit=limit,
+            cursor=cursor,
         )
     ).parsed
