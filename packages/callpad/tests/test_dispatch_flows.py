@@ -186,7 +186,9 @@ async def assert_43_won_and_the_rest_withdrawn(
 async def test_sequential_in_order_moves_on_at_reject_and_ring_timeout(
     api: Api, acme: None
 ) -> None:
-    await team(api, strategy="sequential", ring_timeout_s=0.3)
+    # Long enough that 42's reject and 44's answer land within their rings on a loaded
+    # machine (at 0.3 s, 44's ring once timed out before the answer arrived).
+    await team(api, strategy="sequential", ring_timeout_s=1.5)
     await present(api, 42, 43, 44)
     session = (await call_team(api))["session"]
     assert ringing(session) == [42]
