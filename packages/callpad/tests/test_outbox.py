@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -9,12 +10,13 @@ import sqlalchemy as sa
 from callpad.clock import utcnow
 from callpad.context import AppContext
 from callpad.db.tables import outbox
-from callpad.realtime.outbox import OutboxEvent, OutboxFanOut
+from callpad.realtime.channels import user_channel
+from callpad.realtime.outbox import OutboxEvent, OutboxFanOut, delete_published_events
 from callpad.sessions import service
 from callpad.sessions.events import fan_out
 from fastapi import FastAPI
 
-from testsupport.api import Api
+from testsupport.api import Api, eventually
 
 from .conftest import AGENT, CUSTOMER, OWNER
 
@@ -200,3 +202,26 @@ def test_a_run_of_single_channel_events_becomes_one_fan_out_keeping_each_channel
         events[5],
         events[6],
     ]
+
+
+async def test_a_change_after_every_published_row_was_purged_still_reaches_the_hub(
+    api: Api, app: FastAPI, acme: Any
+) -> None:
+    ctx: AppContext = app.state.ctx
+    assert ctx.hub is not None
+    started = await api.post(
+        CUSTOMER, START, json={"target": {"type": "vendor_user", "user_id": AGENT}}
+    )
+    sid = started.json()["session"]["id"]
+    async with ctx.db.write() as conn:  # past the retention of everything published
+        await delete_published_events(conn, utcnow() + timedelta(days=1))
+    cancelled = await api.post(CUSTOMER, f"{START}/{sid}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+
+    def told() -> list[str] | None:
+        history = ctx.hub.history(user_channel(CUSTOMER)) if ctx.hub else []
+        topics = [data["topic"] for _, data in history if data["data"].get("version") == 2]
+        return topics if len(topics) == 2 else None
+
+    # Every event of the cancel, not only those whose ids happen to be above the cursor.
+    assert await eventually(told, within_s=5) == ["session.upsert", "session.remove"]

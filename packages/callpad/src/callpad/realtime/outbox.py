@@ -208,10 +208,17 @@ async def write_events(
 
 
 async def delete_published_events(conn: AsyncConnection, published_before: datetime) -> None:
-    """Drop rows every relay is done with (kept a while for slow processes and audits)."""
+    """Drop rows every relay is done with (kept a while for slow processes and audits).
+
+    The newest row always stays: SQLite gives a new row the highest id plus one, so with
+    every row gone ids would start again at 1, below the relays' cursors, and nothing
+    written after would be published by a running process."""
+    newest = sa.select(sa.func.max(outbox.c.id)).scalar_subquery()
     await conn.execute(
         outbox.delete().where(
-            outbox.c.published_at.is_not(None), outbox.c.published_at < published_before
+            outbox.c.published_at.is_not(None),
+            outbox.c.published_at < published_before,
+            outbox.c.id < newest,
         )
     )
 
