@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from typing import Any
 
 import orjson
 from callpad.realtime.hub import Hub, HubConfig
-from callpad.realtime.hub.streams import Stream, Streams, protocol_int
+from callpad.realtime.hub.streams import AT, OFFSET, Stream, Streams, protocol_int
 from callpad.realtime.protocol import ErrorCode, encode
 
 from testsupport.api import eventually
@@ -44,7 +45,7 @@ def decoded(result: dict[str, Any] | ErrorCode) -> Any:
 def test_offsets_count_from_one_and_a_known_key_is_not_appended_twice() -> None:
     streams = Streams(size=10, ttl_s=TTL_S)
     stream = published(streams, 3)
-    assert [p.offset for p in stream.history] == [1, 2, 3]
+    assert [p[OFFSET] for p in stream.history] == [1, 2, 3]
     again, publication = streams.publish(CHANNEL, '{"n":2}', "outbox-2", 1.0)
     assert again is stream
     assert publication is None
@@ -55,7 +56,7 @@ def test_offsets_count_from_one_and_a_known_key_is_not_appended_twice() -> None:
 def test_history_keeps_the_newest_size_publications() -> None:
     streams = Streams(size=2, ttl_s=TTL_S)
     stream = published(streams, 5)
-    assert [p.offset for p in stream.history] == [4, 5]
+    assert [p[OFFSET] for p in stream.history] == [4, 5]
     assert set(stream.keys) == {"outbox-4", "outbox-5"}  # a trimmed key may come back
     assert stream.since(3) == list(stream.history)
     assert stream.since(2) is None
@@ -157,7 +158,7 @@ def test_history_leaves_on_time_though_the_channel_is_never_published_to_again()
     assert len(streams) == 101
     streams.expire(now=TTL_S + 4.5)  # publications made at 0 .. 4 are due
     assert len(streams) == 51
-    assert [p.offset for p in stream.history] == [1, 2, 3]  # made at 5: not yet
+    assert [p[OFFSET] for p in stream.history] == [1, 2, 3]  # made at 5: not yet
     streams.expire(now=TTL_S + 10)
     assert len(streams) == 0  # no history and no subscribers: forgotten
     assert streams.get(CHANNEL) is None
@@ -185,7 +186,7 @@ def test_an_entry_trimmed_by_size_does_not_hold_the_stream_past_its_newest_ttl()
     streams.expire(now=TTL_S + 10)  # the entry made at 0 left by size; the one at 10 is due
     stream = streams.get(CHANNEL)
     assert stream is not None
-    assert [p.at for p in stream.history] == [20.0]
+    assert [p[AT] for p in stream.history] == [20.0]
     streams.expire(now=TTL_S + 20)
     assert len(streams) == 0
 
@@ -207,7 +208,7 @@ def test_the_hub_forgets_idle_channels_by_its_clock() -> None:
 def test_without_history_a_publication_is_only_delivered() -> None:
     streams = Streams(size=0, ttl_s=TTL_S)
     stream, publication = streams.publish(CHANNEL, "1", "outbox-1", now=0.0)
-    assert publication is not None and publication.offset == stream.offset == 1
+    assert publication is not None and publication[OFFSET] == stream.offset == 1
     assert not stream.history and not stream.keys
     assert len(streams) == 0  # nobody reads it: nothing is kept
     read = streams.open(CHANNEL, now=1.0)
@@ -240,3 +241,13 @@ async def test_the_ticker_sleeps_while_nothing_is_due_and_wakes_for_a_publicatio
         ticker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await ticker
+
+
+def test_history_is_invisible_to_full_garbage_collections() -> None:
+    # A 200-agent team call adds 400 entries that live for the TTL: were they tracked, every
+    # full collection would walk them (the p99 of team calls was such collections).
+    streams = Streams(size=100, ttl_s=TTL_S)
+    stream, publication = streams.publish(CHANNEL, '{"n":1}', "outbox-1", now=0.0)
+    assert publication is not None
+    gc.collect()
+    assert not any(gc.is_tracked(p) for p in stream.history)

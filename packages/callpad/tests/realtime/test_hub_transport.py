@@ -90,11 +90,11 @@ def test_a_stream_whose_history_empties_still_takes_new_publications() -> None:
     first.trim(size=10, ttl_s=5.0, now=10.0)
     assert not first.history and not first.keys
     first.append('{"n":2}', None, now=11.0)
-    assert [p.offset for p in first.history] == [2]
+    assert [offset for offset, *_ in first.history] == [2]
     assert not second.history  # untouched by the other stream's publications
     second.append('{"n":1}', None, now=11.0)
-    assert [p.data for p in first.history] == ['{"n":2}']
-    assert [p.data for p in second.history] == ['{"n":1}']
+    assert [data for _, data, *_ in first.history] == ['{"n":2}']
+    assert [data for _, data, *_ in second.history] == ['{"n":1}']
 
 
 def _handshake(path: str = "/connection/websocket") -> bytes:

@@ -26,7 +26,7 @@ from .commands import handle_command
 from .config import HubConfig
 from .connection import Connection
 from .frames import BadFrame, commands
-from .streams import Streams, Subscriber
+from .streams import DATA, OFFSET, Streams, Subscriber, pub_frame
 
 __all__ = ["Authorizer", "Clock", "Hub", "StreamPosition"]
 
@@ -93,16 +93,16 @@ class Hub:
             assert key is not None
             return stream.keys[key]
         if stream.subscribers:
-            frame = f'{{"push":{{"channel":{stream.channel_json},"pub":{publication.frame()}}}}}'
+            frame = f'{{"push":{{"channel":{stream.channel_json},"pub":{pub_frame(publication)}}}}}'
             corked = self._corked
             if corked is not None:
                 for subscriber in stream.subscribers:
                     corked.setdefault(subscriber, []).append(frame)
-                return publication.offset
+                return publication[OFFSET]
             # A copy: a subscriber past its queue bound unsubscribes itself while closing.
             for subscriber in tuple(stream.subscribers):
                 subscriber.send(frame)
-        return publication.offset
+        return publication[OFFSET]
 
     @contextlib.contextmanager
     def corked(self) -> Iterator[None]:
@@ -139,7 +139,7 @@ class Hub:
         if stream is None:
             return []
         stream.trim(self.streams.size, self.streams.ttl_s, self._clock())
-        return [(p.offset, json.loads(p.data)) for p in stream.history]
+        return [(p[OFFSET], json.loads(p[DATA])) for p in stream.history]
 
     # Who is connected
 
