@@ -69,6 +69,13 @@ async def _wait_listening(port: int) -> None:
     await eventually(listening, within_s=30)
 
 
+async def all_published(db: Database) -> bool:
+    """Every outbox row is marked published."""
+    async with db.read() as conn:
+        left = await conn.execute(sa.select(sa.func.count()).where(outbox.c.published_at.is_(None)))
+        return left.scalar_one() == 0
+
+
 async def test_sigkill_mid_changes_then_restart_publishes_each_committed_event_once(
     tmp_path: Path,
 ) -> None:
@@ -137,14 +144,7 @@ async def test_sigkill_mid_changes_then_restart_publishes_each_committed_event_o
         async with server_process(env, port):
             await _wait_listening(port)
 
-            async def all_marked() -> bool:
-                async with db.read() as conn:
-                    left = await conn.execute(
-                        sa.select(sa.func.count()).where(outbox.c.published_at.is_(None))
-                    )
-                    return left.scalar_one() == 0
-
-            await eventually(all_marked, within_s=30)
+            await eventually(lambda: all_published(db), within_s=30)
             restarted: dict[str, list[int]] = {}
             for user, channel in zip(USERS, CHANNELS, strict=True):
                 async with centrifuge_client(ws_url, token(user)) as (client, _):
@@ -231,14 +231,7 @@ async def test_a_team_ring_whose_process_died_between_commit_and_publish_reaches
         async with server_process(env, port):
             await _wait_listening(port)
 
-            async def published() -> bool:
-                async with db.read() as conn:
-                    left = await conn.execute(
-                        sa.select(sa.func.count()).where(outbox.c.published_at.is_(None))
-                    )
-                    return left.scalar_one() == 0
-
-            await eventually(published, within_s=30)
+            await eventually(lambda: all_published(db), within_s=30)
             for user, channel in agents.items():
                 token = mint_connection_token(settings.realtime_hmac_secret, user, [channel], 3600)
                 async with centrifuge_client(ws_url, token[0]) as (client, _):
