@@ -53,9 +53,10 @@ lint: install
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 
-typecheck: install  ## mypy strict over the code, its tests, the SDK's examples and the SDK docs' snippets
+typecheck: install  ## mypy strict over the code, its tests, the benches, the SDK's examples and the SDK docs' snippets
 	$(RUN) mypy packages/callpad/src packages/farvex/src packages/callpad/tests packages/farvex/tests tests testsupport
 	$(RUN) mypy --strict packages/farvex/examples
+	MYPYPATH=bench $(RUN) mypy bench
 	$(RUN) python scripts/check_snippets.py docs/sdk.md README.md
 
 complexity: install  ## fails on a function radon rates above C (cyclomatic complexity over 20)

@@ -25,7 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,7 +33,6 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
-from callpad.app import create_app
 from callpad.auth import mint_user_token
 from callpad.db.tables import LIVE_SESSION, members, sessions, vendors
 from callpad.domain import Direction, Invitee, ParticipantKind, Role, Session
@@ -150,7 +149,7 @@ class Figures:
 
 
 @asynccontextmanager
-async def client(path: Path) -> AsyncIterator[Callable[[str], object]]:
+async def client(path: Path) -> AsyncIterator[Callable[[str], Awaitable[None]]]:
     settings = fast_settings(f"sqlite:///{path}")
     token = mint_user_token(settings, OWNER, 3600)
     async with running_app(settings, migrated=True) as app:
@@ -166,19 +165,19 @@ async def client(path: Path) -> AsyncIterator[Callable[[str], object]]:
                 assert response.status_code == 200, response.text
                 assert len(response.json()["sessions"]) == (50 if status == "all" else LIVE)
 
-            yield first_page  # type: ignore[misc]
+            yield first_page
 
 
 async def measure(path: Path, status: str, requests: int) -> tuple[float, float]:
     """(p50 ms, CPU ms per request) of the first page."""
     async with client(path) as first_page:
         for _ in range(5):
-            await first_page(status)  # type: ignore[operator]
+            await first_page(status)
         latencies = []
         cpu = time.process_time()
         for _ in range(requests):
             began = time.perf_counter()
-            await first_page(status)  # type: ignore[operator]
+            await first_page(status)
             latencies.append(time.perf_counter() - began)
         cpu = time.process_time() - cpu
     return statistics.median(latencies) * 1000, cpu / requests * 1000
@@ -189,7 +188,6 @@ def spread(values: list[float]) -> str:
 
 
 async def main(rounds: int, requests: int) -> None:
-    assert create_app  # the app under test is the real one (running_app builds it)
     with tempfile.TemporaryDirectory() as workdir:
         paths = {size: Path(workdir) / f"lists-{size}.db" for size in SIZES}
         for size, path in paths.items():

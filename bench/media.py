@@ -53,9 +53,12 @@ async def both_hear(caller: ToneParty, answerer: ToneParty, timeout_s: float = 3
     """When (monotonic) both had received a frame of the other's tone."""
     deadline = time.monotonic() + timeout_s
     while True:
-        heard = (caller.first_heard(ANSWER_HZ), answerer.first_heard(CALLER_HZ))
-        if heard[0] is not None and heard[1] is not None:
-            return max(heard)
+        caller_heard, answerer_heard = (
+            caller.first_heard(ANSWER_HZ),
+            answerer.first_heard(CALLER_HZ),
+        )
+        if caller_heard is not None and answerer_heard is not None:
+            return max(caller_heard, answerer_heard)
         if time.monotonic() > deadline:
             raise TimeoutError("the parties did not hear each other")
         await asyncio.sleep(0.005)

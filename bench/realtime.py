@@ -171,7 +171,7 @@ class Receivers:
         return self
 
     async def results(self) -> tuple[int, dict[str, float]]:
-        pushes, arrivals = 0, {}
+        pushes, arrivals = 0, dict[str, float]()
         for proc in self.procs:
             assert proc.stdin is not None and proc.stdout is not None
             proc.stdin.close()

@@ -74,7 +74,9 @@ async def agent_process(url: str, secret: str, user_ids: list[int]) -> None:
             url, compression=None, max_size=None, open_timeout=300, ping_interval=None
         )
         await ws.send(orjson.dumps({"id": 1, "connect": {"token": token}}).decode())
-        reply = orjson.loads((await ws.recv()).split("\n")[0])
+        message = await ws.recv()
+        assert isinstance(message, str)
+        reply = orjson.loads(message.split("\n")[0])
         if "connect" not in reply:
             raise SystemExit(f"agent {user_id} could not connect: {reply}")
         return ws
