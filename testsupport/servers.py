@@ -75,21 +75,35 @@ def find_binary(name: str) -> Path | None:
 # Ports for servers the tests start come from below the kernel's ephemeral range
 # (32768-60999 here): a port the kernel hands out for "any free port" is soon handed out
 # again, to some client's outgoing connection, before the server we start can bind it.
-_SERVER_PORTS = range(20_000, 32_000)
+# 30000-30999 is left to LiveKit's SIP service for its RTP (`run_livekit_sip`).
+_SERVER_PORTS = range(20_000, 30_000)
+_SIP_RTP_PORTS = "30000-30999"
+
+
+# Every port handed out by this process: one server's configuration names several ports
+# before the server binds any of them, so a port just handed out is still free and could
+# be drawn again (livekit-server once got the same port for HTTP and ICE-TCP).
+_handed_out: set[int] = set()
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
     """A loopback port free right now (the server started next binds it), chosen at
-    random outside the ephemeral range so that nothing else is likely to take it first."""
+    random outside the ephemeral range so that nothing else is likely to take it first,
+    and never one this process handed out before."""
+    if len(_handed_out) > len(_SERVER_PORTS) // 2:
+        _handed_out.clear()  # a long run: the servers given the oldest ones are gone
     for _ in range(200):
         port = random.choice(_SERVER_PORTS)
+        if port in _handed_out:
+            continue
         with socket.socket(socket.AF_INET, kind) as sock:
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
-    raise RuntimeError("no free loopback port in 20000-31999")
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("no free loopback port in 20000-29999")
 
 
 def redis_url() -> str:
@@ -355,7 +369,7 @@ def run_livekit_sip(livekit: LiveKitServer, workdir: Path, redis: str) -> Iterat
         "ws_url": livekit.url,
         "redis": {"address": redis.removeprefix("redis://")},
         "sip_port": free_port(socket.SOCK_DGRAM),
-        "rtp_port": "30000-30999",
+        "rtp_port": _SIP_RTP_PORTS,
         "listen_ip": "127.0.0.1",
         "use_external_ip": False,
         "health_port": health,
