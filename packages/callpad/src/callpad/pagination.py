@@ -18,6 +18,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Query
 
+from .inputs import contains_nul
 from .problems import Problem, ProblemCode
 
 __all__ = [
@@ -65,15 +66,13 @@ def decode_cursor(cursor: str | None, arity: int) -> tuple[str, ...] | None:
         or len(values) != arity
         or not all(isinstance(v, str) and _storable(v) for v in values)
     ):
-        raise Problem(
-            422, ProblemCode.VALIDATION_FAILED, "cursor: not a cursor this server issued."
-        )
+        raise _not_ours()
     return tuple(values)
 
 
 def _storable(value: str) -> bool:
     # A NUL or a lone surrogate is no key we issued, and PostgreSQL would refuse it (a 500).
-    if "\x00" in value:
+    if contains_nul(value):
         return False
     try:
         value.encode()
@@ -90,9 +89,7 @@ def time_key(cursor: str | None) -> tuple[datetime, str] | None:
     try:
         return datetime.fromisoformat(values[0]), values[1]
     except ValueError:
-        raise Problem(
-            422, ProblemCode.VALIDATION_FAILED, "cursor: not a cursor this server issued."
-        ) from None
+        raise _not_ours() from None
 
 
 def text_key(cursor: str | None, pattern: str) -> str | None:
@@ -101,9 +98,7 @@ def text_key(cursor: str | None, pattern: str) -> str | None:
     if values is None:
         return None
     if re.fullmatch(pattern, values[0]) is None:
-        raise Problem(
-            422, ProblemCode.VALIDATION_FAILED, "cursor: not a cursor this server issued."
-        )
+        raise _not_ours()
     return values[0]
 
 
@@ -118,9 +113,7 @@ def int_key(cursor: str | None) -> int | None:
         key = None
     # Beyond a BIGINT PostgreSQL would refuse the comparison: no id is there anyway.
     if key is None or not -(2**63) <= key < 2**63:
-        raise Problem(
-            422, ProblemCode.VALIDATION_FAILED, "cursor: not a cursor this server issued."
-        )
+        raise _not_ours()
     return key
 
 
@@ -134,3 +127,7 @@ def next_page(
     return page, encode_cursor(
         *(v.isoformat() if isinstance(v, datetime) else str(v) for v in key(page[-1]))
     )
+
+
+def _not_ours() -> Problem:
+    return Problem(422, ProblemCode.VALIDATION_FAILED, "cursor: not a cursor this server issued.")

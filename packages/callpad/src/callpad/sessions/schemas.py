@@ -441,23 +441,12 @@ class InviteView(BaseModel):
         if inviter is None and p.invited_by:
             inviter = session.participant(p.invited_by)
         dispatch = session.dispatch(p.dispatch_id) if p.dispatch_id else None
-        route = session.route
         assert p.expires_at is not None
+        caller, invited_by = _invite_parties(session, p, inviter)
         return cls.model_construct(
-            id=invite_id(p.id),
-            session_id=session.id,
-            session_version=session.version,
-            session_name=session.name,
-            participant_id=p.id,
-            vendor=session.vendor,
-            caller=Inviter.model_construct(
-                participant_id=route.initiator_participant_id, user_id=route.initiator_user_id
-            ),
-            inviter=Inviter.model_construct(
-                participant_id=p.invited_by, user_id=inviter.user_id if inviter else None
-            ),
-            dispatch_id=p.dispatch_id,
-            team=dispatch.team if dispatch else None,
+            **_invite_ids(session, p, dispatch.team if dispatch else None),
+            caller=Inviter.model_construct(**caller),
+            inviter=Inviter.model_construct(**invited_by),
             created_at=p.invited_at,
             expires_at=p.expires_at,
             participant=view or ParticipantView.of(session, p),
@@ -475,28 +464,39 @@ class InviteView(BaseModel):
         """`of(session, p).model_dump(mode="json")`, built from `participant`, the view of
         `p` already dumped with the session's, without a model per invite: a team call
         rings hundreds at once. Its times are the participant's, dumped there."""
-        route = session.route
+        caller, invited_by = _invite_parties(session, p, inviter)
         return {
-            "id": invite_id(p.id),
-            "session_id": session.id,
-            "session_version": session.version,
-            "session_name": session.name,
-            "participant_id": p.id,
-            "vendor": session.vendor,
-            "caller": {
-                "participant_id": route.initiator_participant_id,
-                "user_id": route.initiator_user_id,
-            },
-            "inviter": {
-                "participant_id": p.invited_by,
-                "user_id": inviter.user_id if inviter else None,
-            },
-            "dispatch_id": p.dispatch_id,
-            "team": team,
+            **_invite_ids(session, p, team),
+            "caller": caller,
+            "inviter": invited_by,
             "created_at": participant["invited_at"],
             "expires_at": participant["expires_at"],
             "participant": participant,
         }
+
+
+# What `InviteView.of` and `InviteView.data_of` share: the invite's names and parties.
+def _invite_ids(session: Session, p: Participant, team: str | None) -> dict[str, Any]:
+    return {
+        "id": invite_id(p.id),
+        "session_id": session.id,
+        "session_version": session.version,
+        "session_name": session.name,
+        "participant_id": p.id,
+        "vendor": session.vendor,
+        "dispatch_id": p.dispatch_id,
+        "team": team,
+    }
+
+
+def _invite_parties(
+    session: Session, p: Participant, inviter: Participant | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The caller (the session's initiator) and who rang `p`, as `Inviter` fields."""
+    route = session.route
+    caller = {"participant_id": route.initiator_participant_id, "user_id": route.initiator_user_id}
+    invited_by = {"participant_id": p.invited_by, "user_id": inviter.user_id if inviter else None}
+    return caller, invited_by
 
 
 class InviteList(BaseModel):
