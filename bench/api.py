@@ -49,7 +49,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import statistics
 import sys
 import tempfile
@@ -73,11 +72,14 @@ from centrifuge import (
     ServerPublicationContext,
 )
 from fastapi import FastAPI
+from procfs import cpu_seconds
 from pydantic import BaseModel
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import create_async_engine
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # testsupport, for --postgres
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # testsupport, at the root
+
+from testsupport.servers import free_port
 
 HOST = "127.0.0.1"
 GOAL_RATIO = 2.0  # session request CPU / plain insert CPU
@@ -207,13 +209,6 @@ def expect(status: int, body: Any, wanted: int) -> Any:
 # -- processes ---------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextlib.asynccontextmanager
 async def process(argv: list[str], env: dict[str, str], log: Path) -> AsyncIterator[int]:
     """A server subprocess, stopped with SIGTERM on exit; its output goes to `log`.
@@ -231,16 +226,6 @@ async def process(argv: list[str], env: dict[str, str], log: Path) -> AsyncItera
         except TimeoutError:
             proc.kill()
             await proc.wait()
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """CPU time (user + system) a process has used so far; None where /proc is missing."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return None
-    # After the command name: state is field 3, utime and stime are fields 14 and 15.
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def read_log(log: Path) -> str:
@@ -282,7 +267,7 @@ Unit = Callable[[int, Connection, list[float]], Awaitable[None]]
 class Rate:
     per_second: float
     units_per_second: float
-    cpu_us_per_request: float | None  # the server's CPU time per counted request
+    cpu_us_per_request: float  # the server's CPU time per counted request
     p99_ms: float
 
 
@@ -310,11 +295,10 @@ async def measured(
     loop = asyncio.get_running_loop()
     start = loop.time() + WARMUP_S
     stop = start + seconds
-    cpu: list[float | None] = []
+    cpu: list[float] = []
 
-    def total_cpu() -> float | None:
-        each = [cpu_seconds(pid) for pid in pids]
-        return None if None in each else sum(c for c in each if c is not None)
+    def total_cpu() -> float:
+        return sum(cpu_seconds(pid) for pid in pids)
 
     async def read_cpu() -> None:
         await asyncio.sleep(WARMUP_S)
@@ -346,15 +330,13 @@ async def measured(
     if tally.errors:
         shown = "\n  ".join(tally.errors[:5])
         raise SystemExit(f"{len(tally.errors)} failed requests, e.g.\n  {shown}")
-    cpu_us = None
-    if None not in cpu and tally.requests:
-        before, after = cpu
-        assert before is not None and after is not None
-        cpu_us = (after - before) / tally.requests * 1e6
+    if not tally.requests:
+        raise SystemExit(f"no request completed in the {seconds:g} s measured")
+    before, after = cpu
     return Rate(
         tally.requests / seconds,
         tally.units / seconds,
-        cpu_us,
+        (after - before) / tally.requests * 1e6,
         percentile(tally.latencies_s, 0.99) * 1000,
     )
 
@@ -466,7 +448,7 @@ def undelivered(listeners: list[Listener], committed: dict[str, list[Any]]) -> l
 class CallpadRun:
     measure: Measure
     check_deliveries: Callable[[], Awaitable[tuple[int, list[str]]]]
-    idle_cpu_ms_per_s: float | None  # with every connection open and no request
+    idle_cpu_ms_per_s: float  # with every connection open and no request
 
 
 @contextlib.asynccontextmanager
@@ -554,15 +536,9 @@ async def callpad_server(
             return sum(len(committed.get(c, [])) for c in watched), problems
 
         await asyncio.sleep(1.0)  # the connections settle
-        before = [cpu_seconds(pid) for pid in pids]
+        before = sum(cpu_seconds(pid) for pid in pids)
         await asyncio.sleep(IDLE_S)
-        after = [cpu_seconds(pid) for pid in pids]
-        idle = None
-        if None not in before and None not in after:
-            used = sum(
-                a - b for a, b in zip(after, before, strict=True) if a is not None and b is not None
-            )
-            idle = used / IDLE_S * 1000
+        idle = (sum(cpu_seconds(pid) for pid in pids) - before) / IDLE_S * 1000
         try:
             yield CallpadRun(measure, check_deliveries, idle)
         finally:
@@ -585,8 +561,10 @@ async def callpad_database(workdir: Path, postgres: bool) -> AsyncIterator[str]:
 
 
 def describe(rate: Rate) -> str:
-    cpu = "" if rate.cpu_us_per_request is None else f" {rate.cpu_us_per_request:6.0f} us CPU,"
-    return f"{rate.per_second:6.1f} req/s,{cpu} p99 {rate.p99_ms:5.1f} ms"
+    return (
+        f"{rate.per_second:6.1f} req/s, {rate.cpu_us_per_request:6.0f} us CPU, "
+        f"p99 {rate.p99_ms:5.1f} ms"
+    )
 
 
 def spread(values: list[float]) -> str:
@@ -613,18 +591,15 @@ async def main(clients: int, seconds: float, rounds: int, postgres: bool, proces
             callpad_database(workdir, postgres) as database_url,
             callpad_server(workdir, clients, database_url, processes) as callpad,
         ):
-            if callpad.idle_cpu_ms_per_s is not None:
-                print(
-                    f"callpad idle, {2 * clients} connections open: "
-                    f"{callpad.idle_cpu_ms_per_s:.1f} ms CPU per second (all processes; included "
-                    "in the CPU per session request below, spread over that round's requests)",
-                    flush=True,
-                )
+            print(
+                f"callpad idle, {2 * clients} connections open: "
+                f"{callpad.idle_cpu_ms_per_s:.1f} ms CPU per second (all processes; included "
+                "in the CPU per session request below, spread over that round's requests)",
+                flush=True,
+            )
             for round_ in range(1, rounds + 1):
                 inserts = await plain(seconds)
                 sessions = await callpad.measure(seconds)
-                if inserts.cpu_us_per_request is None or sessions.cpu_us_per_request is None:
-                    raise SystemExit("no /proc here: CPU per request cannot be measured")
                 ratio = sessions.cpu_us_per_request / inserts.cpu_us_per_request
                 ratios.append(ratio)
                 calls.append(sessions.units_per_second)

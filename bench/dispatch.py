@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from callpad.testing import fast_settings, migrate  # noqa: E402
+from procfs import cpu_seconds  # noqa: E402
 
 from testsupport.api import Api  # noqa: E402
 from testsupport.processes import CallpadProcess  # noqa: E402
@@ -152,12 +153,6 @@ class Board:
             del self.waiters[key]
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    ticks = int(fields[11]) + int(fields[12])
-    return ticks / 100.0
-
-
 GC_COLLECTIONS = re.compile(
     rb'^python_gc_collections_total\{generation="(\d)"\} ([0-9.e+]+)$', re.M
 )
@@ -170,7 +165,7 @@ async def gc_collections(http: httpx.AsyncClient) -> dict[int, int]:
 
 
 def load_average() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3]) + f" on {os.cpu_count()} cores"
+    return " ".join(f"{load:.2f}" for load in os.getloadavg()) + f" on {os.cpu_count()} cores"
 
 
 def summary(name: str, values_ms: list[float]) -> str:

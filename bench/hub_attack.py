@@ -41,7 +41,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import statistics
 import sys
 import tempfile
@@ -57,6 +56,9 @@ import websockets
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # testsupport, at the root
 
 from api import Connection, HttpError  # bench/api.py: the small HTTP/1.1 client
+from procfs import cpu_seconds, rss_kib
+
+from testsupport.servers import free_port
 
 HOST = "127.0.0.1"
 GOAL_P99_MS = 50.0
@@ -128,13 +130,6 @@ async def run_attackers(port: int, count: int) -> None:
 # -- the server ------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextlib.asynccontextmanager
 async def subprocess(argv: list[str], env: dict[str, str], log: Path) -> AsyncIterator[int]:
     with log.open("wb") as out:
@@ -150,18 +145,6 @@ async def subprocess(argv: list[str], env: dict[str, str], log: Path) -> AsyncIt
         except TimeoutError:
             proc.kill()
             await proc.wait()
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 # -- the ordinary load -------------------------------------------------------------------------
@@ -265,7 +248,7 @@ class Load:
         started, cpu_before = time.perf_counter(), cpu_seconds(pid)
         self.phase = phase
         while (elapsed := time.perf_counter() - started) < seconds:
-            phase.rss_max_mb = max(phase.rss_max_mb, rss_mb(pid))
+            phase.rss_max_mb = max(phase.rss_max_mb, rss_kib(pid) / 1024)
             await asyncio.sleep(min(0.1, seconds - elapsed))
         self.phase = None
         phase.server_cpu_pct = (cpu_seconds(pid) - cpu_before) / elapsed * 100

@@ -36,7 +36,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import statistics
 import sys
 import tempfile
@@ -52,6 +51,11 @@ from api import Connection, HttpError, expect  # bench/api.py: the small HTTP/1.
 from callpad.auth import mint_user_token
 from callpad.config import Settings
 from callpad.testing import migrate
+from procfs import cpu_seconds
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # testsupport, at the root
+
+from testsupport.servers import free_port
 
 HOST = "127.0.0.1"
 GOAL_SPEED_UP = 1.6
@@ -60,19 +64,6 @@ WARMUP_S = 1.0
 SETTLE_S = 3.0
 
 # -- processes ---------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) the process has used so far, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass

@@ -48,13 +48,17 @@ import orjson
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # testsupport, at the root
 
-from api import HOST, Connection, cpu_seconds, expect, free_port, process, wait_ready
+from api import HOST, Connection, expect, process, wait_ready
 from callpad.auth import mint_user_token
 from callpad.config import Settings
 from callpad.realtime.channels import user_channel
 from callpad.realtime.tokens import mint_connection_token
 from callpad.testing import migrate
+from procfs import cpu_seconds, rss_kib
+
+from testsupport.servers import free_port
 
 VENDOR = "bench"
 AGENTS = 20
@@ -76,13 +80,6 @@ async def main():
         await asyncio.Future()
 asyncio.run(main())
 """
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise SystemExit("no VmRSS in /proc: this bench needs Linux")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -266,7 +263,7 @@ class Delivery:
     latency_ms: list[float]
     response_ms: list[float]
     deliveries_per_s: float
-    cpu_ms_per_call: float | None
+    cpu_ms_per_call: float
 
 
 async def delivery(
@@ -315,9 +312,7 @@ async def delivery(
     missing = [s for s in sent if s not in arrivals]
     if missing:
         raise SystemExit(f"{len(missing)} sessions' events never reached their customer")
-    cpu = None
-    if cpu_before is not None and cpu_after is not None:
-        cpu = (cpu_after - cpu_before) / calls * 1e3
+    cpu = (cpu_after - cpu_before) / calls * 1e3
     latency = [(arrivals[s] - t0) * 1e3 for s, t0 in sent.items()]
     return Delivery(latency, response_ms, pushes / wall, cpu)
 
@@ -345,13 +340,13 @@ async def main(args: argparse.Namespace) -> None:
         runs.append(run)
         kb_callpad.append(kb)
         kb_plain.append(kb_base)
-        cpu = f"{run.cpu_ms_per_call:.2f}" if run.cpu_ms_per_call is not None else "n/a"
         print(
             f"round {round_}: delivery p50 {percentile(run.latency_ms, 0.5):6.1f} ms, p99 "
             f"{percentile(run.latency_ms, 0.99):6.1f} ms | baseline, the start response: p50 "
             f"{percentile(run.response_ms, 0.5):6.1f} ms, p99 "
             f"{percentile(run.response_ms, 0.99):6.1f} ms | {run.deliveries_per_s:7.0f} "
-            f"deliveries/s, server CPU {cpu} ms per call (start + cancel) | idle: callpad "
+            f"deliveries/s, server CPU {run.cpu_ms_per_call:.2f} ms per call (start + cancel) "
+            "| idle: callpad "
             f"{kb:5.1f} KB/conn, plain websockets {kb_base:5.1f} KB/conn | load average "
             f"{os.getloadavg()[0]:.1f}",
             flush=True,

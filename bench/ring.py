@@ -41,13 +41,17 @@ import orjson
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # testsupport, at the root
 
-from api import HOST, Connection, cpu_seconds, expect, free_port, process, wait_ready
+from api import HOST, Connection, expect, process, wait_ready
 from callpad.auth import mint_user_token
 from callpad.config import Settings
 from callpad.realtime.channels import agent_channel
 from callpad.realtime.tokens import mint_connection_token
 from callpad.testing import migrate
+from procfs import cpu_seconds
+
+from testsupport.servers import free_port
 
 VENDOR = "bench"
 GOAL_IDLE_P50_MS = 5.0
@@ -172,7 +176,7 @@ class Round:
     kind: str
     ring_ms: list[float]
     response_ms: list[float]
-    cpu_ms_per_s: float | None
+    cpu_ms_per_s: float
 
 
 async def ring_round(
@@ -211,9 +215,7 @@ async def ring_round(
     finally:
         await conn.close()
     cpu_after, wall_after = cpu_seconds(pid), time.perf_counter()
-    cpu = None
-    if cpu_before is not None and cpu_after is not None:
-        cpu = (cpu_after - cpu_before) / (wall_after - wall_before) * 1e3
+    cpu = (cpu_after - cpu_before) / (wall_after - wall_before) * 1e3
     return Round(kind, ring_ms, response_ms, cpu)
 
 
@@ -345,14 +347,14 @@ async def main(agent_count: int, rings: int, rounds: int, rate: float, processes
                                 kind, port, pid, agents, ringing, tokens, rings
                             )
                     results.append(result)
-                    cpu = f"{result.cpu_ms_per_s:5.0f}" if result.cpu_ms_per_s else "  n/a"
                     print(
                         f"round {round_} {kind:6}: ring p50 {percentile(result.ring_ms, 0.5):6.1f}"
                         f" ms, p99 {percentile(result.ring_ms, 0.99):6.1f} ms | baseline, the "
                         f"start response: p50 {percentile(result.response_ms, 0.5):6.1f} ms, "
                         f"p99 {percentile(result.response_ms, 0.99):6.1f} ms | invite minus "
                         f"response p50 {percentile(deltas(result), 0.5):+5.1f} ms | server CPU "
-                        f"{cpu} ms/s | load average {os.getloadavg()[0]:.1f}",
+                        f"{result.cpu_ms_per_s:5.0f} ms/s | load average "
+                        f"{os.getloadavg()[0]:.1f}",
                         flush=True,
                     )
             await agents.__aexit__(None, None, None)

@@ -31,11 +31,15 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # testsupport, at the root
 
-from api import HOST, Connection, HttpError, cpu_seconds, expect, free_port, process, wait_ready
+from api import HOST, Connection, HttpError, expect, process, wait_ready
 from callpad.auth import mint_user_token
 from callpad.config import Settings
 from callpad.testing import migrate
+from procfs import cpu_seconds, rss_kib
+
+from testsupport.servers import free_port
 
 VENDOR = "soak"
 AGENTS = 50
@@ -43,13 +47,6 @@ FIRST_CUSTOMER = 1_000_000
 GOAL_GROWTH_MIB = 16.0
 GOAL_GROWTH_SHARE = 0.10
 HUB_TICK_S = 1.0  # the hub's ticker expires history at most this late
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise SystemExit("no VmRSS in /proc: this bench needs Linux")
 
 
 async def full_call(conn: Connection, settings: Settings, customer: int, agent: int) -> None:
@@ -105,7 +102,7 @@ async def soak(
             progress.clear()
             while pending and done >= pending[0]:
                 mark = pending.pop(0)
-                rss = rss_mib(pid)
+                rss = rss_kib(pid) / 1024
                 if mark == warm_at:
                     baseline = rss
                     print(f"after warm-up ({done} calls): RSS {rss:.1f} MiB", flush=True)
@@ -162,7 +159,7 @@ async def main(calls: int, clients: int, ttl_s: float, samples: int, warmup: flo
             print(
                 f"{calls} full calls (a new customer each) over {clients} connections to one "
                 f"`callpad serve` (SQLite); realtime history TTL {ttl_s:g} s; started at RSS "
-                f"{rss_mib(pid):.1f} MiB; load average {os.getloadavg()[0]:.1f}",
+                f"{rss_kib(pid) / 1024:.1f} MiB; load average {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
             cpu_before = cpu_seconds(pid)
@@ -170,14 +167,13 @@ async def main(calls: int, clients: int, ttl_s: float, samples: int, warmup: flo
             cpu_after = cpu_seconds(pid)
             peak = max(rss for _, _, rss in points)
             await asyncio.sleep(ttl_s + 2 * HUB_TICK_S)
-            end = rss_mib(pid)
+            end = rss_kib(pid) / 1024
             print(
                 f"after the TTL ({ttl_s:g} s with no traffic): RSS {end:.1f} MiB "
                 f"(peak during the run {peak:.1f} MiB)",
                 flush=True,
             )
-        if cpu_before is not None and cpu_after is not None:
-            print(f"server CPU per full call: {(cpu_after - cpu_before) / calls * 1e3:.2f} ms")
+        print(f"server CPU per full call: {(cpu_after - cpu_before) / calls * 1e3:.2f} ms")
     allowed = max(GOAL_GROWTH_MIB, baseline * GOAL_GROWTH_SHARE)
     growth = end - baseline
     verdict = "goal met" if growth <= allowed else "goal missed"

@@ -20,7 +20,6 @@ import argparse
 import os
 import resource
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,12 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from procfs import cpu_seconds
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # testsupport, at the root
+
+from testsupport.servers import free_port
 
 GOAL_HELP_S = 0.3
 GOAL_READY_S = 1.5
@@ -38,17 +43,6 @@ PLAIN_APP = (
     "@app.get('/readyz')\ndef ready(): return {}\n"
     "uvicorn.run(app, host='127.0.0.1', port=int(sys.argv[1]), log_level='warning')"
 )
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def child_cpu(argv: list[str]) -> float:
