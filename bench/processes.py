@@ -1,7 +1,7 @@
 """Full calls/s on PostgreSQL with one and with two `callpad serve` processes, CPU per call,
 and each process's idle CPU, measured in interleaved rounds.
 
-    python bench/processes.py [--rounds 3] [--seconds 10] [--clients 16] [--idle-seconds 10]
+    python bench/processes.py [--rounds 3] [--seconds 10] [--clients 16] [--idle-seconds S]
     python bench/processes.py --rounds 3 --seconds 3 --idle-seconds 3     # quick
 
 A fresh PostgreSQL database (`--postgres`, default the local trust cluster) is migrated
@@ -9,8 +9,10 @@ and given a vendor with one agent per client. Each round runs both set-ups, alte
 which goes first: N server processes (embedded realtime hub, shipped settings) are
 started on that one database and left to settle, then
 
-1. idle: each process's CPU per second over `--idle-seconds`, nothing connected, read
-   from /proc;
+1. idle: each process's CPU per second, nothing connected, read from /proc, over the
+   server's longest periodic wake-up (its safety polls, bench/idle.py) unless
+   `--idle-seconds` sets the window (a shorter one is printed with a warning: it may miss
+   a wake-up and read better than the truth);
 2. load: `--clients` concurrent keep-alive HTTP/1.1 clients, spread evenly over the
    processes, each making full calls (a customer starts a session to its own agent, the
    agent accepts, then ends it: three authenticated requests, each one write
@@ -51,6 +53,7 @@ from api import Connection, HttpError, expect  # bench/api.py: the small HTTP/1.
 from callpad.auth import mint_user_token
 from callpad.config import Settings
 from callpad.testing import migrate
+from idle import idle_window
 from procfs import cpu_seconds
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # testsupport, at the root
@@ -357,6 +360,7 @@ def report(results: dict[int, list[Figures]]) -> None:
 
 async def main(args: argparse.Namespace) -> None:
     print(f"load average at start: {os.getloadavg()}", flush=True)
+    idle_s = idle_window(args.idle_seconds)
     results: dict[int, list[Figures]] = {1: [], 2: []}
     with tempfile.TemporaryDirectory(prefix="callpad-processes-") as tmp:
         workdir = Path(tmp)
@@ -375,7 +379,7 @@ async def main(args: argparse.Namespace) -> None:
                         if not ready:
                             await set_up_vendor(procs[0], settings, agents)
                             ready = True
-                        idle = await idle_cpu(procs, args.idle_seconds)
+                        idle = await idle_cpu(procs, idle_s)
                         calls, cpu_ms, p99, split = await full_calls(procs, pairs, args.seconds)
                     figures = Figures(calls, cpu_ms, p99, idle, split)
                     results[count].append(figures)
@@ -397,7 +401,11 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--idle-seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--idle-seconds",
+        type=float,
+        help="the idle window (default: the server's longest periodic wake-up)",
+    )
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     # A SIGTERM unwinds like Ctrl-C, so the servers this started are stopped too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
