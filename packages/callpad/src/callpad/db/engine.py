@@ -97,7 +97,9 @@ class Database:
             parsed = make_url(url)
             if SQLiteDialect_pysqlite._is_url_file_db(parsed):
                 self._inline = True
-                self._transactions = create_async_engine(_inline_url(parsed), **options)
+                self._transactions = create_async_engine(
+                    _inline_url(parsed), pool_use_lifo=True, **options
+                )
                 _configure_sqlite(self._transactions, inline=True)
 
     @asynccontextmanager
