@@ -61,19 +61,31 @@ async def set_status(
     return PresenceRow(user_id, status, now, row.wrap_up_until)
 
 
+# Built once, like the other statements of the write path (every call's end runs one):
+# SQLAlchemy then reuses the compiled form instead of rebuilding it and its cache key.
+_WHERE_MEMBER = (
+    presence.c.vendor_id == sa.bindparam("w_vendor_id"),
+    presence.c.user_id == sa.bindparam("w_user_id"),
+)
+_SET_IDLE = presence.update().where(*_WHERE_MEMBER).values(idle_since=sa.bindparam("idle_since"))
+_SET_IDLE_WRAPPING_UP = _SET_IDLE.values(wrap_up_until=sa.bindparam("wrap_up_until"))
+
+
 async def record_call_endings(
     conn: AsyncConnection, vendor_id: int, endings: Sequence[CallEnding], now: datetime
 ) -> None:
     """Members whose call ended are idle from now, and wrap up for their team's time."""
     for ending in endings:
-        values: dict[str, object] = {"idle_since": now}
+        values: dict[str, object] = {
+            "w_vendor_id": vendor_id,
+            "w_user_id": ending.user_id,
+            "idle_since": now,
+        }
         if ending.wrap_up_s > 0:
             values["wrap_up_until"] = now + timedelta(seconds=ending.wrap_up_s)
-        await conn.execute(
-            presence.update()
-            .where(presence.c.vendor_id == vendor_id, presence.c.user_id == ending.user_id)
-            .values(**values)
-        )
+            await conn.execute(_SET_IDLE_WRAPPING_UP, values)
+        else:
+            await conn.execute(_SET_IDLE, values)
 
 
 async def list_presence(
