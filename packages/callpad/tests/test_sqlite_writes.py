@@ -128,3 +128,17 @@ async def test_a_writer_cancelled_while_it_waits_for_the_lock_leaves_the_databas
     async with db.write() as conn:
         await conn.exec_driver_sql("INSERT INTO notes (body) VALUES ('after')")
     assert await bodies(db) == ["after"]
+
+
+async def test_consecutive_writers_reuse_one_connection_and_its_page_cache(db: Database) -> None:
+    # A connection drops its page cache when it begins after another connection wrote;
+    # writers handed the pool's oldest idle connection would each re-read every page.
+    async with db.read(), db.read():
+        pass  # two more connections, now idle in the pool
+    used = []
+    for n in range(5):
+        async with db.write() as conn:
+            await conn.exec_driver_sql(f"INSERT INTO notes (body) VALUES ('{n}')")
+            used.append((await conn.get_raw_connection()).driver_connection)
+    assert all(c is used[0] for c in used)
+    assert await bodies(db) == ["0", "1", "2", "3", "4"]
