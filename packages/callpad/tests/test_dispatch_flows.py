@@ -107,14 +107,14 @@ async def events(app: FastAPI, topic: str) -> list[tuple[list[str], dict[str, An
     ctx: AppContext = app.state.ctx
     async with ctx.db.read() as conn:
         rows = await conn.execute(
-            sa.select(outbox.c.channels, outbox.c.data)
+            sa.select(outbox.c.channels, outbox.c.data, outbox.c.fanned_out)
             .where(outbox.c.topic == topic)
             .order_by(outbox.c.id)
         )
         return [
             (event_channels, event_data)
-            for channels, data in rows
-            for _, event_channels, event_data in stored_events(topic, channels, data)
+            for channels, data, fanned_out in rows
+            for _, event_channels, event_data in stored_events(topic, channels, data, fanned_out)
         ]
 
 

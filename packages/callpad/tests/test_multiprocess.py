@@ -88,7 +88,9 @@ class Store:
         """(topic, version or invite state) of the session's outbox rows, in commit order."""
         async with self.db.read() as conn:
             rows = await conn.execute(
-                sa.select(outbox.c.topic, outbox.c.channels, outbox.c.data).order_by(outbox.c.id)
+                sa.select(
+                    outbox.c.topic, outbox.c.channels, outbox.c.data, outbox.c.fanned_out
+                ).order_by(outbox.c.id)
             )
             events = [(t, d) for row in rows for t, _, d in stored_events(*row)]
         found: list[tuple[str, Any]] = []

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import Any
 
+import orjson
 import pytest
 import sqlalchemy as sa
 from callpad.clock import utcnow
-from callpad.context import AppContext
+from callpad.context import AppContext, write_transaction
 from callpad.db.tables import outbox
 from callpad.realtime.channels import user_channel
-from callpad.realtime.outbox import OutboxEvent, OutboxFanOut, delete_published_events
+from callpad.realtime.outbox import (
+    OutboxEvent,
+    OutboxFanOut,
+    claim_unpublished,
+    delete_published_events,
+    rows_after,
+    stored_events,
+    write_events,
+)
 from callpad.sessions import service
 from callpad.sessions.events import fan_out
 from fastapi import FastAPI
@@ -202,6 +212,49 @@ def test_a_run_of_single_channel_events_becomes_one_fan_out_keeping_each_channel
         events[5],
         events[6],
     ]
+
+
+async def test_a_fan_out_row_is_marked_as_one_and_every_reader_splits_it(app: FastAPI) -> None:
+    ctx: AppContext = app.state.ctx
+    mark = await last_id(app)
+    one, two = "agent:acme#1", "agent:acme#2"
+    fan = OutboxFanOut("session.invite.remove", ((one, {"n": 1}), (two, {"n": 2})))
+    event = OutboxEvent("session.upsert", {"n": 3}, (one, two))
+    async with write_transaction(ctx) as conn:
+        assert await write_events(conn, [fan, event], utcnow()) == 3
+    async with ctx.db.read() as conn:
+        stored = await conn.execute(
+            sa.select(outbox.c.topic, outbox.c.channels, outbox.c.data, outbox.c.fanned_out)
+            .where(outbox.c.id > mark)
+            .order_by(outbox.c.id)
+        )
+        assert [e for row in stored for e in stored_events(*row)] == [
+            ("session.invite.remove", [one], {"n": 1}),
+            ("session.invite.remove", [two], {"n": 2}),
+            ("session.upsert", [one, two], {"n": 3}),
+        ]
+        after_mark = await rows_after(conn, mark, 10)
+    # Claimed as Centrifugo mode's relays claim them: unpublished (as after a crash), in a
+    # transaction rolled back, so this process's relay never sees them unmarked.
+    with contextlib.suppress(RolledBack):
+        async with ctx.db.write() as conn:
+            await conn.execute(outbox.update().where(outbox.c.id > mark).values(published_at=None))
+            claimed = await claim_unpublished(conn, 10, lock=True)
+            raise RolledBack
+    whole = {"topic": "session.upsert", "data": {"n": 3}}
+    for rows in (after_mark, claimed):
+        assert [r.fanned_out for r in rows] == [True, False]
+        for row in rows:
+            assert [(c, orjson.loads(text)) for c, text in row.publications()] == row.payloads()
+        assert rows[0].payloads() == [
+            (one, {"topic": "session.invite.remove", "data": {"n": 1}}),
+            (two, {"topic": "session.invite.remove", "data": {"n": 2}}),
+        ]
+        assert rows[1].payloads() == [(one, whole), (two, whole)]
+
+
+class RolledBack(Exception):
+    pass
 
 
 async def test_a_change_after_every_published_row_was_purged_still_reaches_the_hub(

@@ -59,7 +59,9 @@ def assert_lost(response: httpx.Response, *codes: str) -> None:
 async def outbox_events(conn: AsyncConnection) -> list[tuple[str, Any]]:
     """(topic, data) of every event in the outbox, in commit order, fan-outs expanded."""
     rows = await conn.execute(
-        sa.select(outbox.c.topic, outbox.c.channels, outbox.c.data).order_by(outbox.c.id)
+        sa.select(outbox.c.topic, outbox.c.channels, outbox.c.data, outbox.c.fanned_out).order_by(
+            outbox.c.id
+        )
     )
     return [(topic, data) for row in rows for topic, _, data in stored_events(*row)]
 

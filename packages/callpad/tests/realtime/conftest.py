@@ -200,7 +200,9 @@ class CentrifugoMode:
         """What Callpad's outbox holds for the channel, in commit order (the source of truth)."""
         async with self.callpad.ctx.db.read() as conn:
             rows = await conn.execute(
-                sa.select(outbox.c.topic, outbox.c.channels, outbox.c.data).order_by(outbox.c.id)
+                sa.select(
+                    outbox.c.topic, outbox.c.channels, outbox.c.data, outbox.c.fanned_out
+                ).order_by(outbox.c.id)
             )
             events = [e for row in rows for e in stored_events(*row)]
             return [{"topic": t, "data": d} for t, chans, d in events if channel in chans]

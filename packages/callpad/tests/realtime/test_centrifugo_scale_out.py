@@ -57,7 +57,11 @@ async def outbox_for(database_url: str, channel: str) -> tuple[list[Any], int]:
             rows = (
                 await conn.execute(
                     sa.select(
-                        outbox.c.topic, outbox.c.data, outbox.c.channels, outbox.c.published_at
+                        outbox.c.topic,
+                        outbox.c.data,
+                        outbox.c.channels,
+                        outbox.c.fanned_out,
+                        outbox.c.published_at,
                     ).order_by(outbox.c.id)
                 )
             ).all()
@@ -65,8 +69,8 @@ async def outbox_for(database_url: str, channel: str) -> tuple[list[Any], int]:
         await db.dispose()
     events = [
         {"topic": t, "data": d}
-        for topic, data, channels, _ in rows
-        for t, chans, d in stored_events(topic, channels, data)
+        for topic, data, channels, fanned_out, _ in rows
+        for t, chans, d in stored_events(topic, channels, data, fanned_out)
         if channel in chans
     ]
     return events, sum(1 for *_, published in rows if published is None)

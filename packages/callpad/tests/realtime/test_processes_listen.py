@@ -51,7 +51,9 @@ def key(publication: dict[str, Any]) -> tuple[str, str]:
 async def outbox_for(db: Database, channel: str) -> list[tuple[str, str]]:
     async with db.read() as conn:
         rows = await conn.execute(
-            sa.select(outbox.c.topic, outbox.c.channels, outbox.c.data).order_by(outbox.c.id)
+            sa.select(
+                outbox.c.topic, outbox.c.channels, outbox.c.data, outbox.c.fanned_out
+            ).order_by(outbox.c.id)
         )
         events = [e for row in rows for e in stored_events(*row)]
         return [key({"topic": t, "data": d}) for t, chans, d in events if channel in chans]

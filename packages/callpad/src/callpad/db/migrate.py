@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["SCHEMA_HEAD", "SchemaNotCurrent", "assert_schema_current", "upgrade"]
 
 # The newest migration's revision (`versions/`); the server refuses any other schema.
-SCHEMA_HEAD = "0006"
+SCHEMA_HEAD = "0007"
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _VERSION_TABLE = "alembic_version"

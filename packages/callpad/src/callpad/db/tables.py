@@ -280,6 +280,8 @@ outbox = sa.Table(
     sa.Column("topic", sa.String(40), nullable=False),
     sa.Column("channels", Json, nullable=False),
     sa.Column("data", Json, nullable=False),
+    # True: a fan-out, `data` holding one data per channel (a JSON array in channel order).
+    sa.Column("fanned_out", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", Timestamp(), nullable=False),
     sa.Column("published_at", Timestamp()),
     sa.Index("ix_outbox_published_at_id", "published_at", "id"),

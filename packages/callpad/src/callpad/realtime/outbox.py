@@ -1,8 +1,9 @@
 """The transactional outbox: events are rows written in the transaction of their change,
 and the queries the relay reads them back and marks them with.
 
-A row is one event (`{topic, data}` on each of its channels), or a fan-out: one topic with
-a different data for each channel, stored as a JSON array in channel order. A team call
+A row is one event (`{topic, data}` on each of its channels), or a fan-out (its
+`fanned_out` column set): one topic with a different data for each channel, stored as a
+JSON array in channel order. A team call
 rings (or withdraws) hundreds of agents in one change, each with their own invite; one
 fan-out row costs a fraction of hundreds of rows to write, and to read in other processes.
 """
@@ -64,14 +65,10 @@ class OutboxRow:
     topic: str
     channels: tuple[str, ...]
     data_json: str  # the event's data as stored: JSON text, passed on without decoding
+    fanned_out: bool  # `data_json` is a JSON array: one data per channel, in channel order
     marked: bool = False  # published_at is set (a relay need not mark it)
     # A fan-out's data for each channel, as JSON text (None: split from `data_json`).
     parts: tuple[str, ...] | None = None
-
-    @property
-    def fanned_out(self) -> bool:
-        """One data per channel (a JSON array; an event's data is always an object)."""
-        return self.parts is not None or self.data_json.lstrip().startswith("[")
 
     def payload_json(self) -> str:
         """`{topic, data}` as JSON text, with the data embedded as stored."""
@@ -109,11 +106,11 @@ def _payload_json(topic: str, data_json: str) -> str:
 
 
 def stored_events(
-    topic: str, channels: Sequence[str], data: Any
+    topic: str, channels: Sequence[str], data: Any, fanned_out: bool
 ) -> list[tuple[str, list[str], Any]]:
-    """A stored row's (topic, channels, data) as the events it publishes: a fan-out row
-    becomes one event per channel (for those who read the table itself)."""
-    if isinstance(data, list):
+    """A stored row's (topic, channels, data, fanned_out) as the events it publishes: a
+    fan-out row becomes one event per channel (for those who read the table itself)."""
+    if fanned_out:
         return [(topic, [c], d) for c, d in zip(channels, data, strict=True)]
     return [(topic, list(channels), data)]
 
@@ -131,6 +128,7 @@ _COLUMNS = (
     outbox.c.topic,
     outbox.c.channels,
     sa.cast(outbox.c.data, sa.Text),
+    outbox.c.fanned_out,
     outbox.c.published_at.is_not(None),
 )
 _UNPUBLISHED = (
@@ -187,11 +185,12 @@ async def write_events(
         {
             "topic": topic,
             "data": orjson.Fragment(data_json),
+            "fanned_out": parts is not None,
             "channels": list(channels),
             "created_at": now,
             "published_at": published_at,
         }
-        for topic, channels, data_json, _ in kept
+        for topic, channels, data_json, parts in kept
     ]
     if conn.dialect.name == "sqlite":
         ids = sorted((await conn.execute(_INSERT_EVENTS_SQLITE, rows)).scalars())
@@ -200,7 +199,9 @@ async def write_events(
     record.outbox_written = True
     if record.outbox_delivered_here:
         record.outbox_rows.extend(
-            OutboxRow(int(i), topic, channels, data_json, marked=True, parts=parts)
+            OutboxRow(
+                int(i), topic, channels, data_json, parts is not None, marked=True, parts=parts
+            )
             for i, (topic, channels, data_json, parts) in zip(ids, kept, strict=True)
         )
     # Events, a fan-out counting one per channel.
@@ -225,8 +226,15 @@ async def delete_published_events(conn: AsyncConnection, published_before: datet
 
 def _rows(result: Iterable[Sequence[Any]]) -> list[OutboxRow]:
     return [
-        OutboxRow(int(outbox_id), str(topic), tuple(channels or ()), str(data_json), bool(marked))
-        for outbox_id, topic, channels, data_json, marked in result
+        OutboxRow(
+            int(outbox_id),
+            str(topic),
+            tuple(channels or ()),
+            str(data_json),
+            bool(fanned_out),
+            bool(marked),
+        )
+        for outbox_id, topic, channels, data_json, fanned_out, marked in result
     ]
 
 

@@ -1,0 +1,125 @@
+"""Upgrading a database that holds data: what the migrations do to rows already written."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from callpad.clock import utcnow
+from callpad.context import AppContext
+from callpad.db.engine import Database
+from callpad.db.migrate import upgrade
+from callpad.db.tables import Json, Timestamp, metadata, outbox
+from callpad.testing import fast_settings
+
+from testsupport.api import eventually, running_app
+from testsupport.postgres import (
+    PostgresUnavailable,
+    create_postgres_database,
+    drop_postgres_database,
+)
+
+TEAM, GUEST = "user:#7", "user:#8"
+
+# The outbox as schema 0006 has it: no `fanned_out` column.
+OUTBOX_0006 = sa.table(
+    "outbox",
+    sa.column("topic", sa.String()),
+    sa.column("channels", Json),
+    sa.column("data", Json),
+    sa.column("created_at", Timestamp()),
+)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def new_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database, for migrations to build up step by step."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'callpad.db'}"
+        return
+    try:
+        url = await create_postgres_database()
+    except PostgresUnavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI needs PostgreSQL: {exc}")
+        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+    try:
+        yield url
+    finally:
+        await drop_postgres_database(url)
+
+
+async def test_the_migrations_build_the_schema_the_code_declares(database_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    def differences(conn: sa.Connection) -> list[Any]:
+        context = MigrationContext.configure(conn, opts={"compare_server_default": True})
+        return list(compare_metadata(context, metadata))
+
+    db = Database(fast_settings(database_url).resolved_database_url())
+    try:
+        async with db.engine.connect() as conn:
+            assert await conn.run_sync(differences) == []
+    finally:
+        await db.dispose()
+
+
+def published(ctx: AppContext, channel: str) -> list[Any]:
+    assert ctx.hub is not None
+    return [payload for _offset, payload in ctx.hub.history(channel)]
+
+
+async def test_unpublished_fan_outs_written_before_0007_are_split_after_the_upgrade(
+    new_database_url: str,
+) -> None:
+    settings = fast_settings(new_database_url)
+    db = Database(settings.resolved_database_url())
+    try:
+        await upgrade(db, "0006")
+        async with db.engine.begin() as conn:
+            now = utcnow()
+            await conn.execute(
+                OUTBOX_0006.insert(),
+                [
+                    {
+                        "topic": "session.invite.upsert",
+                        "channels": [TEAM, GUEST],
+                        "data": [{"n": 1}, {"n": 2}],
+                        "created_at": now,
+                    },
+                    {
+                        "topic": "session.upsert",
+                        "channels": [TEAM, GUEST],
+                        "data": {"n": 3},
+                        "created_at": now,
+                    },
+                ],
+            )
+        await upgrade(db)
+        async with db.engine.connect() as conn:
+            query = sa.select(outbox.c.topic, outbox.c.fanned_out).order_by(outbox.c.id)
+            marks = (await conn.execute(query)).all()
+        assert [tuple(m) for m in marks] == [
+            ("session.invite.upsert", True),
+            ("session.upsert", False),
+        ]
+    finally:
+        await db.dispose()
+
+    # A server on the upgraded database publishes the rows its predecessor left behind.
+    async with running_app(settings, migrated=True) as app:
+        ctx: AppContext = app.state.ctx
+        await eventually(lambda: len(published(ctx, GUEST)) == 2)
+        assert published(ctx, TEAM) == [
+            {"topic": "session.invite.upsert", "data": {"n": 1}},
+            {"topic": "session.upsert", "data": {"n": 3}},
+        ]
+        assert published(ctx, GUEST) == [
+            {"topic": "session.invite.upsert", "data": {"n": 2}},
+            {"topic": "session.upsert", "data": {"n": 3}},
+        ]
