@@ -28,7 +28,12 @@ from sqlalchemy import event, pool
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncTransaction,
+    create_async_engine,
+)
 from sqlalchemy.util import await_
 from sqlalchemy.util.concurrency import in_greenlet
 
@@ -217,11 +222,15 @@ class InlineSQLiteDialect(SQLiteDialect_pysqlite):
 
 
 class _InlineAsyncConnection(AsyncConnection):
-    """An inline SQLite connection's statements run where they are awaited, with no
-    greenlet: SQLAlchemy's AsyncConnection starts a greenlet per statement (and Python
-    maps and unmaps a frame stack for each), several times the cost of a small statement
-    on pages in memory. Nothing in a statement's execution waits here: what may wait
-    (a lock at `BEGIN`, the pool at connect) stays in SQLAlchemy's greenlets."""
+    """An inline SQLite connection's statements, commits and closes run where they are
+    awaited, with no greenlet: SQLAlchemy's AsyncConnection starts a greenlet for each
+    (and Python maps and unmaps a frame stack for it), and a task for each close,
+    several times the cost of a small statement on pages in memory. None of them waits
+    here (no lock is met after `BEGIN`; a close hands the connection back to the pool):
+    what may wait, the pool at connect and a lock at `BEGIN`, stays in SQLAlchemy's
+    greenlets."""
+
+    __slots__ = ()
 
     async def execute(
         self,
@@ -239,6 +248,31 @@ class _InlineAsyncConnection(AsyncConnection):
         execution_options: CoreExecuteOptionsParameter | None = None,
     ) -> CursorResult[Any]:
         return self._proxied.exec_driver_sql(statement, parameters, execution_options)
+
+    def begin(self) -> AsyncTransaction:
+        assert self._proxied
+        return _InlineAsyncTransaction(self)
+
+    async def close(self) -> None:
+        self._proxied.close()
+
+    async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        self._proxied.close()
+
+
+class _InlineAsyncTransaction(AsyncTransaction):
+    """A transaction of `_InlineAsyncConnection`, committed or rolled back inline."""
+
+    __slots__ = ()
+
+    async def commit(self) -> None:
+        self._proxied.commit()
+
+    async def rollback(self) -> None:
+        self._proxied.rollback()
+
+    async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        self._proxied.__exit__(type_, value, traceback)
 
 
 class _InlineAsyncEngine(AsyncEngine):
