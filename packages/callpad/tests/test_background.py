@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -57,6 +58,32 @@ async def test_a_failing_step_is_retried_and_work_runs_again_at_once() -> None:
     with pytest.raises(asyncio.CancelledError):
         await loop
     assert len(calls) == 5
+
+
+async def test_safety_polls_of_equal_interval_wake_together() -> None:
+    """An idle process wakes once per safety interval for all its loops, not once each:
+    loops started half an interval apart pass at the same multiples of the interval."""
+    interval = 0.4
+    passes: dict[str, list[float]] = {"a": [], "b": []}
+    loop = asyncio.get_running_loop()
+
+    def step_of(name: str) -> Callable[[], Awaitable[int]]:
+        async def step() -> int:
+            passes[name].append(loop.time() / interval)  # in intervals of the grid
+            return 0
+
+        return step
+
+    first = asyncio.create_task(poll_loop(step_of("a"), interval_s=interval, name="a"))
+    await asyncio.sleep(interval / 2)
+    second = asyncio.create_task(poll_loop(step_of("b"), interval_s=interval, name="b"))
+    await eventually(lambda: len(passes["a"]) >= 4 and len(passes["b"]) >= 4)
+    first.cancel()
+    second.cancel()
+    # After each loop's first pass (when it starts), every pass is just past a multiple of
+    # the interval (without the grid, the two would be half an interval apart).
+    for times in passes.values():
+        assert all(t % 1 < 0.25 for t in times[1:4]), passes
 
 
 async def test_a_timer_loop_runs_at_its_next_due_time_without_polling() -> None:

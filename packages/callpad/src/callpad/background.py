@@ -14,8 +14,9 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from .clock import utcnow
+from .metrics import BACKGROUND_PASSES
 
-__all__ = ["Alarm", "poll_loop"]
+__all__ = ["Alarm", "poll_loop", "until_next_multiple"]
 
 logger = logging.getLogger("callpad.background")
 
@@ -65,6 +66,7 @@ async def poll_loop(
     of its own: a loop that kept retrying then would hang the shutdown that cancelled it.
     """
     task = asyncio.current_task()
+    passes = BACKGROUND_PASSES.labels(name)
     alarm = wake if isinstance(wake, Alarm) else None
     event = wake.event if isinstance(wake, Alarm) else wake or asyncio.Event()
     failures = 0
@@ -75,6 +77,7 @@ async def poll_loop(
         if alarm is not None:
             alarm.sleeping_until = None
             alarm.announced = None
+        passes.inc()
         try:
             done = await step()
             due = None if done or next_due is None else await next_due()
@@ -97,7 +100,7 @@ async def _sleep(
     """Until `event`, `due` or `interval_s`. An alarm that only moves the deadline earlier
     shortens the sleep without waking the loop's step."""
     while True:
-        timeout = interval_s
+        timeout = until_next_multiple(interval_s)
         if due is not None:
             if alarm is not None:
                 alarm.sleeping_until = due
@@ -110,3 +113,10 @@ async def _sleep(
         if earlier is None:
             return
         due = earlier if due is None else min(due, earlier)
+
+
+def until_next_multiple(interval_s: float) -> float:
+    """Seconds until the event loop's clock next reaches a multiple of `interval_s`: the
+    safety polls' common grid."""
+    now = asyncio.get_running_loop().time()
+    return interval_s - now % interval_s

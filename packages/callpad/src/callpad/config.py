@@ -69,10 +69,11 @@ class Settings(BaseModel):
 
     # Sessions
     default_ring_timeout_s: float = 30.0
-    # Timers, media jobs and the dispatch queue wake on commits (this process's, and the
-    # others' through NOTIFY or the SQLite file) and at their next due row; this is only
-    # the safety poll behind those wake-ups.
-    timer_poll_interval_s: float = 30.0
+    # Timers, media jobs, the dispatch queue and the presence sweep wake on commits (this
+    # process's, and the others' through NOTIFY or the SQLite file) and at their next due
+    # row; this is only the safety poll behind those wake-ups, and how often the connection
+    # that LISTENs for them is checked.
+    timer_poll_interval_s: float = Field(default=300.0, gt=0)
     # SQLite: at most how often other processes' commits wake this one's workers (where
     # inotify is missing: how often the database file is checked for them).
     sqlite_watch_interval_s: float = 0.5
@@ -119,7 +120,8 @@ class Settings(BaseModel):
     realtime_connect_timeout_s: float = 10.0
     realtime_client_queue_max_bytes: int = 1024 * 1024
     realtime_relay_batch_size: int = 500
-    realtime_relay_poll_interval_s: float = 30.0  # a safety poll: commits wake the relay
+    # A safety poll: commits (any process's) wake the relay.
+    realtime_relay_poll_interval_s: float = Field(default=300.0, gt=0)
     realtime_relay_gap_timeout_s: float = 10.0
     realtime_centrifugo_url: str = "ws://127.0.0.1:8000/connection/websocket"
     realtime_centrifugo_api_url: str = "http://127.0.0.1:8000/api"
@@ -146,6 +148,11 @@ class Settings(BaseModel):
         """The async SQLAlchemy URL the server connects with."""
         url = self.database_url or f"sqlite:///{self.data_dir / 'callpad.db'}"
         return to_async_url(url)
+
+    def presence_heartbeat_s(self) -> float:
+        """How often a process records the users connected to its hub while any are: a few
+        times per grace, so a reconnect is noticed well within it."""
+        return max(0.05, min(10.0, self.presence_offline_grace_s / 4))
 
     @field_validator("livekit_egress_filepath")
     @classmethod

@@ -7,12 +7,14 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .auth import TokenVerifier
 from .background import Alarm
+from .clock import utcnow
 from .config import Settings
 from .db import changes
 from .db.engine import Database
@@ -39,6 +41,9 @@ class AppContext:
     outbox_written: asyncio.Event = field(default_factory=asyncio.Event)
     media_jobs_due: Alarm = field(default_factory=Alarm)
     timers_due: Alarm = field(default_factory=Alarm)
+    # Rung when a user connects to this process's hub (the presence heartbeat is due) and
+    # when a member's presence is set here (the offline sweep is due after the grace).
+    presence_due: Alarm = field(default_factory=Alarm)
     # Set after a commit that changed the dispatch queue, or that may let a queued team
     # call reach an agent (one turned available, or stopped ringing or talking) while
     # calls wait, so the queue is served at once.
@@ -65,10 +70,18 @@ class AppContext:
             self.media_jobs_due.due(committed.media_job_due)
         if committed.timer_due is not None:
             self.timers_due.due(committed.timer_due)
+        if committed.presence_set:
+            grace = timedelta(seconds=self.settings.presence_offline_grace_s)
+            self.presence_due.due(utcnow() + grace)
         if committed.dispatch_queue_changed or (
             committed.agents_freed and self.dispatch_queue_waiting
         ):
             self.dispatch_queue_changed.set()
+
+    def user_connected(self) -> None:
+        """A user connected to this process's hub: record them within a heartbeat."""
+        heartbeat = timedelta(seconds=self.settings.presence_heartbeat_s())
+        self.presence_due.due(utcnow() + heartbeat)
 
     async def announce(self, conn: AsyncConnection, committed: AfterCommit) -> None:
         """Tell the other processes what this transaction flagged (PostgreSQL)."""

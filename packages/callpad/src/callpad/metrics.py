@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client import Counter
 
 __all__ = [
+    "BACKGROUND_PASSES",
     "DISPATCHES_EXPIRED",
     "INVITES_EXPIRED",
     "MEDIA_JOBS",
@@ -29,4 +30,10 @@ PRESENCE_SET_OFFLINE = Counter(
 )
 QUEUED_DISPATCHES_SERVED = Counter(
     "callpad_queued_dispatches_served", "Queued team calls rung again when an agent was free."
+)
+BACKGROUND_PASSES = Counter(
+    "callpad_background_passes",
+    "Passes of each background loop (timers, dispatch queue, media jobs, presence, purge,"
+    " outbox relay): an idle server should add almost none.",
+    ["loop"],
 )

@@ -47,13 +47,20 @@ from .sessions import repository as session_repo
 from .sessions import service
 from .webhooks.repository import delete_old_webhooks
 
-__all__ = ["Workers"]
+__all__ = ["PURGE_INTERVAL_S", "Workers"]
+
+# How often old rows are purged: they outlive `retention_s` by at most this much. A multiple
+# of the default safety poll, so an idle process wakes for both at once.
+PURGE_INTERVAL_S = 300.0
 
 
 class Workers:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
         self._connected: set[int] = set()  # users on this process's hub at the last tick
+        # Whether presence must be looked at again within a heartbeat: users are connected
+        # to this hub (or, with Centrifugo, members are not offline), or realtime is not up.
+        self._heartbeat_due = True
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -96,15 +103,20 @@ class Workers:
                         name="media jobs",
                     )
                 ),
-                group.create_task(poll_loop(self.purge_expired_rows, interval_s=60, name="purge")),
+                group.create_task(
+                    poll_loop(self.purge_expired_rows, interval_s=PURGE_INTERVAL_S, name="purge")
+                ),
             ]
-            grace = self.ctx.settings.presence_offline_grace_s
-            if grace > 0:
-                # A few heartbeats per grace period: a reconnect is noticed well within it.
-                heartbeat = max(0.05, min(10.0, grace / 4))
+            if self.ctx.settings.presence_offline_grace_s > 0:
                 tasks.append(
                     group.create_task(
-                        poll_loop(self.track_presence, interval_s=heartbeat, name="presence")
+                        poll_loop(
+                            self.track_presence,
+                            interval_s=interval,
+                            wake=self.ctx.presence_due,
+                            next_due=self.next_presence_due,
+                            name="presence",
+                        )
                     )
                 )
             try:
@@ -119,7 +131,13 @@ class Workers:
         db, settings = self.ctx.db, self.ctx.settings
         if not db.is_sqlite:
             dsn = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-            await changes.listen(dsn, self.ctx.instance, self.ctx.wake_workers, listening=listening)
+            await changes.listen(
+                dsn,
+                self.ctx.instance,
+                self.ctx.wake_workers,
+                listening=listening,
+                check_interval_s=settings.timer_poll_interval_s,
+            )
             return
         path = db.engine.url.database
         listening.set()  # the file is compared with its state from now on
@@ -209,9 +227,11 @@ class Workers:
         members Centrifugo's presence shows on their agent channel; then set offline the
         members no process has seen connected for the grace period. Several processes may
         sweep at once: each member is set offline, and announced, by one of them."""
-        connected = await self._connected_users()
-        if connected is None:
-            return 0  # realtime is not up yet
+        found = await self._connected_users()
+        if found is None:
+            self._heartbeat_due = True  # realtime is not up yet: look again soon
+            return 0
+        connected, self._heartbeat_due = found
         seen, self._connected = connected | self._connected, connected
         grace = timedelta(seconds=self.ctx.settings.presence_offline_grace_s)
         now = utcnow()
@@ -221,10 +241,26 @@ class Workers:
         PRESENCE_SET_OFFLINE.inc(len(changed))
         return 0
 
-    async def _connected_users(self) -> set[int] | None:
+    async def next_presence_due(self) -> datetime | None:
+        """Within a heartbeat while presence must be watched; otherwise when the first
+        member seen connected once could have been gone for the grace (a user connecting to
+        this hub, or a presence set here, rings `presence_due` sooner)."""
+        settings = self.ctx.settings
+        if self._heartbeat_due:
+            return utcnow() + timedelta(seconds=settings.presence_heartbeat_s())
+        async with self.ctx.db.read() as conn:
+            start = await presence_repo.earliest_grace_start(conn)
+        if start is None:
+            return None
+        return start + timedelta(seconds=settings.presence_offline_grace_s)
+
+    async def _connected_users(self) -> tuple[set[int], bool] | None:
+        """The users connected now, and whether to look again within a heartbeat; None
+        while realtime is not up."""
         hub = self.ctx.hub
         if hub is not None:
-            return {int(u) for u in hub.connected_users() if u.isdecimal()}
+            users = {int(u) for u in hub.connected_users() if u.isdecimal()}
+            return users, bool(users)
         relay = self.ctx.relay
         if relay is None or not isinstance(relay.publisher, CentrifugoPublisher):
             return None
@@ -232,7 +268,8 @@ class Workers:
             members = await presence_repo.members_not_offline(conn)
         by_channel = {agent_channel(vendor, user): user for vendor, user in members}
         connected = await relay.publisher.connected_channels(sorted(by_channel))
-        return {by_channel[c] for c in connected}
+        # Centrifugo tells nobody of a connection: ask it while any member is not offline.
+        return {by_channel[c] for c in connected}, bool(members)
 
     async def run_due_media_jobs(self) -> int:
         """Hand due commands to the media backend and apply due reports, each exactly once."""

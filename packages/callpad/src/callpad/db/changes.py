@@ -6,7 +6,8 @@ instead of polling.
   commits; PostgreSQL delivers it only if it commits, and in commit order. Each process
   LISTENs on a dedicated asyncpg connection, reconnecting with backoff; on each
   (re)connect it treats everything as changed, since notifications sent while it was not
-  listening are lost.
+  listening are lost. The connection is checked at each safety poll (a `SELECT 1`), so one
+  that died without its socket saying so is replaced within a poll.
 - SQLite: the database file and its write-ahead log are written to on every commit,
   whoever made it (a second server, `callpad admin`): inotify wakes the workers then, and
   an idle server does not wake at all (elsewhere, a `stat` of both every `interval_s`).
@@ -27,6 +28,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..background import until_next_multiple
 from .filewatch import FileWatch
 from .transaction import AfterCommit
 
@@ -101,12 +103,14 @@ async def listen(
     on_change: Callable[[AfterCommit], None],
     *,
     listening: asyncio.Event | None = None,
+    check_interval_s: float,
     timeout_s: float = 10,
 ) -> None:
     """LISTEN until cancelled, calling `on_change` with each other process's record.
     `listening` is set once the first LISTEN is in place (or the first attempt failed):
     workers started after it miss nothing. After a reconnect, everything counts as
-    changed."""
+    changed. The connection must answer a query every `check_interval_s` (on the safety
+    polls' grid: the same wake-up) within `timeout_s`, or it is replaced."""
     import asyncpg  # the PostgreSQL driver; SQLite deployments never load it
 
     def notified(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
@@ -132,7 +136,8 @@ async def listen(
             reconnecting, failures = True, 0
             if listening is not None:
                 listening.set()
-            await lost.wait()
+            while not await _lost_or_checked(conn, lost, check_interval_s, timeout_s):
+                pass
             logger.warning("the connection listening for other processes' commits was lost")
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
             if failures == 0:
@@ -146,6 +151,24 @@ async def listen(
                     await asyncio.wait_for(conn.close(), timeout_s)
         failures += 1
         await asyncio.sleep(min(_RETRY_MAX_S, 0.1 * 2**failures))
+
+
+async def _lost_or_checked(
+    conn: asyncpg.Connection, lost: asyncio.Event, check_interval_s: float, timeout_s: float
+) -> bool:
+    """Wait until the next check; True when the connection was lost or failed the check."""
+    import asyncpg
+
+    try:
+        await asyncio.wait_for(lost.wait(), until_next_multiple(check_interval_s))
+        return True
+    except TimeoutError:
+        pass
+    try:
+        await conn.fetchval("SELECT 1", timeout=timeout_s)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+        return True
+    return False
 
 
 def _file_state(path: Path) -> tuple[int, int, int]:

@@ -32,6 +32,9 @@ class AfterCommit:
     # An agent may have turned free (available, or no longer ringing or talking): a
     # queued team call may now reach them.
     agents_freed: bool = False
+    # A member's presence was set: the sweep that may set them offline once the grace has
+    # passed is due then. This process's workers only (not announced): it sweeps them.
+    presence_set: bool = False
     # Set before the writers run: `on_commit` hands the outbox rows this transaction writes
     # to this process's own hub, so they are written already marked published (the relay
     # then has nothing to mark; other processes read rows by id whatever the mark says).

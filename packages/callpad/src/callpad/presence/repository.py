@@ -20,6 +20,7 @@ from ..domain import CallEnding
 __all__ = [
     "GoneMember",
     "PresenceRow",
+    "earliest_grace_start",
     "list_presence",
     "members_not_offline",
     "record_call_endings",
@@ -132,6 +133,21 @@ async def members_not_offline(conn: AsyncConnection) -> list[tuple[str, int]]:
         .where(presence.c.status != "offline")
     )
     return [(str(slug), int(user_id)) for slug, user_id in rows]
+
+
+async def earliest_grace_start(conn: AsyncConnection) -> datetime | None:
+    """The earliest moment from which a member not offline and seen connected once could
+    be gone: the later of their last connection and their last presence change (what
+    `set_gone_members_offline` compares with). None when there is no such member."""
+    last_seen, updated = realtime_users.c.last_seen_at, presence.c.updated_at
+    later = sa.case((last_seen > updated, last_seen), else_=updated)
+    query = (
+        sa.select(sa.func.min(later))
+        .join_from(presence, realtime_users, realtime_users.c.user_id == presence.c.user_id)
+        .where(presence.c.status != "offline")
+    )
+    start: datetime | None = (await conn.execute(query)).scalar_one_or_none()
+    return start
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,8 +28,10 @@ async def set_my_presence(
     await require_member(conn, vendor, user_id)
     row = await repo.set_status(conn, vendor.id, user_id, status, now)
     view = await _publish(conn, vendor.id, vendor.slug, row, now)
+    committed = after_commit(conn)
+    committed.presence_set = True  # a gone member's grace restarts now
     if status == "available":
-        after_commit(conn).agents_freed = True
+        committed.agents_freed = True
     return view
 
 

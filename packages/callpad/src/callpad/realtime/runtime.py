@@ -53,7 +53,7 @@ async def running_realtime(ctx: AppContext) -> AsyncIterator[None]:
             async with ctx.db.read() as conn:
                 return await may_read(conn, user, channel)
 
-        hub = Hub(hub_config(settings), authorize)
+        hub = Hub(hub_config(settings), authorize, on_log_in=ctx.user_connected)
         ctx.hub = hub
         publisher = HubPublisher(hub)
     relay = ctx.relay = OutboxRelay(ctx.db, settings, ctx.outbox_written, publisher)

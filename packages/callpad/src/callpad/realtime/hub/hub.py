@@ -54,9 +54,11 @@ class Hub:
         authorize: Authorizer | None = None,
         *,
         clock: Clock = time.monotonic,
+        on_log_in: Callable[[], None] | None = None,
     ) -> None:
         self.config = config
         self._authorize = authorize
+        self._on_log_in = on_log_in  # told of each connection's log-in (presence)
         self._clock = clock
         self.streams = Streams(config.history_size, config.history_ttl_s)
         self.streams.on_earliest_expiry = self._due_at
@@ -213,6 +215,8 @@ class Hub:
         connection.connected = True
         self._by_user.setdefault(user, set()).add(connection)
         self.connection_due(connection)
+        if self._on_log_in is not None:
+            self._on_log_in()
 
     def attach(
         self, connection: Connection, channel: str, params: Mapping[str, Any]
