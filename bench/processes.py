@@ -53,7 +53,7 @@ from api import Connection, HttpError, expect  # bench/api.py: the small HTTP/1.
 from callpad.auth import mint_user_token
 from callpad.config import Settings
 from callpad.testing import migrate
-from idle import idle_window
+from idle import background_passes, idle_window, woke
 from procfs import cpu_seconds
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # testsupport, at the root
@@ -233,13 +233,21 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
 
 
-async def idle_cpu(procs: list[Server], seconds: float) -> list[float]:
-    """Each process's CPU ms per second while nothing talks to it."""
+async def idle_cpu(procs: list[Server], seconds: float) -> tuple[list[float], list[str]]:
+    """Each process's CPU ms per second while nothing talks to it, and which of its
+    background loops woke meanwhile."""
     await asyncio.sleep(SETTLE_S)
+
+    async def passes() -> list[dict[str, int]]:  # outside the window: a request wakes it
+        return [await asyncio.to_thread(background_passes, s.port) for s in procs]
+
+    passes_before = await passes()
     before, started = [cpu_seconds(s.pid) for s in procs], time.monotonic()
     await asyncio.sleep(seconds)
     elapsed = time.monotonic() - started
-    return [(cpu_seconds(s.pid) - b) / elapsed * 1e3 for s, b in zip(procs, before, strict=True)]
+    idle = [(cpu_seconds(s.pid) - b) / elapsed * 1e3 for s, b in zip(procs, before, strict=True)]
+    woken = [woke(b, a) for b, a in zip(passes_before, await passes(), strict=True)]
+    return idle, woken
 
 
 async def full_calls(
@@ -379,7 +387,7 @@ async def main(args: argparse.Namespace) -> None:
                         if not ready:
                             await set_up_vendor(procs[0], settings, agents)
                             ready = True
-                        idle = await idle_cpu(procs, idle_s)
+                        idle, woken = await idle_cpu(procs, idle_s)
                         calls, cpu_ms, p99, split = await full_calls(procs, pairs, args.seconds)
                     figures = Figures(calls, cpu_ms, p99, idle, split)
                     results[count].append(figures)
@@ -389,7 +397,8 @@ async def main(args: argparse.Namespace) -> None:
                         f"p99 {p99:6.1f} ms per request, idle "
                         + ", ".join(f"{ms:.2f}" for ms in idle)
                         + f" ms CPU/s; load {os.getloadavg()[0]:.1f}\n  "
-                        + describe(split),
+                        + describe(split)
+                        + "".join(f"\n  process {i}: {w}" for i, w in enumerate(woken, 1)),
                         flush=True,
                     )
     report(results)

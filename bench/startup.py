@@ -35,7 +35,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from idle import idle_window
+from idle import background_passes, idle_window, woke
 from procfs import cpu_seconds
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # testsupport, at the root
@@ -83,8 +83,7 @@ def started(argv: list[str], port: int, env: dict[str, str]) -> Iterator[tuple[i
 
 
 def idle_cpu(pids: list[int], seconds: float) -> list[float]:
-    """Each process's CPU ms per second over the same `seconds`, after SETTLE_S."""
-    time.sleep(SETTLE_S)
+    """Each process's CPU ms per second over the same `seconds`."""
     before, wall_before = [cpu_seconds(pid) for pid in pids], time.monotonic()
     time.sleep(seconds)
     after, elapsed = [cpu_seconds(pid) for pid in pids], time.monotonic() - wall_before
@@ -116,7 +115,10 @@ def main(rounds: int, idle_s: float) -> None:
                 started(serve, port, env) as (pid, figures["ready"]),
                 started(plain, plain_port, env) as (plain_pid, figures["ready, baseline FastAPI"]),
             ):
+                time.sleep(SETTLE_S)
+                passes = background_passes(port)  # outside the window: a request wakes it
                 idle = idle_cpu([pid, plain_pid], idle_s)
+                woken = woke(passes, background_passes(port))
             figures["idle"], figures["idle, baseline FastAPI"] = idle
             for name, value in figures.items():
                 results.setdefault(name, []).append(value)
@@ -124,6 +126,7 @@ def main(rounds: int, idle_s: float) -> None:
                 f"round {round_}: " + ", ".join(f"{k} {v:.3g}" for k, v in figures.items()),
                 flush=True,
             )
+            print(f"  callpad serve's {woken}", flush=True)
     print("min / median / max over rounds:")
     for name, values in results.items():
         unit = "ms CPU/s" if name.startswith("idle") else "s CPU"
