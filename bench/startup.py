@@ -126,7 +126,7 @@ def main(rounds: int, idle_s: float) -> None:
                 f"round {round_}: " + ", ".join(f"{k} {v:.3g}" for k, v in figures.items()),
                 flush=True,
             )
-            print(f"  callpad serve's {woken}", flush=True)
+            print(f"  callpad serve: {woken}", flush=True)
     print("min / median / max over rounds:")
     for name, values in results.items():
         unit = "ms CPU/s" if name.startswith("idle") else "s CPU"
