@@ -140,17 +140,21 @@ async def test_a_rolled_back_change_leaves_no_event(api: Api, app: FastAPI, acme
     with pytest.raises(RuntimeError, match="boom"):  # noqa: PT012 - the rollback is the point
         async with ctx.db.write() as conn:
             changed = await service.cancel_session(ctx, conn, "acme", sid, CUSTOMER, utcnow())
-            assert changed.end_reason is not None
-            assert await events_after_in(conn, mark)  # written inside the transaction...
+            assert changed.session.end_reason is not None
+            written = await events_after_in(conn, mark)  # written inside the transaction...
+            assert written[0]["topic"] == "session.upsert"
+            assert written[0]["data"] == changed.view.model_dump(mode="json")
             raise RuntimeError("boom")
     assert await events_after(app, mark) == []  # ...and gone with it
     view = (await api.get(CUSTOMER, f"{START}/{sid}")).json()
     assert view["state"] == "ringing"
 
 
-async def events_after_in(conn: Any, after_id: int) -> list[Any]:
-    rows = await conn.execute(sa.select(outbox.c.id).where(outbox.c.id > after_id))
-    return list(rows)
+async def events_after_in(conn: Any, after_id: int) -> list[dict[str, Any]]:
+    rows = await conn.execute(
+        sa.select(outbox.c.topic, outbox.c.data).where(outbox.c.id > after_id).order_by(outbox.c.id)
+    )
+    return [dict(row._mapping) for row in rows]
 
 
 async def test_a_refused_action_writes_no_event(api: Api, app: FastAPI, acme: Any) -> None:

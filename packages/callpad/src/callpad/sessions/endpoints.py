@@ -38,6 +38,7 @@ from .schemas import (
     StartSessionRequest,
     VoiceJoinGrant,
 )
+from .service import SessionResult
 
 __all__ = ["router"]
 
@@ -48,16 +49,16 @@ MUTATION_PROBLEMS = problem_responses(400, 403, 404, 409, 412, 413)
 ListStatusQuery = Literal["live", "ended", "all"]
 
 
-def _view(session: Session, _now: datetime) -> SessionView:
-    return SessionView.of(session)
+def _view(result: SessionResult, _now: datetime) -> SessionView:
+    return result.view
 
 
-def _with_join(ctx: Ctx, user_id: int) -> Callable[[Session, datetime], SessionWithJoin]:
+def _with_join(ctx: Ctx, user_id: int) -> Callable[[SessionResult, datetime], SessionWithJoin]:
     """The session and the caller's fresh media grant (for an accepted caller)."""
 
-    def render(session: Session, now: datetime) -> SessionWithJoin:
-        grant = service.join_grant(ctx, session, user_id, now)
-        return SessionWithJoin(session=SessionView.of(session), join=VoiceJoinGrant.of(grant))
+    def render(result: SessionResult, now: datetime) -> SessionWithJoin:
+        grant = service.join_grant(ctx, result.session, user_id, now)
+        return SessionWithJoin(session=result.view, join=VoiceJoinGrant.of(grant))
 
     return render
 
@@ -77,11 +78,11 @@ async def start_session(
     A team target rings the team's available agents as its dispatch settings say."""
     with_join = _with_join(ctx, user_id)
 
-    def render(session: Session, now: datetime) -> SessionWithJoin:
+    def render(result: SessionResult, now: datetime) -> SessionWithJoin:
         # A team call with nobody available and `when_unavailable: fail` ends at once.
-        if session.end_reason is not None:
-            return SessionWithJoin(session=SessionView.of(session), join=None)
-        return with_join(session, now)
+        if result.session.end_reason is not None:
+            return SessionWithJoin(session=result.view, join=None)
+        return with_join(result, now)
 
     return await run_mutation(
         ctx,

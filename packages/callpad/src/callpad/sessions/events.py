@@ -26,8 +26,11 @@ def session_audience(session: Session) -> set[int]:
     }
 
 
-def session_events(before: Session | None, after: Session) -> list[OutboxEvent | OutboxFanOut]:
-    """Events for the change `before -> after`.
+def session_events(
+    before: Session | None, after: Session, view: SessionView
+) -> list[OutboxEvent | OutboxFanOut]:
+    """Events for the change `before -> after`; `view` is `after`'s (the caller answers
+    with it too).
 
     Every user in the session's audience before or after (`session_audience`) gets
     `session.upsert`; those no longer in it get `session.remove` after it. Members of the
@@ -44,7 +47,7 @@ def session_events(before: Session | None, after: Session) -> list[OutboxEvent |
     was_live = session_audience(before) if before else set()
     is_live = session_audience(after)
     feed = vendor_feed(after.vendor)
-    view_data = SessionView.of(after).model_dump(mode="json")
+    view_data = view.model_dump(mode="json")
     # By id, once: a team call opens or closes hundreds of rings in one change.
     people = {p.id: p for p in after.participants}
     dumped = {d["id"]: d for d in view_data["participants"]}

@@ -302,18 +302,6 @@ class SessionView(BaseModel):
 
     @classmethod
     def of(cls, s: Session) -> SessionView:
-        """The view of `s`. A change's events and its response both describe the session
-        it stored, the same immutable object: the last view built is kept for it (a team
-        call's view has hundreds of participants)."""
-        last = _last_view
-        if last is not None and last[0] is s:
-            return last[1]
-        view = cls._build(s)
-        _remember_view(s, view)
-        return view
-
-    @classmethod
-    def _build(cls, s: Session) -> SessionView:
         r = s.route
         return cls(
             id=s.id,
@@ -352,15 +340,6 @@ class SessionView(BaseModel):
             end_reason=s.end_reason,
             first_audio_at=s.first_audio_at,
         )
-
-
-# The last (session, view) built: holding the session keeps its identity from being reused.
-_last_view: tuple[Session, SessionView] | None = None
-
-
-def _remember_view(session: Session, view: SessionView) -> None:
-    global _last_view
-    _last_view = (session, view)
 
 
 class VoiceJoinGrant(BaseModel):

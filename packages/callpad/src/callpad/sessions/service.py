@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, assert_never
 
@@ -83,6 +84,7 @@ from .schemas import (
 )
 
 __all__ = [
+    "SessionResult",
     "accept_invite",
     "add_participant",
     "apply_media_report",
@@ -111,6 +113,16 @@ __all__ = [
 
 # A change to a loaded session: (session, the caller's participant id or "", now) -> after.
 Change = Callable[[Session, str, datetime], Session]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionResult:
+    """What a caller's use case answers with: the session as stored, and its view. For a
+    change, the view is the very object its events were built from, handed on so the
+    response does not build it again (a team call's view has hundreds of participants)."""
+
+    session: Session
+    view: SessionView
 
 
 def new_id(prefix: str) -> str:
@@ -206,7 +218,7 @@ async def start_session(
     target: Target,
     name: str,
     now: datetime,
-) -> Session:
+) -> SessionResult:
     """A new ringing session with the caller accepted (their join grant comes from
     `join_grant`, out of the transaction). A team target starts a dispatch instead of
     ringing one invitee."""
@@ -253,12 +265,12 @@ async def start_session(
     session = await advance_dispatches(conn, vendor.id, None, session, now)
     await repo.insert_session(conn, vendor.id, session)
     _flag_queue(conn, None, session)
-    await _emit(ctx, conn, None, session, now)
+    view = await _emit(ctx, conn, None, session, now)
     try:
         await ctx.media.open_room(session)
     except MediaUnavailable as exc:
         raise Problem(503, ProblemCode.MEDIA_UNAVAILABLE, str(exc)) from exc
-    return session
+    return SessionResult(session, view)
 
 
 async def rename_session(
@@ -271,7 +283,7 @@ async def rename_session(
     now: datetime,
     *,
     if_match: int | None = None,
-) -> Session:
+) -> SessionResult:
     """Rename the session (hosts)."""
 
     def change(session: Session, actor: str, now: datetime) -> Session:
@@ -290,7 +302,7 @@ async def accept_invite(
     now: datetime,
     *,
     if_match: int | None = None,
-) -> Session:
+) -> SessionResult:
     """Answer the caller's own invite. Of several racing accepts exactly one wins."""
 
     def change(session: Session, _actor: str, now: datetime) -> Session:
@@ -310,7 +322,7 @@ async def reject_invite(
     now: datetime,
     *,
     if_match: int | None = None,
-) -> Session:
+) -> SessionResult:
     """Decline the caller's own invite."""
 
     def change(session: Session, _actor: str, now: datetime) -> Session:
@@ -329,7 +341,7 @@ async def leave_session(
     now: datetime,
     *,
     if_match: int | None = None,
-) -> Session:
+) -> SessionResult:
     """Leave the session; it ends when fewer than two remain."""
     return await _change(ctx, conn, vendor_slug, session_id, user_id, t.leave, now, if_match)
 
@@ -343,7 +355,7 @@ async def cancel_session(
     now: datetime,
     *,
     if_match: int | None = None,
-) -> Session:
+) -> SessionResult:
     """Hang up while ringing (the initiator): the session ends cancelled."""
     return await _change(ctx, conn, vendor_slug, session_id, user_id, t.cancel, now, if_match)
 
@@ -357,7 +369,7 @@ async def end_session(
     now: datetime,
     *,
     if_match: int | None = None,
-) -> Session:
+) -> SessionResult:
     """End the session for everyone (hosts)."""
     return await _change(ctx, conn, vendor_slug, session_id, user_id, t.end, now, if_match)
 
@@ -371,7 +383,7 @@ async def hold_session(
     now: datetime,
     *,
     if_match: int | None = None,
-) -> Session:
+) -> SessionResult:
     """Put the session on hold (hosts)."""
     return await _change(ctx, conn, vendor_slug, session_id, user_id, t.hold, now, if_match)
 
@@ -385,7 +397,7 @@ async def unhold_session(
     now: datetime,
     *,
     if_match: int | None = None,
-) -> Session:
+) -> SessionResult:
     """Take the session off hold (hosts)."""
     return await _change(ctx, conn, vendor_slug, session_id, user_id, t.unhold, now, if_match)
 
@@ -400,7 +412,7 @@ async def add_participant(
     now: datetime,
     *,
     if_match: int | None = None,
-) -> Session:
+) -> SessionResult:
     """Ring another party into the session (hosts); a team target starts a dispatch."""
     vendor, before, roles = await _load_visible(conn, vendor_slug, session_id, user_id, lock=True)
     if isinstance(target, TeamTarget):
@@ -431,7 +443,7 @@ async def remove_participant(
     now: datetime,
     *,
     if_match: int | None = None,
-) -> Session:
+) -> SessionResult:
     """Remove a participant, or stop ringing them (hosts)."""
 
     def change(session: Session, actor: str, now: datetime) -> Session:
@@ -471,7 +483,7 @@ async def start_recording(
     now: datetime,
     *,
     if_match: int | None = None,
-) -> Session:
+) -> SessionResult:
     """Start recording (hosts); `starting` until the media backend reports it active."""
     recording_id = new_id("rec")
 
@@ -491,7 +503,7 @@ async def stop_recording(
     now: datetime,
     *,
     if_match: int | None = None,
-) -> Session:
+) -> SessionResult:
     """Stop a recording (hosts)."""
 
     def change(session: Session, actor: str, now: datetime) -> Session:
@@ -727,7 +739,7 @@ async def _change(
     change: Change,
     now: datetime,
     if_match: int | None,
-) -> Session:
+) -> SessionResult:
     """Run `change` as the caller on the locked session and store what changed."""
     vendor, before, _roles = await _load_visible(conn, vendor_slug, session_id, user_id, lock=True)
     return await _apply(ctx, conn, vendor, before, user_id, change, now, if_match)
@@ -742,7 +754,7 @@ async def _apply(
     change: Change,
     now: datetime,
     if_match: int | None,
-) -> Session:
+) -> SessionResult:
     if if_match is not None and if_match != before.version:
         raise Problem(
             412,
@@ -753,7 +765,7 @@ async def _apply(
     actor = before.acting_participant(user_id)
     after = change(before, actor.id if actor else "", now)
     if after is before:
-        return before
+        return SessionResult(before, SessionView.of(before))
     return await _store(ctx, conn, vendor.id, before, after, now)
 
 
@@ -784,15 +796,14 @@ async def _store(
     before: Session,
     after: Session,
     now: datetime,
-) -> Session:
+) -> SessionResult:
     """Save a change made under the session lock, with what follows from it in the same
     transaction: the next step of its dispatches, the agents' call endings, its events."""
     after = await advance_dispatches(conn, vendor_id, before, after, now)
     await repo.save_session(conn, vendor_id, before, after, now)
     await record_call_endings(conn, vendor_id, call_endings(before, after), now)
     _flag_queue(conn, before, after)
-    await _emit(ctx, conn, before, after, now)
-    return after
+    return SessionResult(after, await _emit(ctx, conn, before, after, now))
 
 
 def _flag_queue(conn: AsyncConnection, before: Session | None, after: Session) -> None:
@@ -818,12 +829,15 @@ async def _emit(
     before: Session | None,
     after: Session,
     now: datetime,
-) -> None:
-    """The change's realtime events, and the media work its backend acts on."""
-    written = await write_events(conn, session_events(before, after), now)
+) -> SessionView:
+    """The change's realtime events, and the media work its backend acts on; the view of
+    `after` the events carry."""
+    view = SessionView.of(after)
+    written = await write_events(conn, session_events(before, after, view), now)
     SESSION_CHANGES.inc()
     OUTBOX_EVENTS.inc(written)
     if before is None:
         SESSIONS_STARTED.inc()
     commands = [c for c in media_commands(before, after) if c.action in ctx.media.actions]
     await schedule_commands(conn, after.id, commands, now)
+    return view
