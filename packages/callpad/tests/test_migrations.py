@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from callpad.clock import utcnow
 from callpad.context import AppContext
 from callpad.db.engine import Database
-from callpad.db.migrate import upgrade
+from callpad.db.migrate import downgrade, upgrade
 from callpad.db.tables import Json, Timestamp, metadata, outbox
 from callpad.testing import fast_settings
 
@@ -65,6 +65,30 @@ async def test_the_migrations_build_the_schema_the_code_declares(database_url: s
     try:
         async with db.engine.connect() as conn:
             assert await conn.run_sync(differences) == []
+    finally:
+        await db.dispose()
+
+
+async def test_0007_downgrades_and_upgrades_again_keeping_the_rows(new_database_url: str) -> None:
+    db = Database(fast_settings(new_database_url).resolved_database_url())
+
+    async def columns() -> set[str]:
+        async with db.engine.connect() as conn:
+            found = await conn.run_sync(lambda c: sa.inspect(c).get_columns("outbox"))
+            return {column["name"] for column in found}
+
+    try:
+        await upgrade(db)
+        async with db.engine.begin() as conn:
+            row = {"topic": "t", "channels": [TEAM], "data": [{"n": 1}], "created_at": utcnow()}
+            await conn.execute(outbox.insert().values(fanned_out=True, **row))
+        await downgrade(db, "0006")
+        assert "fanned_out" not in await columns()
+        await upgrade(db)
+        assert "fanned_out" in await columns()
+        async with db.engine.connect() as conn:
+            marked = (await conn.execute(sa.select(outbox.c.fanned_out))).scalars().all()
+        assert marked == [True]  # marked again from its data
     finally:
         await db.dispose()
 

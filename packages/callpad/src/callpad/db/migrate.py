@@ -19,7 +19,13 @@ if TYPE_CHECKING:
     from alembic.config import Config
     from sqlalchemy import Connection
 
-__all__ = ["SCHEMA_HEAD", "SchemaNotCurrent", "assert_schema_current", "upgrade"]
+__all__ = [
+    "SCHEMA_HEAD",
+    "SchemaNotCurrent",
+    "assert_schema_current",
+    "downgrade",
+    "upgrade",
+]
 
 # The newest migration's revision (`versions/`); the server refuses any other schema.
 SCHEMA_HEAD = "0007"
@@ -56,6 +62,17 @@ async def upgrade(db: Database, revision: str = "head") -> None:
 
     def run(connection: Connection) -> None:
         command.upgrade(_config(connection), revision)
+
+    async with db.engine.begin() as conn:
+        await conn.run_sync(run)
+
+
+async def downgrade(db: Database, revision: str) -> None:
+    """Undo migrations down to `revision` (no CLI command: for tests, and by hand)."""
+    from alembic import command
+
+    def run(connection: Connection) -> None:
+        command.downgrade(_config(connection), revision)
 
     async with db.engine.begin() as conn:
         await conn.run_sync(run)
