@@ -4,49 +4,72 @@ None of them polls for work that is not there. A loop runs its step when woken: 
 commit in this process, by another process's commit (PostgreSQL NOTIFY, or the SQLite
 file changing), or, for timers, when its earliest due row falls due. `interval_s` is only
 a slow safety poll, for what no wake-up can announce (a LISTEN connection lost unnoticed).
+Safety polls fall on a common grid: every loop with the same interval wakes at the same
+multiples of it on the event loop's clock, so an idle process wakes once per interval for
+all of them, not once for each (on a virtual machine, waking is most of what a poll costs).
+
+`Deadline` is the one way a loop here sleeps until a time others may bring sooner: the
+timer loops' `Alarm` and the embedded hub's ticker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from .clock import utcnow
 from .metrics import BACKGROUND_PASSES
 
-__all__ = ["Alarm", "poll_loop", "until_next_multiple"]
+__all__ = ["Alarm", "Deadline", "poll_loop", "until_next_multiple"]
 
 logger = logging.getLogger("callpad.background")
 
 
+class Deadline:
+    """When a sleeping loop next wakes: set by the loop before it sleeps, and brought
+    sooner (never later) by others, which wakes the sleeper only to sleep less. Times are
+    seconds of `clock` (monotonic)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.at: float | None = None  # None: nothing due
+        self._moved = asyncio.Event()
+
+    def sooner(self, at: float) -> None:
+        if self.at is None or at < self.at:
+            self.at = at
+            self._moved.set()
+
+    async def sleep(self, *, at_most: float | None = None) -> None:
+        """Until `at`, following it as it moves sooner, or for `at_most` seconds."""
+        end = None if at_most is None else self.clock() + at_most
+        while True:
+            self._moved.clear()
+            wake = end if self.at is None else self.at if end is None else min(self.at, end)
+            timeout = None if wake is None else wake - self.clock()
+            if timeout is not None and timeout <= 0:
+                await asyncio.sleep(0)  # due already: still let others run (a cancellation)
+                return
+            try:
+                await asyncio.wait_for(self._moved.wait(), timeout)
+            except TimeoutError:
+                return
+
+
 class Alarm:
-    """Wakes a timer loop for a commit's row due before the one it sleeps for: at once when
-    that row is due already, otherwise only to sleep less (no step, so no query, runs)."""
+    """A timer loop's wake-up, rung by commits with the rows' due time: the loop runs its
+    step at once when that time has come, otherwise only sleeps less (no step, so no
+    query, runs before then)."""
 
     def __init__(self) -> None:
-        self.event = asyncio.Event()
-        # The due time the loop sleeps until; None while it runs or knows of nothing due,
-        # when any new due row must wake it.
-        self.sleeping_until: datetime | None = None
-        # The earliest due time announced since the loop last woke.
-        self.announced: datetime | None = None
+        self.deadline = Deadline()
 
     def due(self, at: datetime) -> None:
-        if self.sleeping_until is None or at < self.sleeping_until:
-            if self.announced is None or at < self.announced:
-                self.announced = at
-            self.event.set()
-
-    def earlier_deadline(self) -> datetime | None:
-        """What woke the loop, when it is a deadline still to come; None when the loop
-        must run its step now. Clears the wake-up."""
-        announced, self.announced = self.announced, None
-        self.event.clear()
-        if announced is None or announced <= utcnow():
-            return None
-        return announced
+        self.deadline.sooner(self.deadline.clock() + (at - utcnow()).total_seconds())
 
 
 async def poll_loop(
@@ -58,8 +81,9 @@ async def poll_loop(
     name: str,
 ) -> None:
     """Run `step` until cancelled: again at once while it finds work, otherwise when
-    `wake` is set, at `next_due()` (the earliest due row, for timers), or after
-    `interval_s`, whichever comes first.
+    `wake` is set (an event) or falls due (an alarm), at `next_due()` (the earliest due
+    row, for timers: with an alarm), or at the next multiple of `interval_s`, whichever
+    comes first.
 
     A failing step is logged and retried with backoff. A cancellation is never taken for
     a failure, even when a database driver interrupted mid-query turns it into an error
@@ -67,16 +91,15 @@ async def poll_loop(
     """
     task = asyncio.current_task()
     passes = BACKGROUND_PASSES.labels(name)
-    alarm = wake if isinstance(wake, Alarm) else None
-    event = wake.event if isinstance(wake, Alarm) else wake or asyncio.Event()
+    deadline = wake.deadline if isinstance(wake, Alarm) else None
+    event = wake if isinstance(wake, asyncio.Event) else asyncio.Event()
     failures = 0
     while True:
         if task is not None and task.cancelling():
             raise asyncio.CancelledError
         event.clear()
-        if alarm is not None:
-            alarm.sleeping_until = None
-            alarm.announced = None
+        if deadline is not None:
+            deadline.at = None  # while the step runs, any due time rung must wake it
         passes.inc()
         try:
             done = await step()
@@ -91,28 +114,14 @@ async def poll_loop(
             continue
         if done:
             continue
-        await _sleep(event, alarm, due, interval_s)
-
-
-async def _sleep(
-    event: asyncio.Event, alarm: Alarm | None, due: datetime | None, interval_s: float
-) -> None:
-    """Until `event`, `due` or `interval_s`. An alarm that only moves the deadline earlier
-    shortens the sleep without waking the loop's step."""
-    while True:
-        timeout = until_next_multiple(interval_s)
+        if deadline is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), until_next_multiple(interval_s))
+            continue
         if due is not None:
-            if alarm is not None:
-                alarm.sleeping_until = due
-            timeout = min(timeout, max(0.0, (due - utcnow()).total_seconds()))
-        try:
-            await asyncio.wait_for(event.wait(), timeout)
-        except TimeoutError:
-            return
-        earlier = alarm.earlier_deadline() if alarm is not None else None
-        if earlier is None:
-            return
-        due = earlier if due is None else min(due, earlier)
+            assert isinstance(wake, Alarm)
+            wake.due(due)
+        await deadline.sleep(at_most=until_next_multiple(interval_s))
 
 
 def until_next_multiple(interval_s: float) -> float:

@@ -19,6 +19,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
+from ...background import Deadline
 from ..protocol import Disconnect, ErrorCode, dumps
 from ..server import SET_MAX_MESSAGE_SIZE
 from ..tokens import ConnectionClaims
@@ -69,11 +70,9 @@ class Hub:
         # While `corked()`: the frames published, per connection, to send as one message.
         self._corked: dict[Subscriber, list[str]] | None = None
         self.accepting = True
-        # The ticker (`run`): when it next wakes (monotonic; None: nothing is due), the
-        # event that wakes it sooner, and its shortest sleep.
-        self._wake_at: float | None = None
+        # The ticker (`run`): when it next wakes, and the earliest its next pass may run.
+        self._wake = Deadline(clock)
         self._next_pass_from = 0.0
-        self._due_sooner = asyncio.Event()
         self._tick_s = max(0.01, min(1.0, config.ping_interval_s / 4, config.pong_timeout_s / 4))
 
     def now(self) -> float:
@@ -270,22 +269,12 @@ class Hub:
             self._forget_revocations(time.time())
             due = _earliest(due, self.streams.next_expiry(), self._next_forget(now))
             self._next_pass_from = now + self._tick_s
-            self._wake_at = None if due is None else max(due, self._next_pass_from)
-            self._due_sooner.clear()
-            while self._wake_at is None or self._clock() < self._wake_at:
-                timeout = None if self._wake_at is None else self._wake_at - self._clock()
-                try:
-                    await asyncio.wait_for(self._due_sooner.wait(), timeout)
-                except TimeoutError:
-                    break
-                self._due_sooner.clear()  # `_wake_at` moved sooner: sleep until then
+            self._wake.at = None if due is None else max(due, self._next_pass_from)
+            await self._wake.sleep()
 
     def _due_at(self, at: float) -> None:
         """Something is due at `at` (monotonic): wake the ticker then, if it sleeps longer."""
-        at = max(at, self._next_pass_from)
-        if self._wake_at is None or at < self._wake_at:
-            self._wake_at = at
-            self._due_sooner.set()
+        self._wake.sooner(max(at, self._next_pass_from))
 
     def _next_forget(self, now: float) -> float | None:
         if not self._revoked:
