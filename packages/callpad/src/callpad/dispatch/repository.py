@@ -215,12 +215,32 @@ async def available_agents(
     ]
 
 
+# Built once: the timer loop and the dispatch queue run these at every wake-up.
+_WAITING = dispatches.c.state.in_([DispatchState.RINGING.value, DispatchState.QUEUED.value])
+_NEXT_DISPATCH_DUE = sa.select(sa.func.min(dispatches.c.due_at)).where(_WAITING)
+_DUE_DISPATCHES = (
+    sa.select(dispatches.c.session_id, dispatches.c.id)
+    .where(_WAITING, dispatches.c.due_at <= sa.bindparam("now"))
+    .order_by(dispatches.c.due_at)
+    .limit(sa.bindparam("limit"))
+)
+_QUEUED_DISPATCHES = (
+    sa.select(
+        dispatches.c.session_id,
+        dispatches.c.id,
+        dispatches.c.vendor_id,
+        dispatches.c.team,
+        dispatches.c.queue_position,
+    )
+    .where(dispatches.c.state == DispatchState.QUEUED.value)
+    .order_by(dispatches.c.vendor_id, dispatches.c.team, dispatches.c.queued_at, dispatches.c.id)
+    .limit(sa.bindparam("limit"))
+)
+
+
 async def next_dispatch_due(conn: AsyncConnection) -> datetime | None:
     """When the earliest open dispatch times out (or its queue wait ends)."""
-    query = sa.select(sa.func.min(dispatches.c.due_at)).where(
-        dispatches.c.state.in_([DispatchState.RINGING.value, DispatchState.QUEUED.value])
-    )
-    due: datetime | None = (await conn.execute(query)).scalar_one_or_none()
+    due: datetime | None = (await conn.execute(_NEXT_DISPATCH_DUE)).scalar_one_or_none()
     return due
 
 
@@ -228,15 +248,7 @@ async def due_dispatches(
     conn: AsyncConnection, now: datetime, limit: int = 100
 ) -> list[tuple[str, str]]:
     """(session id, dispatch id) of open dispatches past their deadline, earliest first."""
-    rows = await conn.execute(
-        sa.select(dispatches.c.session_id, dispatches.c.id)
-        .where(
-            dispatches.c.state.in_([DispatchState.RINGING.value, DispatchState.QUEUED.value]),
-            dispatches.c.due_at <= now,
-        )
-        .order_by(dispatches.c.due_at)
-        .limit(limit)
-    )
+    rows = await conn.execute(_DUE_DISPATCHES, {"now": now, "limit": limit})
     return [(row.session_id, row.id) for row in rows]
 
 
@@ -251,20 +263,7 @@ class QueuedDispatch:
 
 async def queued_dispatches(conn: AsyncConnection, limit: int = 500) -> list[QueuedDispatch]:
     """Every queued dispatch, each team's oldest first."""
-    rows = await conn.execute(
-        sa.select(
-            dispatches.c.session_id,
-            dispatches.c.id,
-            dispatches.c.vendor_id,
-            dispatches.c.team,
-            dispatches.c.queue_position,
-        )
-        .where(dispatches.c.state == DispatchState.QUEUED.value)
-        .order_by(
-            dispatches.c.vendor_id, dispatches.c.team, dispatches.c.queued_at, dispatches.c.id
-        )
-        .limit(limit)
-    )
+    rows = await conn.execute(_QUEUED_DISPATCHES, {"limit": limit})
     return [QueuedDispatch(*row) for row in rows]
 
 

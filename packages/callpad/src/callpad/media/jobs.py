@@ -54,20 +54,24 @@ async def schedule_reports(
         after_commit(conn).media_job_at(now + timedelta(seconds=min(r.after_s for r in reports)))
 
 
+# Built once: the media loop runs these at every wake-up.
+_NEXT_JOB_DUE = sa.select(sa.func.min(media_jobs.c.due_at)).where(media_jobs.c.done_at.is_(None))
+_DUE_JOB_IDS = (
+    sa.select(media_jobs.c.id)
+    .where(media_jobs.c.done_at.is_(None), media_jobs.c.due_at <= sa.bindparam("now"))
+    .order_by(media_jobs.c.due_at, media_jobs.c.id)
+    .limit(sa.bindparam("limit"))
+)
+
+
 async def next_job_due(conn: AsyncConnection) -> datetime | None:
     """When the earliest job not yet done is due."""
-    query = sa.select(sa.func.min(media_jobs.c.due_at)).where(media_jobs.c.done_at.is_(None))
-    due: datetime | None = (await conn.execute(query)).scalar_one_or_none()
+    due: datetime | None = (await conn.execute(_NEXT_JOB_DUE)).scalar_one_or_none()
     return due
 
 
 async def due_job_ids(conn: AsyncConnection, now: datetime, limit: int = 100) -> list[int]:
-    rows = await conn.execute(
-        sa.select(media_jobs.c.id)
-        .where(media_jobs.c.done_at.is_(None), media_jobs.c.due_at <= now)
-        .order_by(media_jobs.c.due_at, media_jobs.c.id)
-        .limit(limit)
-    )
+    rows = await conn.execute(_DUE_JOB_IDS, {"now": now, "limit": limit})
     return [int(job_id) for job_id in rows.scalars()]
 
 

@@ -315,10 +315,19 @@ async def pending_invites(
     return [PendingInvite(from_document(doc), pid, at) for doc, pid, at in rows]
 
 
+# The timer loop's queries, built once: it runs them after commits, at every wake-up.
+_NEXT_INVITE_DUE = sa.select(sa.func.min(invites.c.expires_at)).where(invites.c.state == "pending")
+_DUE_INVITES = (
+    sa.select(invites.c.session_id, invites.c.participant_id)
+    .where(invites.c.state == "pending", invites.c.expires_at <= sa.bindparam("now"))
+    .order_by(invites.c.expires_at)
+    .limit(sa.bindparam("limit"))
+)
+
+
 async def next_invite_due(conn: AsyncConnection) -> datetime | None:
     """When the earliest pending ring times out."""
-    query = sa.select(sa.func.min(invites.c.expires_at)).where(invites.c.state == "pending")
-    due: datetime | None = (await conn.execute(query)).scalar_one_or_none()
+    due: datetime | None = (await conn.execute(_NEXT_INVITE_DUE)).scalar_one_or_none()
     return due
 
 
@@ -326,10 +335,5 @@ async def due_invites(
     conn: AsyncConnection, now: datetime, limit: int = 100
 ) -> list[tuple[str, str]]:
     """(session id, participant id) of rings past their deadline, earliest first."""
-    rows = await conn.execute(
-        sa.select(invites.c.session_id, invites.c.participant_id)
-        .where(invites.c.state == "pending", invites.c.expires_at <= now)
-        .order_by(invites.c.expires_at)
-        .limit(limit)
-    )
+    rows = await conn.execute(_DUE_INVITES, {"now": now, "limit": limit})
     return [(row.session_id, row.participant_id) for row in rows]
