@@ -222,7 +222,7 @@ class InlineSQLiteDialect(SQLiteDialect_pysqlite):
 
 
 class _InlineAsyncConnection(AsyncConnection):
-    """An inline SQLite connection's statements, commits and closes run where they are
+    """An inline SQLite connection's statements, options, commits and closes run where they are
     awaited, with no greenlet: SQLAlchemy's AsyncConnection starts a greenlet for each
     (and Python maps and unmaps a frame stack for it), and a task for each close,
     several times the cost of a small statement on pages in memory. None of them waits
@@ -248,6 +248,10 @@ class _InlineAsyncConnection(AsyncConnection):
         execution_options: CoreExecuteOptionsParameter | None = None,
     ) -> CursorResult[Any]:
         return self._proxied.exec_driver_sql(statement, parameters, execution_options)
+
+    async def execution_options(self, **opt: Any) -> AsyncConnection:
+        self._proxied.execution_options(**opt)
+        return self
 
     def begin(self) -> AsyncTransaction:
         assert self._proxied
