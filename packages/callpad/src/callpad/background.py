@@ -91,15 +91,17 @@ async def poll_loop(
     """
     task = asyncio.current_task()
     passes = BACKGROUND_PASSES.labels(name)
-    deadline = wake.deadline if isinstance(wake, Alarm) else None
+    alarm = wake if isinstance(wake, Alarm) else None
+    if next_due is not None and alarm is None:
+        raise TypeError("a loop with next_due sleeps on an Alarm")
     event = wake if isinstance(wake, asyncio.Event) else asyncio.Event()
     failures = 0
     while True:
         if task is not None and task.cancelling():
             raise asyncio.CancelledError
         event.clear()
-        if deadline is not None:
-            deadline.at = None  # while the step runs, any due time rung must wake it
+        if alarm is not None:
+            alarm.deadline.at = None  # while the step runs, any due time rung must wake it
         passes.inc()
         try:
             done = await step()
@@ -114,14 +116,13 @@ async def poll_loop(
             continue
         if done:
             continue
-        if deadline is None:
+        if alarm is None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), until_next_multiple(interval_s))
             continue
         if due is not None:
-            assert isinstance(wake, Alarm)
-            wake.due(due)
-        await deadline.sleep(at_most=until_next_multiple(interval_s))
+            alarm.due(due)
+        await alarm.deadline.sleep(at_most=until_next_multiple(interval_s))
 
 
 def until_next_multiple(interval_s: float) -> float:
