@@ -45,7 +45,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,7 +54,7 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # testsupport, at the root
 
-from api import Connection, HttpError  # bench/api.py: the small HTTP/1.1 client
+from api import Connection, HttpError, process  # bench/api.py: its HTTP/1.1 client
 from procfs import cpu_seconds, rss_kib
 
 from testsupport.servers import free_port
@@ -125,26 +124,6 @@ async def run_attackers(port: int, count: int) -> None:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     print(json.dumps(tally), flush=True)
-
-
-# -- the server ------------------------------------------------------------------------------
-
-
-@contextlib.asynccontextmanager
-async def subprocess(argv: list[str], env: dict[str, str], log: Path) -> AsyncIterator[int]:
-    with log.open("wb") as out:
-        proc = await asyncio.create_subprocess_exec(
-            *argv, env=env, stdout=out, stderr=asyncio.subprocess.STDOUT
-        )
-    try:
-        yield proc.pid
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(proc.wait(), 20)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
 
 
 # -- the ordinary load -------------------------------------------------------------------------
@@ -293,7 +272,7 @@ async def bench_in(args: argparse.Namespace, workdir: Path) -> bool:
     argv += ["--host", HOST, "--port", str(port)]
     agents = [100 + i for i in range(args.agents)]
     async with (
-        subprocess(argv, env, workdir / "callpad.log") as pid,
+        process(argv, env, workdir / "callpad.log") as pid,
         httpx.AsyncClient(base_url=f"http://{HOST}:{port}", trust_env=False) as http,
     ):
         api = Api(http, settings)
@@ -318,7 +297,7 @@ async def bench_in(args: argparse.Namespace, workdir: Path) -> bool:
         for round_ in range(args.rounds):
             baseline.append(await load.measure(pid, args.seconds))
             log = workdir / f"attack-{round_}.log"
-            async with subprocess(attack_argv, dict(os.environ), log) as attacker_pid:
+            async with process(attack_argv, dict(os.environ), log) as attacker_pid:
                 while "attacking" not in log.read_text():  # noqa: ASYNC110 - another process
                     await asyncio.sleep(0.1)
                 await asyncio.sleep(1.0)  # every attacker is connected and sending
