@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 from farvex import DispatchChanged, DispatchState, HostClient, InviteRemoved, PresenceChanged
-from farvex.testing import CallpadServer
+from farvex.testing import CallpadServer, handlers_done
 
 from testsupport.api import eventually
 
@@ -61,6 +61,8 @@ async def test_one_agent_answers_and_the_others_invites_are_dropped(
     answered = await agents[1].invites.accept(invites[1])
     assert answered.session.dispatches[0].state == DispatchState.RESOLVED
     await eventually(lambda: all(len(a.invites) == 0 for a in agents))
+    for agent in agents:  # their stores changed; now their `invite.removed` handlers ran
+        await handlers_done(agent)
     assert removed == {
         42: [("withdrawn", "answered_elsewhere")],
         43: [("accepted", None)],

@@ -86,13 +86,14 @@ class SessionClient:
     ) -> None:
         self.api_url = _base_url(api_url)
         self._as_customer = as_customer
-        self._media = Media(join_by_default=join_media)
         self.user_id = user_id
         self.vendor = vendor
         self._options = RequestOptions(timeout=timeout, max_retries=max_retries)
         self._api = HttpApi(self.api_url, auth, user_id=user_id, transport=transport)
         self._emitter = Emitter()
         self._store = Store(user_id, self._emitter, clock=self._api.server_now)
+        # Rooms are part of what `watch()` sees: joining or leaving one wakes watchers.
+        self._media = Media(join_by_default=join_media, on_change=self._store.wake_watchers)
         self._realtime = Realtime(
             store=self._store,
             fetch_grant=lambda: self._api.realtime_grant(self.vendor, self._options),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ._errors import MediaConnectionError
@@ -31,8 +32,9 @@ def livekit_installed() -> bool:
 class Media:
     """The LiveKit rooms a client joined, by session id."""
 
-    def __init__(self, join_by_default: bool) -> None:
+    def __init__(self, join_by_default: bool, on_change: Callable[[], None]) -> None:
         self.join_by_default = join_by_default
+        self._on_change = on_change  # a room was joined or left
         self._rooms: dict[str, rtc.Room] = {}
 
     def room(self, session_id: str) -> rtc.Room | None:
@@ -64,11 +66,13 @@ class Media:
             ) from exc
         logger.debug("farvex: joined media room %s", answer.join.room)
         self._rooms[answer.session.id] = room
+        self._on_change()
 
     async def leave(self, session_id: str) -> None:
         room = self._rooms.pop(session_id, None)
         if room is not None:
             logger.debug("farvex: leaving the media room of %s", session_id)
+            self._on_change()
             await room.disconnect()
 
     async def aclose(self) -> None:

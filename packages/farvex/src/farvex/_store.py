@@ -116,7 +116,7 @@ class Store:
         self._follow_invites(session)
         if current is not None and session.id not in self._sessions:
             emit("session.removed", SessionRemoved(session.id, session.version, session))
-        self._changed()
+        self.wake_watchers()
         return True
 
     def read_feeds_of(self, channels: Iterable[str]) -> None:
@@ -145,7 +145,7 @@ class Store:
         if current is not None:
             del self._sessions[session_id]
             self._emitter.emit("session.removed", SessionRemoved(session_id, version, current))
-        self._changed()
+        self.wake_watchers()
 
     def vendor_of(self, session_id: str) -> str | None:
         """The vendor of a session the store knows, from the session or an invite into it."""
@@ -179,14 +179,14 @@ class Store:
             self._emitter.emit("invite.received", InviteReceived(invite))
         self._invites_changed.set()
         self.ensure_expiry()
-        self._changed()
+        self.wake_watchers()
 
     def remove_invite(self, invite_id: str, state: str, reason: str | None = None) -> None:
         self._touch(invite_id)
         invite = self._invites.get(invite_id)
         session = self._sessions.get(invite.session_id) if invite is not None else None
         if self._drop_invite(invite_id, state, reason, session):
-            self._changed()
+            self.wake_watchers()
 
     def _drop_invite(
         self, invite_id: str, state: str, reason: str | None, session: VoiceSession | None
@@ -234,7 +234,7 @@ class Store:
         for invite_id in expired:
             self._drop_invite(invite_id, "expired", "timeout", None)
         if expired:
-            self._changed()
+            self.wake_watchers()
 
     def ensure_expiry(self) -> None:
         """Start the task that drops invites at their `expires_at` (owned, see `aclose`)."""
@@ -284,7 +284,7 @@ class Store:
             return
         self._presence[presence.user_id] = presence
         self._emitter.emit("presence.updated", PresenceChanged(presence, current))
-        self._changed()
+        self.wake_watchers()
 
     # Re-sync
 
@@ -309,7 +309,7 @@ class Store:
         for invite_id in list(self._invites):
             if invite_id not in listed_invites and invite_id not in touched:
                 self.remove_invite(invite_id, "withdrawn")
-        self._changed()
+        self.wake_watchers()
 
     def _touch(self, key: str) -> None:
         if self._touched is not None:
@@ -323,7 +323,7 @@ class Store:
             return
         self.status = status
         self._emitter.emit("status", StatusChanged(status, previous))
-        self._changed()
+        self.wake_watchers()
 
     def watcher(self) -> asyncio.Event:
         wake = asyncio.Event()
@@ -333,13 +333,15 @@ class Store:
     def unwatch(self, wake: asyncio.Event) -> None:
         self._watchers.discard(wake)
 
-    def _changed(self) -> None:
+    def wake_watchers(self) -> None:
+        """Re-evaluate every `watch()`: the store, or what the client derives from it (a
+        joined room), changed."""
         for wake in list(self._watchers):
             wake.set()
 
     async def aclose(self) -> None:
         self.closed = True
-        self._changed()
+        self.wake_watchers()
         if self._expiry_task is not None:
             self._expiry_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
