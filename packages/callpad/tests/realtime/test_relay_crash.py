@@ -69,6 +69,22 @@ async def _wait_listening(port: int) -> None:
     await eventually(listening, within_s=30)
 
 
+def server_env(url: str, **extra: str) -> tuple[int, dict[str, str], str]:
+    """A free port, the environment of a server process on `url` there (its relay polling
+    often, so a restarted one publishes at once), and its hub's WebSocket URL."""
+    sock = bound_socket()
+    port = int(sock.getsockname()[1])
+    sock.close()
+    env = {
+        **os.environ,
+        "CALLPAD_DATABASE_URL": url,
+        "CALLPAD_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "CALLPAD_REALTIME_RELAY_POLL_INTERVAL_S": "0.01",
+        **extra,
+    }
+    return port, env, f"ws://127.0.0.1:{port}/connection/websocket"
+
+
 async def all_published(db: Database) -> bool:
     """Every outbox row is marked published."""
     async with db.read() as conn:
@@ -82,17 +98,7 @@ async def test_sigkill_mid_changes_then_restart_publishes_each_committed_event_o
     url = f"sqlite:///{tmp_path / 'callpad.db'}"
     settings = Settings(database_url=url)
     await migrate(settings)
-    sock = bound_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    env = {
-        **os.environ,
-        "CALLPAD_DATABASE_URL": url,
-        "CALLPAD_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "CALLPAD_REALTIME_RELAY_POLL_INTERVAL_S": "0.01",
-        "CALLPAD_REALTIME_HISTORY_SIZE": "100000",
-    }
-    ws_url = f"ws://127.0.0.1:{port}/connection/websocket"
+    port, env, ws_url = server_env(url, CALLPAD_REALTIME_HISTORY_SIZE="100000")
     secret = settings.realtime_hmac_secret
 
     def token(user: int) -> str:
@@ -218,16 +224,7 @@ async def test_a_team_ring_whose_process_died_between_commit_and_publish_reaches
             rows = (await conn.execute(sa.select(outbox.c.channels, outbox.c.published_at))).all()
         assert rows == [(list(agents.values()), None)]  # committed, never published
 
-        sock = bound_socket()
-        port = sock.getsockname()[1]
-        sock.close()
-        env = {
-            **os.environ,
-            "CALLPAD_DATABASE_URL": url,
-            "CALLPAD_PUBLIC_URL": f"http://127.0.0.1:{port}",
-            "CALLPAD_REALTIME_RELAY_POLL_INTERVAL_S": "0.01",
-        }
-        ws_url = f"ws://127.0.0.1:{port}/connection/websocket"
+        port, env, ws_url = server_env(url)
         async with server_process(env, port):
             await _wait_listening(port)
 

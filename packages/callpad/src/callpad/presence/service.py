@@ -58,13 +58,7 @@ async def _publish(
     conn: AsyncConnection, vendor_id: int, vendor: str, row: repo.PresenceRow, now: datetime
 ) -> PresenceView:
     """`presence.upsert` to every member (on their vendor-scoped channels) and the feed."""
-    view = PresenceView(
-        vendor=vendor,
-        user_id=row.user_id,
-        status=row.status,
-        updated_at=row.updated_at,
-        wrap_up_until=row.wrap_up_until,
-    )
+    view = _view(vendor, row)
     members = sorted(await member_roles(conn, vendor_id))
     channels = (*(agent_channel(vendor, m) for m in members), vendor_feed(vendor))
     event = OutboxEvent("presence.upsert", view.model_dump(mode="json"), channels)
@@ -80,16 +74,14 @@ async def list_presence(
     await require_member(conn, vendor, user_id)
     rows = await repo.list_presence(conn, vendor.id, limit=limit + 1, after=after)
     page, next_cursor = next_page(rows, limit, lambda row: (row.user_id,))
-    return PresenceList(
-        presence=[
-            PresenceView(
-                vendor=vendor.slug,
-                user_id=row.user_id,
-                status=row.status,
-                updated_at=row.updated_at,
-                wrap_up_until=row.wrap_up_until,
-            )
-            for row in page
-        ],
-        next_cursor=next_cursor,
+    return PresenceList(presence=[_view(vendor.slug, row) for row in page], next_cursor=next_cursor)
+
+
+def _view(vendor: str, row: repo.PresenceRow) -> PresenceView:
+    return PresenceView(
+        vendor=vendor,
+        user_id=row.user_id,
+        status=row.status,
+        updated_at=row.updated_at,
+        wrap_up_until=row.wrap_up_until,
     )
