@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 from livekit import rtc
 
+from .hangs import STEP_S, StepHung, bounded, task_stacks
+
 __all__ = ["SAMPLE_RATE", "ToneParty", "tone_level"]
 
 SAMPLE_RATE = 48_000
@@ -81,7 +83,10 @@ class ToneParty:
         self.room.on("participant_connected", self._listen_to)
         self.room.on("disconnected", self._on_disconnected)
         self.room.on("participant_permissions_changed", self._on_permissions)
-        await self.room.connect(url, token, rtc.RoomOptions(auto_subscribe=True))
+        await bounded(
+            f"the {self.name}'s room.connect",
+            self.room.connect(url, token, rtc.RoomOptions(auto_subscribe=True)),
+        )
         self.identity = self.room.local_participant.identity
         self._may_publish = bool(self.room.local_participant.permissions.can_publish)
         for participant in self.room.remote_participants.values():
@@ -92,19 +97,47 @@ class ToneParty:
 
     async def publish(self) -> None:
         options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
-        publication = await self.room.local_participant.publish_track(self._track, options)
+        publication = await bounded(
+            f"the {self.name}'s publish_track",
+            self.room.local_participant.publish_track(self._track, options),
+        )
         self._publication_sid = publication.sid
 
     async def leave(self) -> None:
         if self._left:
             return
         self._left = True
-        with contextlib.suppress(Exception):
-            await self.room.disconnect()
-        for task in list(self._tasks):
+        try:
+            await bounded(f"the {self.name}'s room.disconnect", self._disconnect())
+        finally:
+            await self._stop_tasks()
+            await bounded(f"the {self.name}'s AudioSource.aclose", self._source.aclose())
+
+    async def _stop_tasks(self) -> None:
+        """Cancel the receiving, playing and republishing tasks, and wait (bounded) until
+        they end; a step one of them found hung is raised here."""
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._source.aclose()
+        if not tasks:
+            return
+        done, pending = await asyncio.wait(tasks, timeout=STEP_S)
+        if pending:
+            raise StepHung(
+                f"{len(pending)} of the {self.name}'s tasks did not end in {STEP_S:g} s after"
+                f" being cancelled; where they wait:\n{task_stacks(pending)}"
+            )
+        for task in done:
+            if not task.cancelled() and isinstance(task.exception(), StepHung):
+                raise task.exception()  # type: ignore[misc]
+
+    async def _unpublish(self, sid: str) -> None:
+        with contextlib.suppress(Exception):  # the server already took it away
+            await self.room.local_participant.unpublish_track(sid)
+
+    async def _disconnect(self) -> None:
+        with contextlib.suppress(Exception):  # a room the server closed: gone already
+            await self.room.disconnect()
 
     # -- what it hears -------------------------------------------------------------------
 
@@ -198,7 +231,7 @@ class ToneParty:
 
     async def _republish(self) -> None:
         if self._publication_sid is not None:
-            with contextlib.suppress(Exception):  # the server already took it away
-                await self.room.local_participant.unpublish_track(self._publication_sid)
+            unpublished = self._unpublish(self._publication_sid)
+            await bounded(f"the {self.name}'s unpublish_track", unpublished)
         self._publication_sid = None
         await self.publish()

@@ -22,11 +22,19 @@ from callpad.testing import fast_settings
 from livekit import api
 
 from testsupport.api import Api
+from testsupport.hangs import StepHung, task_stacks, tasks_shown_before_the_timeout
 from testsupport.servers import LiveKitServer, run_livekit
 from testsupport.voice import ToneParty
 
 CUSTOMER, AGENT, AGENT_2, AGENT_3 = 7, 42, 43, 44
 CUSTOMER_HZ, AGENT_HZ, AGENT_2_HZ, AGENT_3_HZ = 440.0, 880.0, 1320.0, 1760.0
+
+
+@pytest.fixture(autouse=True)
+async def _tasks_shown_on_a_hang(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """A test that hangs shows, before pytest-timeout fails it, the await each task is in."""
+    with tasks_shown_before_the_timeout(request.node):
+        yield
 
 
 @dataclass
@@ -100,7 +108,26 @@ async def serve(settings: Settings, sock: socket.socket) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
-        await task
+        await _stopped(task)
+
+
+# uvicorn waits, unbounded, for the requests in flight and then for the app's lifespan.
+_SHUTDOWN_S = 30.0
+
+
+async def _stopped(serving: asyncio.Task[None]) -> None:
+    """Wait for uvicorn to stop; if it does not, fail with what every task is waiting for."""
+    done, _ = await asyncio.wait({serving}, timeout=_SHUTDOWN_S)
+    if serving in done:
+        serving.result()
+        return
+    waiting = task_stacks()
+    serving.cancel()
+    await asyncio.wait({serving}, timeout=_SHUTDOWN_S)
+    raise StepHung(
+        f"uvicorn's shutdown (the requests in flight, then the app's lifespan) did not"
+        f" finish in {_SHUTDOWN_S:g} s; the tasks then:\n{waiting}"
+    )
 
 
 @contextlib.asynccontextmanager

@@ -1,13 +1,17 @@
 """When the LiveKit server does not answer: `callpad serve` says so in one line and exits,
-and a session that could not get its room is refused with a problem and not started."""
+a session that could not get its room is refused with a problem and not started, and
+digits sent to a phone leg fail, naming the step, instead of waiting forever."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from callpad.media.livekit import dtmf
 from callpad.testing import fast_settings
 
 from testsupport.api import Api, running_app
@@ -64,3 +68,30 @@ async def test_a_session_without_a_room_is_not_started(
         assert mine.json()["sessions"] == []
         invites = await http.get(AGENT, "/vendors/acme/invites")
         assert invites.json()["invites"] == []
+
+
+async def test_sending_dtmf_gives_up_on_a_livekit_that_never_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that takes the connection and then says nothing: joining the room to send
+    the digits would wait forever; it fails after the step's bound, naming the step."""
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def take_and_stay_silent(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+
+    silent = await asyncio.start_server(take_and_stay_silent, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    monkeypatch.setattr(dtmf, "STEP_S", 1.0)
+    settings = fast_settings(
+        f"sqlite:///{tmp_path / 'unused.db'}", media="livekit", livekit_url=f"ws://127.0.0.1:{port}"
+    )
+    try:
+        with pytest.raises(dtmf.DtmfNotSent, match=r"^sending DTMF: joining the room "):
+            await dtmf.send_digits(settings, "a-room", "PA_phone", "1#")
+        assert accepted, "the client never reached the silent server"
+    finally:
+        for writer in accepted:
+            writer.close()
+        silent.close()
+        await silent.wait_closed()

@@ -13,14 +13,19 @@ The `livekit` client SDK (`callpad[livekit]`) is imported when digits are sent.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
+from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any
 
 from ...config import Settings
+from ..base import MediaUnavailable
 from .permissions import room_token
 
-__all__ = ["DTMF_CODES", "dtmf_grant", "send_digits"]
+__all__ = ["DTMF_CODES", "DtmfNotSent", "dtmf_grant", "send_digits"]
+
+logger = logging.getLogger("callpad.media.dtmf")
 
 # RFC 4733's event codes, which LiveKit's SipDTMF carries beside the digit.
 DTMF_CODES = {
@@ -35,6 +40,14 @@ DTMF_CODES = {
 _TOKEN_TTL = timedelta(minutes=5)
 # Data packets are sent asynchronously: leaving at once could drop the last digits.
 _FLUSH_S = 0.5
+# Each step (join, one digit, leave) waits for a callback from the client's native layer,
+# which has no bound of its own: a step that takes this long has hung.
+STEP_S = 20.0
+
+
+class DtmfNotSent(MediaUnavailable):
+    """The digits did not all reach LiveKit: joining the room or publishing one of them
+    failed or did not finish within STEP_S. The message names the step."""
 
 
 def dtmf_grant(settings: Settings, room: str, identity: str) -> str:
@@ -51,22 +64,46 @@ def dtmf_grant(settings: Settings, room: str, identity: str) -> str:
 
 
 async def send_digits(settings: Settings, room_name: str, phone_identity: str, digits: str) -> None:
-    """Press `digits`, in order, on the phone leg `phone_identity` of `room_name`."""
+    """Press `digits`, in order, on the phone leg `phone_identity` of `room_name`; raises
+    DtmfNotSent when they did not all go out."""
     from livekit import rtc
 
     identity = f"dtmf-{uuid.uuid4().hex[:12]}"
     room = rtc.Room()
-    await room.connect(
-        settings.livekit_url,
-        dtmf_grant(settings, room_name, identity),
-        rtc.RoomOptions(auto_subscribe=False),
-    )
+    # The native layer's own bound too, so a join given up on here is not completed later.
+    options = rtc.RoomOptions(auto_subscribe=False, connect_timeout=STEP_S)
+    token = dtmf_grant(settings, room_name, identity)
+    await _step("joining the room", room.connect(settings.livekit_url, token, options))
     try:
-        for digit in digits:
-            await _publish_dtmf(room.local_participant, digit, phone_identity)
+        local = room.local_participant
+        for n, digit in enumerate(digits, 1):
+            what = f"publishing {digit!r} (digit {n} of {len(digits)})"
+            await _step(what, _publish_dtmf(local, digit, phone_identity))
         await asyncio.sleep(_FLUSH_S)
     finally:
-        await room.disconnect()
+        await _leave(room, identity)
+
+
+async def _step(what: str, step: Awaitable[None]) -> None:
+    bound = asyncio.timeout(STEP_S)
+    try:
+        async with bound:
+            await step
+    except Exception as exc:
+        hung = isinstance(exc, TimeoutError) and bound.expired()
+        outcome = f"did not finish in {STEP_S:g} s" if hung else f"failed: {exc!r}"
+        raise DtmfNotSent(f"sending DTMF: {what} {outcome}") from exc
+
+
+async def _leave(room: Any, identity: str) -> None:
+    """Leave the room, bounded. A failed or hung leave is logged, not raised: once the
+    digits are out, failing the job would have them pressed again when it is retried (the
+    hidden participant goes when the room closes)."""
+    try:
+        async with asyncio.timeout(STEP_S):
+            await room.disconnect()
+    except Exception as exc:  # TimeoutError included
+        logger.warning("DTMF participant %s did not leave its room: %r", identity, exc)
 
 
 async def _publish_dtmf(local: Any, digit: str, to_identity: str) -> None:
