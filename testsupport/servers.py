@@ -10,6 +10,7 @@ skips with a one-line reason; under `CI=true` it fails instead.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import random
@@ -19,7 +20,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ __all__ = [
     "run_centrifugo_nodes",
     "run_livekit",
     "run_livekit_sip",
+    "run_redis",
     "run_sipp",
 ]
 
@@ -110,14 +112,36 @@ def redis_url() -> str:
     """The Redis that `make services` started, checked with a PING; skips or fails without."""
     url = os.environ.get("CALLPAD_TEST_REDIS_URL", DEFAULT_REDIS_URL)
     host, _, port = url.removeprefix("redis://").partition(":")
-    try:
-        with socket.create_connection((host, int(port or 6379)), timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            answered = sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        answered = False
-    require(answered, f"Redis does not answer at {url}")
+    require(_redis_answers(host, int(port or 6379)), f"Redis does not answer at {url}")
     return url
+
+
+def _redis_answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def run_redis(workdir: Path) -> Iterator[str]:
+    """A Redis of the caller's own on a free loopback port, nothing saved; yields its URL.
+
+    For servers that must not meet another test's through the shared one: livekit-servers
+    on one Redis form one cluster (a room made through one may be placed on another, and
+    goes when that one stops), and LiveKit's SIP services on one Redis take each other's
+    calls, so SIP tests running at once in two checkouts would cross."""
+    binary = find_binary("redis-server")
+    require(binary is not None, "redis-server is not installed")
+    assert binary is not None
+    port = free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    argv = [str(binary), "--bind", "127.0.0.1", "--port", str(port), "--save", ""]
+    argv += ["--appendonly", "no", "--dir", str(workdir)]
+    with _process(argv, workdir / f"redis-{port}.log", lambda: _redis_answers("127.0.0.1", port)):
+        yield f"redis://127.0.0.1:{port}"
 
 
 def delete_redis_keys(url: str, prefix: str) -> int:
@@ -138,19 +162,18 @@ def delete_redis_keys(url: str, prefix: str) -> int:
 
 @contextlib.contextmanager
 def _process(
-    argv: list[str], log: Path, ready: str, timeout_s: float = 30.0
+    argv: list[str], log: Path, ready: str | Callable[[], bool], timeout_s: float = 30.0
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Start `argv`, wait until GET `ready` answers 200, stop it (SIGTERM, then SIGKILL)."""
+    """Start `argv`, wait until it is ready (GET `ready` answers 200, or `ready()` is true),
+    stop it (SIGTERM, then SIGKILL)."""
+    is_ready = ready if callable(ready) else functools.partial(_answers_200, ready)
     with log.open("wb") as out:
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + timeout_s
-        while True:
+        while not is_ready():
             if process.poll() is not None:
                 raise RuntimeError(f"{argv[0]} exited with {process.returncode}:\n{_tail(log)}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(ready, timeout=1, trust_env=False).status_code == 200:
-                    break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{argv[0]} not ready within {timeout_s} s:\n{_tail(log)}")
             time.sleep(0.05)
@@ -162,6 +185,12 @@ def _process(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _answers_200(url: str) -> bool:
+    with contextlib.suppress(httpx.HTTPError):
+        return httpx.get(url, timeout=1, trust_env=False).status_code == 200
+    return False
 
 
 def _tail(log: Path, lines: int = 30) -> str:

@@ -18,7 +18,7 @@ from livekit.rtc import _ffi_client as rtc_ffi
 
 from testsupport.api import Api, eventually
 from testsupport.rtp import RtpPhone
-from testsupport.servers import LiveKitServer, run_livekit, run_livekit_sip, run_sipp
+from testsupport.servers import LiveKitServer, run_livekit, run_livekit_sip, run_redis, run_sipp
 from testsupport.voice import HEARD
 
 from .conftest import AGENT, AGENT_HZ, Callpad, running_callpad, serve
@@ -29,10 +29,13 @@ PHONE = "+12025550100"
 
 
 @pytest.fixture
-def livekit_with_sip(tmp_path: Path, redis: str) -> Iterator[LiveKitServer]:
-    """A livekit-server on Redis with LiveKit's SIP service beside it."""
-    address = redis.removeprefix("redis://")
+def livekit_with_sip(tmp_path: Path) -> Iterator[LiveKitServer]:
+    """A livekit-server on Redis with LiveKit's SIP service beside it, on a Redis of the
+    test's own: on a shared one, another run's livekit-server would join this one's
+    cluster (and host some of its rooms) and its SIP service could take this one's calls."""
     with contextlib.ExitStack() as stack:
+        redis = stack.enter_context(run_redis(tmp_path / "redis"))
+        address = redis.removeprefix("redis://")
         server = stack.enter_context(
             run_livekit(tmp_path / "livekit", extra={"redis": {"address": address}})
         )
