@@ -27,7 +27,7 @@ __all__ = [
 
 # A `livekit` client operation (connect, publish, disconnect) waits for a callback from the
 # client's native layer, with no bound of its own; one that takes this long has hung.
-STEP_S = 20.0
+STEP_S = 15.0
 
 T = TypeVar("T")
 
