@@ -13,7 +13,7 @@ from callpad.clock import utcnow
 from callpad.context import AppContext
 from callpad.db.engine import Database
 from callpad.db.migrate import downgrade, upgrade
-from callpad.db.tables import Json, Timestamp, metadata, outbox
+from callpad.db.tables import Json, Timestamp, media_jobs, metadata, outbox
 from callpad.testing import fast_settings
 
 from testsupport.api import eventually, running_app
@@ -89,6 +89,24 @@ async def test_0007_downgrades_and_upgrades_again_keeping_the_rows(new_database_
         async with db.engine.connect() as conn:
             marked = (await conn.execute(sa.select(outbox.c.fanned_out))).scalars().all()
         assert marked == [True]  # marked again from its data
+    finally:
+        await db.dispose()
+
+
+async def test_0008_downgrades_and_upgrades_again_keeping_the_jobs(new_database_url: str) -> None:
+    db = Database(fast_settings(new_database_url).resolved_database_url())
+    job = {"session_id": "ses_1", "due_at": utcnow(), "body": {"command": {"action": "hold"}}}
+    try:
+        await upgrade(db)
+        async with db.engine.begin() as conn:
+            await conn.execute(media_jobs.insert().values(attempts=3, last_error="boom", **job))
+        await downgrade(db, "0007")
+        await upgrade(db)
+        async with db.engine.connect() as conn:
+            rows = (await conn.execute(sa.select(media_jobs))).mappings().all()
+        assert [(r["session_id"], r["attempts"], r["last_error"]) for r in rows] == [
+            ("ses_1", 0, None)  # the job kept; its attempts start again
+        ]
     finally:
         await db.dispose()
 

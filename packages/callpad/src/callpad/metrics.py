@@ -9,6 +9,7 @@ __all__ = [
     "DISPATCHES_EXPIRED",
     "INVITES_EXPIRED",
     "MEDIA_JOBS",
+    "MEDIA_JOB_FAILURES",
     "OUTBOX_EVENTS",
     "PRESENCE_SET_OFFLINE",
     "QUEUED_DISPATCHES_SERVED",
@@ -21,6 +22,12 @@ SESSION_CHANGES = Counter("callpad_session_changes", "Committed or attempted ses
 OUTBOX_EVENTS = Counter("callpad_outbox_events", "Realtime events written to the outbox.")
 INVITES_EXPIRED = Counter("callpad_invites_expired", "Rings withdrawn at their ring timeout.")
 MEDIA_JOBS = Counter("callpad_media_jobs", "Media jobs run, by kind.", ["kind"])
+MEDIA_JOB_FAILURES = Counter(
+    "callpad_media_job_failures",
+    "Media commands that failed or got no answer in time, by action and outcome "
+    "(retried, given_up).",
+    ["action", "outcome"],
+)
 DISPATCHES_EXPIRED = Counter(
     "callpad_dispatches_expired", "Team dispatches expired at their dispatch or queue timeout."
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,16 +25,18 @@ from .domain import MediaCommand
 from .idempotency import delete_expired_keys
 from .media.base import MediaReport
 from .media.jobs import (
-    claim_job,
+    TakenJob,
     delete_finished_jobs,
     due_job_ids,
     next_job_due,
     schedule_reports,
+    settle_job,
+    take_job,
 )
-from .media.reports import report_from_json
 from .metrics import (
     DISPATCHES_EXPIRED,
     INVITES_EXPIRED,
+    MEDIA_JOB_FAILURES,
     MEDIA_JOBS,
     PRESENCE_SET_OFFLINE,
     QUEUED_DISPATCHES_SERVED,
@@ -47,11 +50,37 @@ from .sessions import repository as session_repo
 from .sessions import service
 from .webhooks.repository import delete_old_webhooks
 
-__all__ = ["PURGE_INTERVAL_S", "Workers"]
+__all__ = [
+    "MEDIA_CALL_TIMEOUT_S",
+    "MEDIA_JOB_ATTEMPTS",
+    "PURGE_INTERVAL_S",
+    "RUN_AT_MOST_ONCE",
+    "Workers",
+    "retry_delay_s",
+]
+
+logger = logging.getLogger("callpad.media")
 
 # How often old rows are purged: they outlive `retention_s` by at most this much. A multiple
 # of the default safety poll, so an idle process wakes for both at once.
 PURGE_INTERVAL_S = 300.0
+
+# A media command (a LiveKit API call, or joining the room to key in digits) not done in
+# this time is abandoned as failed. Its job is leased for longer, so no other process
+# takes it while it runs; a process that stopped mid-call leaves it due at the lease's end.
+MEDIA_CALL_TIMEOUT_S = 30.0
+MEDIA_JOB_LEASE_S = MEDIA_CALL_TIMEOUT_S + 30.0
+# A failed command is tried again 0.5 s later, then at doubling delays of at most a
+# minute: the 60th failure, 53 minutes on, gives it up (logged, and counted).
+MEDIA_JOB_ATTEMPTS = 60
+# Commands not safe to repeat: a digit keyed twice is a different number. They are marked
+# done when taken, so a failure or a crash drops them instead of repeating them.
+RUN_AT_MOST_ONCE = frozenset({"send_dtmf"})
+
+
+def retry_delay_s(attempts: int) -> float:
+    """How long after its `attempts`-th failed attempt a media command is tried again."""
+    return min(60.0, 0.5 * 2.0 ** (attempts - 1))
 
 
 class Workers:
@@ -272,29 +301,77 @@ class Workers:
         return {by_channel[c] for c in connected}, bool(members)
 
     async def run_due_media_jobs(self) -> int:
-        """Hand due commands to the media backend and apply due reports, each exactly once."""
+        """Apply due reports and carry out due commands, each job taken by one process."""
         async with self.ctx.db.read() as conn:
             job_ids = await due_job_ids(conn, utcnow())
         ran = 0
         for job_id in job_ids:
-            async with write_transaction(self.ctx) as conn:
-                now = utcnow()
-                claimed = await claim_job(conn, job_id, now)
-                if claimed is None:
-                    continue
-                session_id, body = claimed
-                MEDIA_JOBS.labels("report" if "report" in body else "command").inc()
-                if "report" in body:
-                    report = report_from_json(body["report"])
-                    await service.apply_media_report(self.ctx, conn, session_id, report, now)
-                else:
-                    stored = await session_repo.load_session(conn, session_id)
-                    if stored is not None:
-                        command = MediaCommand(**body["command"])
-                        reports = await self.ctx.media.execute(stored.session, command)
-                        await schedule_reports(conn, session_id, reports, now)
-                ran += 1
+            ran += await self._run_media_job(job_id)
         return ran
+
+    async def _run_media_job(self, job_id: int) -> int:
+        """A report is applied in the transaction that takes it, exactly once. A command is
+        carried out after that transaction (a LiveKit call never holds the database), within
+        `MEDIA_CALL_TIMEOUT_S`; the job's lease outlasts that, so no other process runs it
+        meanwhile, and a process that stops mid-call leaves it to be run again."""
+        async with write_transaction(self.ctx) as conn:
+            now = utcnow()
+            job = await take_job(conn, job_id, now, MEDIA_JOB_LEASE_S)
+            if job is None:
+                return 0
+            if job.report is not None:
+                MEDIA_JOBS.labels("report").inc()
+                await settle_job(conn, job, now)
+                await service.apply_media_report(self.ctx, conn, job.session_id, job.report, now)
+                return 1
+            stored = await session_repo.load_session(conn, job.session_id)
+            command = job.command
+            if command is None or stored is None:  # nothing to carry out
+                await settle_job(conn, job, now)
+                return 1
+            if command.action in RUN_AT_MOST_ONCE:
+                await settle_job(conn, job, now)
+        MEDIA_JOBS.labels("command").inc()
+        deadline = asyncio.timeout(MEDIA_CALL_TIMEOUT_S)
+        try:
+            async with deadline:
+                reports = await self.ctx.media.execute(stored.session, command)
+        except Exception as exc:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise asyncio.CancelledError from None  # shutting down: the lease expires
+            if deadline.expired():
+                error = f"no answer within {MEDIA_CALL_TIMEOUT_S:g} s"
+            else:
+                error = f"{type(exc).__name__}: {exc}".removesuffix(": ")
+            await self._media_command_failed(job, command, error)
+            return 1
+        async with write_transaction(self.ctx) as conn:
+            now = utcnow()
+            # A command run at most once is settled already; a command whose lease ran
+            # out is another attempt's now, and that attempt schedules its own reports.
+            if command.action in RUN_AT_MOST_ONCE or await settle_job(conn, job, now):
+                await schedule_reports(conn, job.session_id, reports, now)
+        return 1
+
+    async def _media_command_failed(self, job: TakenJob, command: MediaCommand, error: str) -> None:
+        """Retry with backoff, unless the command runs at most once or was tried enough."""
+        given_up = command.action in RUN_AT_MOST_ONCE or job.attempts >= MEDIA_JOB_ATTEMPTS
+        MEDIA_JOB_FAILURES.labels(command.action, "given_up" if given_up else "retried").inc()
+        logger.warning(
+            "media %s for session %s failed (attempt %d, %s): %s",
+            command.action,
+            job.session_id,
+            job.attempts,
+            "given up" if given_up else "will retry",
+            error,
+        )
+        if command.action in RUN_AT_MOST_ONCE:
+            return
+        async with write_transaction(self.ctx) as conn:
+            now = utcnow()
+            retry_at = None if given_up else now + timedelta(seconds=retry_delay_s(job.attempts))
+            await settle_job(conn, job, now, retry_at=retry_at, error=error)
 
     async def store_report(self, session_id: str, report: MediaReport) -> None:
         """A report the media backend made on its own time, stored as a due job."""

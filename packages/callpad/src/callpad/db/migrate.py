@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 # The newest migration's revision (`versions/`); the server refuses any other schema.
-SCHEMA_HEAD = "0007"
+SCHEMA_HEAD = "0008"
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _VERSION_TABLE = "alembic_version"

@@ -240,7 +240,8 @@ dispatches = sa.Table(
     ),
 )
 
-# Media work and media reports, durable so a restart neither loses nor repeats them.
+# Media work and media reports, durable so a restart loses neither (reports are applied
+# once; a command may run again after a crash: each is safe to repeat, or run at most once).
 media_jobs = sa.Table(
     "media_jobs",
     metadata,
@@ -249,6 +250,9 @@ media_jobs = sa.Table(
     sa.Column("due_at", Timestamp(), nullable=False),
     sa.Column("body", Json, nullable=False),
     sa.Column("done_at", Timestamp()),
+    # How often the job was taken, and why a command's last attempt failed.
+    sa.Column("attempts", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("last_error", sa.Text),
     sa.Index("ix_media_jobs_done_at_due_at", "done_at", "due_at"),
 )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,15 +14,17 @@ from ..db.tables import media_jobs
 from ..db.transaction import after_commit
 from ..domain import MediaCommand
 from .base import MediaReport
-from .reports import report_to_json
+from .reports import Report, report_from_json, report_to_json
 
 __all__ = [
-    "claim_job",
+    "TakenJob",
     "delete_finished_jobs",
     "due_job_ids",
     "next_job_due",
     "schedule_commands",
     "schedule_reports",
+    "settle_job",
+    "take_job",
 ]
 
 
@@ -75,18 +77,74 @@ async def due_job_ids(conn: AsyncConnection, now: datetime, limit: int = 100) ->
     return [int(job_id) for job_id in rows.scalars()]
 
 
-async def claim_job(
-    conn: AsyncConnection, job_id: int, now: datetime
-) -> tuple[str, dict[str, Any]] | None:
-    """Mark the job done in this transaction; None when another worker already has."""
-    claimed = await conn.execute(
-        media_jobs.update()
-        .where(media_jobs.c.id == job_id, media_jobs.c.done_at.is_(None))
-        .values(done_at=now)
-        .returning(media_jobs.c.session_id, media_jobs.c.body)
+@dataclass(frozen=True, slots=True)
+class TakenJob:
+    """A due job this process took: a report to apply, or a command to carry out."""
+
+    id: int
+    session_id: str
+    attempts: int  # this one included: it tells this attempt from a later one
+    report: Report | None
+    command: MediaCommand | None
+
+
+_TAKE = (
+    media_jobs.update()
+    .where(
+        media_jobs.c.id == sa.bindparam("job_id"),
+        media_jobs.c.done_at.is_(None),
+        media_jobs.c.due_at <= sa.bindparam("now"),
     )
-    row = claimed.first()
-    return (row.session_id, row.body) if row else None
+    .values(due_at=sa.bindparam("lease_until"), attempts=media_jobs.c.attempts + 1)
+    .returning(media_jobs.c.session_id, media_jobs.c.body, media_jobs.c.attempts)
+)
+
+
+async def take_job(
+    conn: AsyncConnection, job_id: int, now: datetime, lease_s: float
+) -> TakenJob | None:
+    """Take the due job for `lease_s` seconds: unless it is settled by then, it falls due
+    again (for any process). None when another process took it first."""
+    params = {"job_id": job_id, "now": now, "lease_until": now + timedelta(seconds=lease_s)}
+    row = (await conn.execute(_TAKE, params)).first()
+    if row is None:
+        return None
+    body = row.body
+    return TakenJob(
+        id=job_id,
+        session_id=row.session_id,
+        attempts=row.attempts,
+        report=report_from_json(body["report"]) if "report" in body else None,
+        command=MediaCommand(**body["command"]) if "command" in body else None,
+    )
+
+
+async def settle_job(
+    conn: AsyncConnection,
+    job: TakenJob,
+    now: datetime,
+    *,
+    retry_at: datetime | None = None,
+    error: str | None = None,
+) -> bool:
+    """Mark the job done (or due again at `retry_at`), keeping `error`. False when this
+    attempt no longer holds it: its lease ran out and another attempt took it."""
+    if retry_at is None:
+        values: dict[str, Any] = {"done_at": now, "last_error": error}
+    else:
+        values = {"due_at": retry_at, "last_error": error}
+    settled = await conn.execute(
+        media_jobs.update()
+        .where(
+            media_jobs.c.id == job.id,
+            media_jobs.c.done_at.is_(None),
+            media_jobs.c.attempts == job.attempts,
+        )
+        .values(**values)
+    )
+    if retry_at is not None and settled.rowcount:
+        after_commit(conn).media_job_at(retry_at)
+    return bool(settled.rowcount)
 
 
 async def delete_finished_jobs(conn: AsyncConnection, done_before: datetime) -> None:
