@@ -404,5 +404,7 @@ if __name__ == "__main__":
                 int(port), Path(workdir), float(rate), [int(a) for a in agents.split(",")]
             )
         )
+    elif args.agents <= BACKGROUND_AGENTS:
+        parser.error(f"--agents must be over {BACKGROUND_AGENTS} (that many take the load)")
     else:
         asyncio.run(main(args.agents, args.rings, args.rounds, args.load, args.processes))
