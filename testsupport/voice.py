@@ -78,15 +78,13 @@ class ToneParty:
         self._watched: set[float] = set()
         self._may_publish = True
         self._left = False
+        self._joining: asyncio.Task[None] | None = None
 
     async def join(self, url: str, token: str, *, publish: bool = True) -> None:
         self.room.on("participant_connected", self._listen_to)
         self.room.on("disconnected", self._on_disconnected)
         self.room.on("participant_permissions_changed", self._on_permissions)
-        await bounded(
-            f"the {self.name}'s room.connect",
-            self.room.connect(url, token, rtc.RoomOptions(auto_subscribe=True)),
-        )
+        await self._connect(url, token)
         self.identity = self.room.local_participant.identity
         self._may_publish = bool(self.room.local_participant.permissions.can_publish)
         for participant in self.room.remote_participants.values():
@@ -94,6 +92,20 @@ class ToneParty:
         self._spawn(self._play())
         if publish and self._may_publish:
             await self.publish()
+
+    async def _connect(self, url: str, token: str) -> None:
+        """`room.connect`, bounded but never cancelled: cancelled after the native layer
+        answered, the client (1.2.0) never sends the request that layer then waits for,
+        and its panic over it ends in a SIGTERM to the whole test process. A join that
+        hangs is left running; `leave` waits for it (bounded) and then disconnects."""
+        joining = asyncio.get_running_loop().create_task(
+            self.room.connect(url, token, rtc.RoomOptions(auto_subscribe=True))
+        )
+        self._joining = joining
+        await asyncio.wait({joining}, timeout=STEP_S)
+        if not joining.done():
+            raise StepHung(f"the {self.name}'s room.connect did not finish in {STEP_S:g} s")
+        joining.result()
 
     async def publish(self) -> None:
         options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
@@ -108,6 +120,8 @@ class ToneParty:
             return
         self._left = True
         try:
+            if self._joining is not None and not self._joining.done():
+                await asyncio.wait({self._joining}, timeout=STEP_S)  # never cancelled
             await bounded(f"the {self.name}'s room.disconnect", self._disconnect())
         finally:
             await self._stop_tasks()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Coroutine
 from datetime import timedelta
 from typing import Any
 
@@ -70,10 +70,10 @@ async def send_digits(settings: Settings, room_name: str, phone_identity: str, d
 
     identity = f"dtmf-{uuid.uuid4().hex[:12]}"
     room = rtc.Room()
-    # The native layer's own bound too, so a join given up on here is not completed later.
+    # The native layer's own bound on each attempt: a join given up on here ends too.
     options = rtc.RoomOptions(auto_subscribe=False, connect_timeout=STEP_S)
     token = dtmf_grant(settings, room_name, identity)
-    await _step("joining the room", room.connect(settings.livekit_url, token, options))
+    await _join(room, identity, room.connect(settings.livekit_url, token, options))
     try:
         local = room.local_participant
         for n, digit in enumerate(digits, 1):
@@ -81,6 +81,37 @@ async def send_digits(settings: Settings, room_name: str, phone_identity: str, d
             await _step(what, _publish_dtmf(local, digit, phone_identity))
         await asyncio.sleep(_FLUSH_S)
     finally:
+        await _leave(room, identity)
+
+
+# Joins given up on, left to finish (see `_join`) and then left; held here so that they run.
+_LATE_JOINS: set[asyncio.Task[None]] = set()
+
+
+async def _join(room: Any, identity: str, connecting: Coroutine[Any, Any, None]) -> None:
+    """`room.connect`, waited for STEP_S at most, and never cancelled: the client (1.2.0)
+    sends a last request once the native layer answered the join, and a join cancelled
+    in between is waited on natively, then ends in a native panic, which the SDK answers
+    by sending the whole process SIGTERM. A join given up on (or whose caller is
+    cancelled) goes on in the background, and the room is left once it is in."""
+    joining = asyncio.get_running_loop().create_task(connecting, name=f"{identity} joining")
+    try:
+        await asyncio.wait({joining}, timeout=STEP_S)
+    finally:
+        if not joining.done():
+            late = asyncio.get_running_loop().create_task(_leave_once_in(room, identity, joining))
+            _LATE_JOINS.add(late)
+            late.add_done_callback(_LATE_JOINS.discard)
+    if not joining.done():
+        raise DtmfNotSent(f"sending DTMF: joining the room did not finish in {STEP_S:g} s")
+    failed = joining.exception()
+    if failed is not None:
+        raise DtmfNotSent(f"sending DTMF: joining the room failed: {failed!r}") from failed
+
+
+async def _leave_once_in(room: Any, identity: str, joining: asyncio.Task[None]) -> None:
+    await asyncio.wait({joining})  # not `await joining`: cancelling this would cancel it
+    if room.isconnected():
         await _leave(room, identity)
 
 
