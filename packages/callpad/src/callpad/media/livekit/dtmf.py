@@ -41,8 +41,10 @@ _TOKEN_TTL = timedelta(minutes=5)
 # Data packets are sent asynchronously: leaving at once could drop the last digits.
 _FLUSH_S = 0.5
 # Each step (join, one digit, leave) waits for a callback from the client's native layer,
-# which has no bound of its own: a step that takes this long has hung.
-STEP_S = 20.0
+# which has no bound of its own: a step that takes this long has hung (each takes well
+# under a second). Short enough that a hung join is named before the media job's own
+# bound on the whole command (workers.py) cuts it off.
+STEP_S = 10.0
 
 
 class DtmfNotSent(MediaUnavailable):
