@@ -1,6 +1,7 @@
 """When the LiveKit server does not answer: `callpad serve` says so in one line and exits,
 a session that could not get its room is refused with a problem and not started, and
-digits sent to a phone leg fail, naming the step, instead of waiting forever."""
+digits sent to a phone leg and the built-in recorder fail, naming the step, instead of
+waiting forever."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from callpad.media.livekit import dtmf
+from callpad.media.livekit import dtmf, recorder
 from callpad.testing import fast_settings
 
 from testsupport.api import Api, running_app
@@ -70,28 +73,45 @@ async def test_a_session_without_a_room_is_not_started(
         assert invites.json()["invites"] == []
 
 
-async def test_sending_dtmf_gives_up_on_a_livekit_that_never_answers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A server that takes the connection and then says nothing: joining the room to send
-    the digits would wait forever; it fails after the step's bound, naming the step."""
+@pytest.fixture
+async def silent_livekit() -> AsyncIterator[str]:
+    """A server that takes connections and never says a word: a `livekit` client joining
+    it would wait forever. Yields its URL."""
     accepted: list[asyncio.StreamWriter] = []
 
     async def take_and_stay_silent(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         accepted.append(writer)
 
     silent = await asyncio.start_server(take_and_stay_silent, "127.0.0.1", 0)
-    port = silent.sockets[0].getsockname()[1]
-    monkeypatch.setattr(dtmf, "STEP_S", 1.0)
-    settings = fast_settings(
-        f"sqlite:///{tmp_path / 'unused.db'}", media="livekit", livekit_url=f"ws://127.0.0.1:{port}"
-    )
     try:
-        with pytest.raises(dtmf.DtmfNotSent, match=r"^sending DTMF: joining the room "):
-            await dtmf.send_digits(settings, "a-room", "PA_phone", "1#")
-        assert accepted, "the client never reached the silent server"
+        yield f"ws://127.0.0.1:{silent.sockets[0].getsockname()[1]}"
+        assert accepted, "no client reached the silent server"
     finally:
         for writer in accepted:
             writer.close()
         silent.close()
         await silent.wait_closed()
+
+
+async def test_sending_dtmf_gives_up_on_a_livekit_that_never_answers(
+    silent_livekit: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Joining the room to send the digits fails after the step's bound, naming it."""
+    monkeypatch.setattr(dtmf, "STEP_S", 1.0)
+    settings = fast_settings(
+        f"sqlite:///{tmp_path / 'unused.db'}", media="livekit", livekit_url=silent_livekit
+    )
+    with pytest.raises(dtmf.DtmfNotSent, match=r"^sending DTMF: joining the room "):
+        await dtmf.send_digits(settings, "a-room", "PA_phone", "1#")
+
+
+async def test_the_recorder_gives_up_joining_a_livekit_that_never_answers(
+    silent_livekit: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The built-in recorder fails (its recording is reported failed) instead of waiting
+    forever, which also kept a stopping server from ever stopping."""
+    monkeypatch.setattr(recorder, "STEP_S", 1.0)
+    joining = recorder.Recorder(silent_livekit, "a-token", tmp_path / "r.wav", time.time())
+    with pytest.raises(TimeoutError, match="joining the room did not finish in 1 s"):
+        await joining.run()
+    assert not joining.joined.is_set()

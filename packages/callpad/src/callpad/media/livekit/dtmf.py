@@ -13,19 +13,18 @@ The `livekit` client SDK (`callpad[livekit]`) is imported when digits are sent.
 from __future__ import annotations
 
 import asyncio
-import logging
 import uuid
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any
 
 from ...config import Settings
 from ..base import MediaUnavailable
+from .joining import join_within, leave_within
 from .permissions import room_token
 
 __all__ = ["DTMF_CODES", "DtmfNotSent", "dtmf_grant", "send_digits"]
 
-logger = logging.getLogger("callpad.media.dtmf")
 
 # RFC 4733's event codes, which LiveKit's SipDTMF carries beside the digit.
 DTMF_CODES = {
@@ -75,7 +74,12 @@ async def send_digits(settings: Settings, room_name: str, phone_identity: str, d
     # The native layer's own bound on each attempt: a join given up on here ends too.
     options = rtc.RoomOptions(auto_subscribe=False, connect_timeout=STEP_S)
     token = dtmf_grant(settings, room_name, identity)
-    await _join(room, identity, room.connect(settings.livekit_url, token, options))
+    try:
+        joined = await join_within(room, settings.livekit_url, token, options, STEP_S)
+    except Exception as exc:
+        raise DtmfNotSent(f"sending DTMF: joining the room failed: {exc!r}") from exc
+    if not joined:
+        raise DtmfNotSent(f"sending DTMF: joining the room did not finish in {STEP_S:g} s")
     try:
         local = room.local_participant
         for n, digit in enumerate(digits, 1):
@@ -83,38 +87,8 @@ async def send_digits(settings: Settings, room_name: str, phone_identity: str, d
             await _step(what, _publish_dtmf(local, digit, phone_identity))
         await asyncio.sleep(_FLUSH_S)
     finally:
-        await _leave(room, identity)
-
-
-# Joins given up on, left to finish (see `_join`) and then left; held here so that they run.
-_LATE_JOINS: set[asyncio.Task[None]] = set()
-
-
-async def _join(room: Any, identity: str, connecting: Coroutine[Any, Any, None]) -> None:
-    """`room.connect`, waited for STEP_S at most, and never cancelled: the client (1.2.0)
-    sends a last request once the native layer answered the join, and a join cancelled
-    in between is waited on natively, then ends in a native panic, which the SDK answers
-    by sending the whole process SIGTERM. A join given up on (or whose caller is
-    cancelled) goes on in the background, and the room is left once it is in."""
-    joining = asyncio.get_running_loop().create_task(connecting, name=f"{identity} joining")
-    try:
-        await asyncio.wait({joining}, timeout=STEP_S)
-    finally:
-        if not joining.done():
-            late = asyncio.get_running_loop().create_task(_leave_once_in(room, identity, joining))
-            _LATE_JOINS.add(late)
-            late.add_done_callback(_LATE_JOINS.discard)
-    if not joining.done():
-        raise DtmfNotSent(f"sending DTMF: joining the room did not finish in {STEP_S:g} s")
-    failed = joining.exception()
-    if failed is not None:
-        raise DtmfNotSent(f"sending DTMF: joining the room failed: {failed!r}") from failed
-
-
-async def _leave_once_in(room: Any, identity: str, joining: asyncio.Task[None]) -> None:
-    await asyncio.wait({joining})  # not `await joining`: cancelling this would cancel it
-    if room.isconnected():
-        await _leave(room, identity)
+        # Not raised: the digits are out, and a failure would not press them again anyway.
+        await leave_within(room, STEP_S)
 
 
 async def _step(what: str, step: Awaitable[None]) -> None:
@@ -126,17 +100,6 @@ async def _step(what: str, step: Awaitable[None]) -> None:
         hung = isinstance(exc, TimeoutError) and bound.expired()
         outcome = f"did not finish in {STEP_S:g} s" if hung else f"failed: {exc!r}"
         raise DtmfNotSent(f"sending DTMF: {what} {outcome}") from exc
-
-
-async def _leave(room: Any, identity: str) -> None:
-    """Leave the room, bounded. A failed or hung leave is logged, not raised: once the
-    digits are out, failing the job would have them pressed again when it is retried (the
-    hidden participant goes when the room closes)."""
-    try:
-        async with asyncio.timeout(STEP_S):
-            await room.disconnect()
-    except Exception as exc:  # TimeoutError included
-        logger.warning("DTMF participant %s did not leave its room: %r", identity, exc)
 
 
 async def _publish_dtmf(local: Any, digit: str, to_identity: str) -> None:

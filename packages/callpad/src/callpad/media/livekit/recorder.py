@@ -10,7 +10,6 @@ fills the rest, so the file lasts as long as the recording did.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import wave
@@ -20,12 +19,17 @@ from pathlib import Path
 import numpy as np
 from livekit import rtc
 
+from .joining import join_within, leave_within
+
 __all__ = ["RECORDING_FORMAT", "Recorder", "SavedAudio"]
 
 logger = logging.getLogger("callpad.media.recorder")
 
 RECORDING_FORMAT = "audio/wav"
 SAMPLE_RATE = 48_000
+# Joining, leaving and a track stream's close wait on the client's native layer, which has
+# no bound of its own (joining.py); each takes well under a second.
+STEP_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +82,9 @@ class Recorder:
         self._room.on("track_subscribed", self._on_track)
         self._room.on("disconnected", lambda *_: self._stopped.set())
         try:
-            await self._room.connect(self.url, self.token, rtc.RoomOptions(auto_subscribe=True))
+            options = rtc.RoomOptions(auto_subscribe=True, connect_timeout=STEP_S)
+            if not await join_within(self._room, self.url, self.token, options, STEP_S):
+                raise TimeoutError(f"joining the room did not finish in {STEP_S:g} s")
             for participant in self._room.remote_participants.values():
                 for publication in participant.track_publications.values():
                     if publication.track is not None:
@@ -87,11 +93,13 @@ class Recorder:
             await self._stopped.wait()
         finally:
             ended_at = time.time()
-            with contextlib.suppress(Exception):
-                await self._room.disconnect()
+            await leave_within(self._room, STEP_S)
             for task in list(self._tasks):
                 task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            if self._tasks:
+                _, stuck = await asyncio.wait(self._tasks, timeout=STEP_S)
+                if stuck:  # what was mixed in is written all the same
+                    logger.warning("recorder: %d track streams did not close", len(stuck))
         return await asyncio.to_thread(self._write, ended_at)
 
     def _on_track(
