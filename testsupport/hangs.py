@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import io
+import traceback
+import types
 from collections.abc import Awaitable, Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -50,13 +53,55 @@ async def bounded(what: str, step: Awaitable[T], within_s: float = STEP_S) -> T:
 
 
 def task_stacks(tasks: Iterable[asyncio.Task[Any]] | None = None) -> str:
-    """The stack of each of `tasks` (default: every task of the running loop), innermost
-    await last."""
+    """Where each of `tasks` (default: every other task of the running loop) waits: its
+    chain of awaits, outermost first, down to what it awaits last."""
+    current = asyncio.current_task()
+    chosen = [t for t in (asyncio.all_tasks() if tasks is None else tasks) if t is not current]
     out = io.StringIO()
-    chosen = asyncio.all_tasks() if tasks is None else tasks
     for task in sorted(chosen, key=lambda task: task.get_name()):
-        task.print_stack(file=out)
+        frames, awaited = _await_chain(task.get_coro())
+        print(f"{task!r}:", file=out)  # its repr names the future it waits for
+        out.writelines(traceback.StackSummary.extract((f, f.f_lineno) for f in frames).format())
+        if awaited is not None and type(awaited).__name__ != "FutureIter":
+            print(f"  awaiting {awaited!r}", file=out)
     return out.getvalue()
+
+
+_MOST_FRAMES = 200  # a chain that loops back on itself is cut off here
+
+
+def _await_chain(awaitable: Any) -> tuple[list[types.FrameType], Any]:
+    """The frames of a suspended coroutine and of each coroutine it awaits in turn (what
+    `Task.print_stack` leaves out), and the last thing awaited (a future, say)."""
+    frames: list[types.FrameType] = []
+    while awaitable is not None and len(frames) < _MOST_FRAMES:
+        frame = _first_attribute(awaitable, "cr_frame", "gi_frame", "ag_frame")
+        if frame is None:
+            if frames and type(awaitable).__name__.startswith("async_generator_"):
+                # An async generator's asend(): it does not point back to its generator,
+                # which the awaiting frame holds (an async context manager's `self.gen`).
+                generator = _awaiting_async_generator(frames[-1])
+                if generator is not None:
+                    awaitable = generator
+                    continue
+            return frames, awaitable
+        frames.append(frame)
+        awaitable = _first_attribute(awaitable, "cr_await", "gi_yieldfrom", "ag_await")
+    return frames, None
+
+
+def _first_attribute(obj: Any, *names: str) -> Any:
+    return next(
+        (getattr(obj, name) for name in names if getattr(obj, name, None) is not None), None
+    )
+
+
+def _awaiting_async_generator(frame: types.FrameType) -> Any:
+    for value in frame.f_locals.values():
+        for candidate in (value, getattr(value, "gen", None)):
+            if inspect.isasyncgen(candidate) and candidate.ag_await is not None:
+                return candidate
+    return None
 
 
 # How long before pytest-timeout fires the tasks are shown: the test's own fixtures were set
