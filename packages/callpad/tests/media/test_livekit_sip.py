@@ -107,17 +107,20 @@ async def test_the_far_end_answers_and_the_host_hangs_up(
             assert phone["id"] in await callpad.in_room(session["room"])
             assert "trunk-secret" not in str(view)
 
-            # The phone leg's audio is in the room, for the agent to hear.
-            published = await callpad.lk.room.get_participant(
-                api.RoomParticipantIdentity(room=session["room"], identity=phone["id"])
-            )
-            assert [t.type for t in published.tracks] == [api.TrackType.AUDIO]
+            # The phone leg's audio is in the room, for the agent to hear (livekit-sip
+            # publishes it once the call is answered, not always before its state says so).
+            leg = api.RoomParticipantIdentity(room=session["room"], identity=phone["id"])
+
+            async def leg_publishes_audio() -> bool:
+                published = await callpad.lk.room.get_participant(leg)
+                return [t.type for t in published.tracks] == [api.TrackType.AUDIO]
+
+            await eventually(leg_publishes_audio)
             await eventually(lambda: phone["id"] in agent.room.remote_participants)
 
             path = f"/vendors/acme/sessions/{session['id']}"
             # Hold: the phone leg hears nobody (and keeps publishing: LiveKit's SIP service
             # would not publish again after a hold; the others are unsubscribed from it).
-            leg = api.RoomParticipantIdentity(room=session["room"], identity=phone["id"])
             assert (await callpad.http.post(AGENT, path + "/hold")).status_code == 200
 
             async def leg_held() -> bool:
