@@ -90,7 +90,7 @@ class LiveKitMedia:
         self._lk: api.LiveKitAPI | None = None
         self._sink: ReportSink | None = None
         self._recorders: dict[str, asyncio.Task[None]] = {}
-        self._stop_recorder: dict[str, Callable[[], None]] = {}
+        self._stop_recorder: dict[str, Callable[[float | None], None]] = {}
         self._legs: set[asyncio.Task[None]] = set()
         if settings.livekit_api_secret == DEV_LIVEKIT_SECRET:
             # `livekit-server --dev` signs with a 6-byte secret; only ever a dev default.
@@ -122,7 +122,7 @@ class LiveKitMedia:
     async def aclose(self) -> None:
         """Stop the recorders (each writes its file and reports it), then the API client."""
         for stop in list(self._stop_recorder.values()):
-            stop()
+            stop(None)  # each file ends now
         await asyncio.gather(*self._recorders.values(), return_exceptions=True)
         for leg in self._legs:
             leg.cancel()  # the calls go on in LiveKit; their hang-up comes as a webhook
@@ -275,6 +275,9 @@ class LiveKitMedia:
         room (the process that runs it sees it disconnected, and writes the file)."""
         stop = self._stop_recorder.get(recording_id)
         if stop is not None:
-            stop()
+            recording = next((r for r in session.recordings if r.id == recording_id), None)
+            stopped_at = recording.stopped_at if recording is not None else None
+            # The file ends when the recording was stopped, not when this job ran.
+            stop(stopped_at.timestamp() if stopped_at is not None else None)
             return
         await rooms.remove_from_room(self.lk, session.room, recorder_identity(recording_id))

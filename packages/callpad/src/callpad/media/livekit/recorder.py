@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 import wave
 from dataclasses import dataclass
@@ -70,11 +71,15 @@ class Recorder:
         self.started_at = started_at  # wall-clock seconds: sample 0 of the file
         self.joined = asyncio.Event()
         self._stopped = asyncio.Event()
+        self._stop_at: float | None = None
         self._room = rtc.Room()
         self._mix = _Mix()
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def stop(self) -> None:
+    def stop(self, at: float | None = None) -> None:
+        """Stop recording; the file ends at `at` (wall-clock seconds: when the recording
+        was stopped, however late this is called), or now."""
+        self._stop_at = at
         self._stopped.set()
 
     async def run(self) -> SavedAudio:
@@ -92,7 +97,7 @@ class Recorder:
             self.joined.set()
             await self._stopped.wait()
         finally:
-            ended_at = time.time()
+            ended_at = min(time.time(), self._stop_at or math.inf)
             await leave_within(self._room, STEP_S)
             for task in list(self._tasks):
                 task.cancel()
