@@ -18,6 +18,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 import numpy as np
+from callpad.media.livekit.joining import join_within
 from livekit import rtc
 
 from .hangs import STEP_S, StepHung, bounded, task_stacks
@@ -78,7 +79,6 @@ class ToneParty:
         self._watched: set[float] = set()
         self._may_publish = True
         self._left = False
-        self._joining: asyncio.Task[None] | None = None
 
     async def join(self, url: str, token: str, *, publish: bool = True) -> None:
         self.room.on("participant_connected", self._listen_to)
@@ -94,18 +94,12 @@ class ToneParty:
             await self.publish()
 
     async def _connect(self, url: str, token: str) -> None:
-        """`room.connect`, bounded but never cancelled: cancelled after the native layer
-        answered, the client (1.2.0) never sends the request that layer then waits for,
-        and its panic over it ends in a SIGTERM to the whole test process. A join that
-        hangs is left running; `leave` waits for it (bounded) and then disconnects."""
-        joining = asyncio.get_running_loop().create_task(
-            self.room.connect(url, token, rtc.RoomOptions(auto_subscribe=True))
-        )
-        self._joining = joining
-        await asyncio.wait({joining}, timeout=STEP_S)
-        if not joining.done():
+        """`room.connect`, bounded but never cancelled (a cancelled join can end in a
+        SIGTERM to the whole process: callpad's joining.py says why); a join that hangs
+        goes on, and the room is left once it is in."""
+        options = rtc.RoomOptions(auto_subscribe=True)
+        if not await join_within(self.room, url, token, options, STEP_S):
             raise StepHung(f"the {self.name}'s room.connect did not finish in {STEP_S:g} s")
-        joining.result()
 
     async def publish(self) -> None:
         options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
@@ -120,8 +114,6 @@ class ToneParty:
             return
         self._left = True
         try:
-            if self._joining is not None and not self._joining.done():
-                await asyncio.wait({self._joining}, timeout=STEP_S)  # never cancelled
             await bounded(f"the {self.name}'s room.disconnect", self._disconnect())
         finally:
             await self._stop_tasks()
