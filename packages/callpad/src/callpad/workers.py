@@ -54,7 +54,6 @@ __all__ = [
     "MEDIA_CALL_TIMEOUT_S",
     "MEDIA_JOB_ATTEMPTS",
     "PURGE_INTERVAL_S",
-    "RUN_AT_MOST_ONCE",
     "Workers",
     "retry_delay_s",
 ]
@@ -73,9 +72,6 @@ MEDIA_JOB_LEASE_S = MEDIA_CALL_TIMEOUT_S + 30.0
 # A failed command is tried again 0.5 s later, then at doubling delays of at most a
 # minute: the 60th failure, 53 minutes on, gives it up (logged, and counted).
 MEDIA_JOB_ATTEMPTS = 60
-# Commands not safe to repeat: a digit keyed twice is a different number. They are marked
-# done when taken, so a failure or a crash drops them instead of repeating them.
-RUN_AT_MOST_ONCE = frozenset({"send_dtmf"})
 
 
 def retry_delay_s(attempts: int) -> float:
@@ -329,7 +325,7 @@ class Workers:
             if command is None or stored is None:  # nothing to carry out
                 await settle_job(conn, job, now)
                 return 1
-            if command.action in RUN_AT_MOST_ONCE:
+            if not command.repeatable:  # done once taken: a failure or a crash drops it
                 await settle_job(conn, job, now)
         MEDIA_JOBS.labels("command").inc()
         deadline = asyncio.timeout(MEDIA_CALL_TIMEOUT_S)
@@ -348,15 +344,15 @@ class Workers:
             return 1
         async with write_transaction(self.ctx) as conn:
             now = utcnow()
-            # A command run at most once is settled already; a command whose lease ran
-            # out is another attempt's now, and that attempt schedules its own reports.
-            if command.action in RUN_AT_MOST_ONCE or await settle_job(conn, job, now):
+            # One not repeatable is settled already; one whose lease ran out is another
+            # attempt's now, and that attempt schedules its own reports.
+            if not command.repeatable or await settle_job(conn, job, now):
                 await schedule_reports(conn, job.session_id, reports, now)
         return 1
 
     async def _media_command_failed(self, job: TakenJob, command: MediaCommand, error: str) -> None:
-        """Retry with backoff, unless the command runs at most once or was tried enough."""
-        given_up = command.action in RUN_AT_MOST_ONCE or job.attempts >= MEDIA_JOB_ATTEMPTS
+        """Retry with backoff, unless the command is not repeatable or was tried enough."""
+        given_up = not command.repeatable or job.attempts >= MEDIA_JOB_ATTEMPTS
         MEDIA_JOB_FAILURES.labels(command.action, "given_up" if given_up else "retried").inc()
         logger.warning(
             "media %s for session %s failed (attempt %d, %s): %s",
@@ -366,7 +362,7 @@ class Workers:
             "given up" if given_up else "will retry",
             error,
         )
-        if command.action in RUN_AT_MOST_ONCE:
+        if not command.repeatable:
             return
         async with write_transaction(self.ctx) as conn:
             now = utcnow()

@@ -62,6 +62,12 @@ class MediaCommand:
     held: bool | None = None
     digits: str | None = None  # send_dtmf: `0-9`, `*`, `#`, `A-D`
 
+    @property
+    def repeatable(self) -> bool:
+        """Whether carrying it out twice does no harm (a room already closed, a party
+        already gone): all but keyed digits, where a "1" pressed twice is another number."""
+        return self.action != "send_dtmf"
+
 
 def invite_changes(before: Session | None, after: Session) -> list[InviteChange]:
     """Every participant whose ring opened or closed between `before` and `after`."""
