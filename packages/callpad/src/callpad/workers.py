@@ -12,11 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from .background import poll_loop
+from .background import Alarm, poll_loop
 from .clock import utcnow
 from .context import AppContext, write_transaction
 from .db import changes
@@ -91,8 +91,22 @@ class Workers:
     async def running(self) -> AsyncIterator[None]:
         """Run the loops for the lifetime of the app; cancelled and awaited on exit."""
         self.ctx.media.attach(self.store_report)
+        ctx, interval = self.ctx, self.ctx.settings.timer_poll_interval_s
         async with asyncio.TaskGroup() as group:
-            interval = self.ctx.settings.timer_poll_interval_s
+
+            def loop(
+                step: Callable[[], Awaitable[int]],
+                name: str,
+                *,
+                wake: asyncio.Event | Alarm | None = None,
+                next_due: Callable[[], Awaitable[datetime | None]] | None = None,
+                interval_s: float = interval,
+            ) -> asyncio.Task[None]:
+                looping = poll_loop(
+                    step, interval_s=interval_s, wake=wake, next_due=next_due, name=name
+                )
+                return group.create_task(looping, name=name)
+
             listening = asyncio.Event()
             tasks = [
                 group.create_task(
@@ -102,48 +116,29 @@ class Workers:
             # Once other processes' commits are heard, each loop's first pass misses none.
             await listening.wait()
             tasks += [
-                group.create_task(
-                    poll_loop(
-                        self.expire_due_timers,
-                        interval_s=interval,
-                        wake=self.ctx.timers_due,
-                        next_due=self.next_timer_due,
-                        name="timers",
-                    )
+                loop(
+                    self.expire_due_timers,
+                    "timers",
+                    wake=ctx.timers_due,
+                    next_due=self.next_timer_due,
                 ),
-                group.create_task(
-                    poll_loop(
-                        self.serve_dispatch_queue,
-                        interval_s=interval,
-                        wake=self.ctx.dispatch_queue_changed,
-                        name="dispatch queue",
-                    )
+                loop(self.serve_dispatch_queue, "dispatch queue", wake=ctx.dispatch_queue_changed),
+                loop(
+                    self.run_due_media_jobs,
+                    "media jobs",
+                    wake=ctx.media_jobs_due,
+                    next_due=self.next_media_job_due,
                 ),
-                group.create_task(
-                    poll_loop(
-                        self.run_due_media_jobs,
-                        interval_s=interval,
-                        wake=self.ctx.media_jobs_due,
-                        next_due=self.next_media_job_due,
-                        name="media jobs",
-                    )
-                ),
-                group.create_task(
-                    poll_loop(self.purge_expired_rows, interval_s=PURGE_INTERVAL_S, name="purge")
-                ),
+                loop(self.purge_expired_rows, "purge", interval_s=PURGE_INTERVAL_S),
             ]
-            if self.ctx.settings.presence_offline_grace_s > 0:
-                tasks.append(
-                    group.create_task(
-                        poll_loop(
-                            self.track_presence,
-                            interval_s=interval,
-                            wake=self.ctx.presence_due,
-                            next_due=self.next_presence_due,
-                            name="presence",
-                        )
-                    )
+            if ctx.settings.presence_offline_grace_s > 0:
+                presence = loop(
+                    self.track_presence,
+                    "presence",
+                    wake=ctx.presence_due,
+                    next_due=self.next_presence_due,
                 )
+                tasks.append(presence)
             try:
                 yield
             finally:
