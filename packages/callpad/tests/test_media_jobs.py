@@ -1,17 +1,23 @@
-"""Media jobs whose command fails: each is retried on its own, with its error kept, and
-keyed digits are never repeated. The offline backend is made to refuse some actions, as a
+"""Media jobs whose command fails: each is retried on its own, with its error kept, until
+given up, and keyed digits are never repeated; an attempt that outlived its lease settles
+nothing. The offline backend is made to refuse some actions, as a
 media server would; LiveKit not answering is tested for real in
 tests/media/test_livekit_jobs.py."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
-from callpad.context import AppContext
+from callpad import workers
+from callpad.clock import utcnow
+from callpad.context import AppContext, write_transaction
 from callpad.db.tables import media_jobs
 from callpad.domain import MediaCommand, Session
 from callpad.media.base import MediaReport
+from callpad.media.jobs import schedule_commands, settle_job, take_job
 from callpad.media.offline import OfflineMedia
 from callpad.metrics import MEDIA_JOB_FAILURES
 from fastapi import FastAPI
@@ -88,3 +94,51 @@ async def test_digits_that_fail_are_dropped_not_keyed_again(app: FastAPI, api: A
     [job] = await jobs_for(ctx, "send_dtmf")
     assert job["done_at"] is not None  # taken once, never to run again
     assert job["attempts"] == 1
+
+
+async def test_a_command_refused_at_every_attempt_is_given_up_with_its_error(
+    app: FastAPI, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(workers, "MEDIA_JOB_ATTEMPTS", 2)
+    sid, _ = await answered_phone_call(api)
+    ctx = refusing(app, "dial")
+    added = await api.post(
+        AGENT,
+        f"/vendors/acme/sessions/{sid}/participants",
+        json={"target": {"type": "phone", "phone": "+12025550199"}},
+    )
+    assert added.status_code == 200, added.text
+
+    async def given_up() -> dict[str, Any] | None:
+        dials = await jobs_for(ctx, "dial")
+        return dials[-1] if len(dials) == 2 and dials[-1]["done_at"] else None
+
+    dial = await eventually(given_up)
+    assert (dial["attempts"], dial["last_error"]) == (2, "RuntimeError: dial refused")
+
+
+def test_retries_back_off_doubling_to_a_minute_apart() -> None:
+    delays = [workers.retry_delay_s(attempt) for attempt in (1, 2, 3, 7, 8, 59)]
+    assert delays == [0.5, 1.0, 2.0, 32.0, 60.0, 60.0]
+
+
+async def test_an_attempt_whose_lease_ran_out_settles_nothing(app: FastAPI) -> None:
+    """A slow attempt that finishes after its lease ran out (and another attempt took the
+    job) neither marks it done nor reschedules it: that is the later attempt's to do."""
+    ctx: AppContext = app.state.ctx
+    later = utcnow() + timedelta(hours=1)  # not due for the running worker
+    async with write_transaction(ctx) as conn:
+        await schedule_commands(conn, "ses_x", [MediaCommand("hold")], later)
+    [job_id] = [job["id"] for job in await jobs_for(ctx, "hold")]
+    async with write_transaction(ctx) as conn:
+        slow = await take_job(conn, job_id, later, lease_s=60)
+        assert await take_job(conn, job_id, later, lease_s=60) is None  # leased
+        lease_over = later + timedelta(seconds=61)
+        again = await take_job(conn, job_id, lease_over, lease_s=60)
+        assert slow is not None and again is not None
+        assert (slow.attempts, again.attempts) == (1, 2)
+        assert not await settle_job(conn, slow, lease_over)
+        assert not await settle_job(conn, slow, lease_over, retry_at=lease_over, error="late")
+        assert await settle_job(conn, again, lease_over)
+    [job] = await jobs_for(ctx, "hold")
+    assert (job["done_at"], job["last_error"]) == (lease_over, None)
