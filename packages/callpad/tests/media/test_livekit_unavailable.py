@@ -5,7 +5,6 @@ waiting forever."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from callpad.media.livekit import dtmf, recorder
 from callpad.testing import fast_settings
 
 from testsupport.api import Api, running_app
+from testsupport.proxy import TcpProxy
 from testsupport.servers import free_port
 
 from .conftest import AGENT, CUSTOMER
@@ -77,20 +77,10 @@ async def test_a_session_without_a_room_is_not_started(
 async def silent_livekit() -> AsyncIterator[str]:
     """A server that takes connections and never says a word: a `livekit` client joining
     it would wait forever. Yields its URL."""
-    accepted: list[asyncio.StreamWriter] = []
-
-    async def take_and_stay_silent(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        accepted.append(writer)
-
-    silent = await asyncio.start_server(take_and_stay_silent, "127.0.0.1", 0)
-    try:
-        yield f"ws://127.0.0.1:{silent.sockets[0].getsockname()[1]}"
-        assert accepted, "no client reached the silent server"
-    finally:
-        for writer in accepted:
-            writer.close()
-        silent.close()
-        await silent.wait_closed()
+    async with TcpProxy(free_port()) as silent:
+        silent.hold()  # connections are taken, and passed on to nothing
+        yield silent.url(path="")
+        assert silent.accepted, "no client reached the silent server"
 
 
 async def test_sending_dtmf_gives_up_on_a_livekit_that_never_answers(
